@@ -1,0 +1,297 @@
+import { InvalidArgumentError, LimitExceededError, MalformedHeaderError, UnsupportedVersionError } from '../errors.js';
+import type { EntryRole, ModelFormat, SignatureAlgorithm, Stanza } from '../types.js';
+import { ByteReader, ByteWriter } from './byte-reader.js';
+import { LIMITS } from './limits.js';
+
+/** The byte layout of a v1 header (docs/FORMAT.md §3). */
+
+export const MAGIC = Uint8Array.from([0x4f, 0x56, 0x53, 0x45, 0x41, 0x4c]); // "OVSEAL"
+export const FORMAT_VERSION = 1;
+export const PREAMBLE_LENGTH = 16;
+export const MAC_LENGTH = 32;
+
+const ROLE_CODES: Record<EntryRole, number> = { xml: 1, weights: 2, onnx: 3, blob: 4, aux: 5 };
+const ROLES_BY_CODE = new Map(Object.entries(ROLE_CODES).map(([role, code]) => [code, role as EntryRole]));
+const FORMATS: readonly ModelFormat[] = ['openvino-ir', 'onnx', 'openvino-blob', 'other'];
+
+const SIGNATURE_LAYOUT: Record<SignatureAlgorithm, { code: number; publicKey: number; signature: number }> = {
+  ed25519: { code: 1, publicKey: 32, signature: 64 },
+  'ecdsa-p256': { code: 2, publicKey: 65, signature: 64 },
+};
+
+export interface HeaderEntry {
+  readonly name: string;
+  readonly role: EntryRole;
+  readonly size: number;
+}
+
+export interface HeaderSignature {
+  readonly algorithm: SignatureAlgorithm;
+  /** Ed25519: 32 raw bytes; P-256: 65-byte uncompressed SEC1 point. */
+  readonly publicKey: Uint8Array;
+  /** 64 bytes (Ed25519, or P-256 r ‖ s). */
+  readonly signature: Uint8Array;
+}
+
+/** Everything a header holds except its MAC. */
+export interface HeaderFields {
+  readonly containerId: Uint8Array;
+  readonly salt: Uint8Array;
+  readonly commitment: Uint8Array;
+  readonly segmentSize: number;
+  readonly payloadDigest: Uint8Array;
+  readonly createdAt: number;
+  /** Seconds since the epoch; 0 means none. */
+  readonly notAfter: number;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly format: ModelFormat;
+  readonly entries: readonly HeaderEntry[];
+  readonly signature: HeaderSignature | null;
+  readonly stanzas: readonly Stanza[];
+}
+
+/** A parsed header with the raw bytes the MAC and the signature cover. */
+export interface ParsedHeader extends HeaderFields {
+  readonly headerLength: number;
+  readonly payloadOffset: number;
+  /** Bytes [0, headerLength − 32): what the MAC covers. */
+  readonly macInput: Uint8Array;
+  readonly mac: Uint8Array;
+  /** The core section: what the publisher signature covers. */
+  readonly core: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation shared by the encoder (caller input) and the parser (hostile input).
+
+const STANZA_TYPE = /^[\x21-\x7e]+$/;
+
+/** Returns why an entry name is unsafe, or null. Names become paths under `ovseal open -o DIR`. */
+export function entryNameProblem(name: string): string | null {
+  if (name.length === 0) return 'is empty';
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f\\]/.test(name)) return 'contains a control character or a backslash';
+  if (name.startsWith('/')) return 'is absolute';
+  if (name.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    return 'has an empty, "." or ".." path segment';
+  }
+  return null;
+}
+
+function checkEntries(entries: readonly HeaderEntry[], fail: (message: string) => never): void {
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const problem = entryNameProblem(entry.name);
+    if (problem) fail(`entry name ${JSON.stringify(entry.name)} ${problem}`);
+    if (seen.has(entry.name)) fail(`duplicate entry name ${JSON.stringify(entry.name)}`);
+    seen.add(entry.name);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function writeCore(w: ByteWriter, h: HeaderFields): void {
+  w.bytes(h.containerId).bytes(h.salt).bytes(h.commitment).u32(h.segmentSize).bytes(h.payloadDigest);
+  w.u64(h.createdAt).u64(h.notAfter);
+  w.string(2, h.modelName).string(2, h.modelVersion).string(1, h.format);
+  w.u16(h.entries.length);
+  for (const entry of h.entries) w.string(2, entry.name).u8(ROLE_CODES[entry.role]).u64(entry.size);
+}
+
+export function encodeCore(h: HeaderFields): Uint8Array {
+  const w = new ByteWriter();
+  writeCore(w, h);
+  return w.finish();
+}
+
+function writeSignature(w: ByteWriter, signature: HeaderSignature | null): void {
+  if (!signature) {
+    w.u8(0);
+    return;
+  }
+  w.u8(SIGNATURE_LAYOUT[signature.algorithm].code).bytes(signature.publicKey).bytes(signature.signature);
+}
+
+function writeStanzas(w: ByteWriter, stanzas: readonly Stanza[]): void {
+  w.u16(stanzas.length);
+  for (const stanza of stanzas) {
+    w.string(1, stanza.type).u8(stanza.args.length);
+    for (const arg of stanza.args) w.string(2, arg);
+    w.u32(stanza.body.length).bytes(stanza.body);
+  }
+}
+
+/** Rejects caller input the parser would reject, so we never write a container we cannot read. */
+export function validateFields(h: HeaderFields): void {
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError(message);
+  };
+  const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
+  if (byteLength(h.modelName) < 1 || byteLength(h.modelName) > LIMITS.maxModelNameLength) fail('model name must be 1–256 bytes');
+  if (byteLength(h.modelVersion) < 1 || byteLength(h.modelVersion) > LIMITS.maxModelVersionLength) fail('model version must be 1–128 bytes');
+  if (!FORMATS.includes(h.format)) fail(`unknown model format ${JSON.stringify(h.format)}`);
+  if (h.segmentSize < LIMITS.minSegmentSize || h.segmentSize > LIMITS.maxSegmentSize || !Number.isInteger(h.segmentSize)) {
+    fail(`segment size must be an integer in [${LIMITS.minSegmentSize}, ${LIMITS.maxSegmentSize}]`);
+  }
+  if (h.entries.length < 1 || h.entries.length > LIMITS.maxEntries) fail(`a container holds 1–${LIMITS.maxEntries} entries`);
+  checkEntries(h.entries, fail);
+  for (const entry of h.entries) {
+    if (byteLength(entry.name) > LIMITS.maxEntryNameLength) fail(`entry name too long: ${entry.name}`);
+    if (!Number.isSafeInteger(entry.size) || entry.size < 0) fail(`bad size for entry ${entry.name}`);
+  }
+  if (h.stanzas.length < 1 || h.stanzas.length > LIMITS.maxRecipients) fail(`a container has 1–${LIMITS.maxRecipients} recipient stanzas`);
+  for (const stanza of h.stanzas) {
+    if (!STANZA_TYPE.test(stanza.type) || stanza.type.length > LIMITS.maxStanzaTypeLength) fail(`bad stanza type ${JSON.stringify(stanza.type)}`);
+    if (stanza.args.length > LIMITS.maxStanzaArgs) fail(`stanza ${stanza.type} has too many arguments`);
+    if (stanza.args.some((arg) => byteLength(arg) > LIMITS.maxStanzaArgLength)) fail(`stanza ${stanza.type} has an argument that is too long`);
+    if (stanza.body.length > LIMITS.maxStanzaBodyLength) fail(`stanza ${stanza.type} body is too large`);
+  }
+}
+
+/** Header length in bytes for these fields (MAC included). */
+export function headerLengthOf(h: HeaderFields): number {
+  const w = new ByteWriter();
+  writeCore(w, h);
+  writeSignature(w, h.signature);
+  writeStanzas(w, h.stanzas);
+  return PREAMBLE_LENGTH + w.size + MAC_LENGTH;
+}
+
+/**
+ * Encodes the header up to (not including) the MAC. The caller appends
+ * HMAC(macKey, result). `payloadOffset` is where the payload starts (≥ header length).
+ */
+export function encodeHeaderWithoutMac(h: HeaderFields, payloadOffset: number): Uint8Array {
+  validateFields(h);
+  const body = new ByteWriter();
+  writeCore(body, h);
+  writeSignature(body, h.signature);
+  writeStanzas(body, h.stanzas);
+  const headerLength = PREAMBLE_LENGTH + body.size + MAC_LENGTH;
+  if (headerLength > LIMITS.maxHeaderLength) throw new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength);
+  if (payloadOffset < headerLength || payloadOffset > LIMITS.maxPayloadOffset) {
+    throw new InvalidArgumentError(`payload offset ${payloadOffset} cannot hold a ${headerLength}-byte header`);
+  }
+  const w = new ByteWriter().bytes(MAGIC).u16(FORMAT_VERSION).u32(headerLength).u32(payloadOffset);
+  return w.bytes(body.finish()).finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing (hostile input)
+
+export interface Preamble {
+  readonly version: number;
+  readonly headerLength: number;
+  readonly payloadOffset: number;
+}
+
+/** Checks the magic, the version and the two lengths before the rest of the header is read. */
+export function parsePreamble(bytes: Uint8Array): Preamble {
+  if (bytes.length < PREAMBLE_LENGTH) throw new MalformedHeaderError('the file is too short to be an ovseal container');
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) throw new MalformedHeaderError('not an ovseal container (bad magic)');
+  }
+  const r = new ByteReader(bytes.subarray(MAGIC.length, PREAMBLE_LENGTH));
+  const version = r.u16('version');
+  if (version !== FORMAT_VERSION) throw new UnsupportedVersionError(version);
+  const headerLength = r.u32('header length');
+  const payloadOffset = r.u32('payload offset');
+  if (headerLength > LIMITS.maxHeaderLength) throw new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength);
+  if (headerLength < PREAMBLE_LENGTH + MAC_LENGTH) throw new MalformedHeaderError('header length is too small');
+  if (payloadOffset > LIMITS.maxPayloadOffset) throw new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset);
+  if (payloadOffset < headerLength) throw new MalformedHeaderError('payload offset lies inside the header');
+  return { version, headerLength, payloadOffset };
+}
+
+function readRole(r: ByteReader): EntryRole {
+  const code = r.u8('entry role');
+  const role = ROLES_BY_CODE.get(code);
+  if (!role) throw new MalformedHeaderError(`unknown entry role ${code}`);
+  return role;
+}
+
+function readCore(r: ByteReader) {
+  const containerId = r.bytesView(16, 'container id');
+  const salt = r.bytesView(32, 'salt');
+  const commitment = r.bytesView(32, 'key commitment');
+  const segmentSize = r.u32('segment size');
+  if (segmentSize < LIMITS.minSegmentSize || segmentSize > LIMITS.maxSegmentSize) {
+    throw new LimitExceededError('segment size', segmentSize, LIMITS.maxSegmentSize);
+  }
+  const payloadDigest = r.bytesView(32, 'payload digest');
+  const createdAt = r.u64('creation time');
+  const notAfter = r.u64('not-after time');
+  const modelName = r.string(2, LIMITS.maxModelNameLength, 'model name', 1);
+  const modelVersion = r.string(2, LIMITS.maxModelVersionLength, 'model version', 1);
+  const format = r.string(1, LIMITS.maxFormatLength, 'model format', 1) as ModelFormat;
+  if (!FORMATS.includes(format)) throw new MalformedHeaderError(`unknown model format ${JSON.stringify(format)}`);
+  const entryCount = r.u16('entry count');
+  if (entryCount > LIMITS.maxEntries) throw new LimitExceededError('entry count', entryCount, LIMITS.maxEntries);
+  if (entryCount === 0) throw new MalformedHeaderError('the container has no entries');
+  const entries: HeaderEntry[] = [];
+  for (let i = 0; i < entryCount; i++) {
+    const name = r.string(2, LIMITS.maxEntryNameLength, 'entry name', 1);
+    entries.push({ name, role: readRole(r), size: r.u64('entry size') });
+  }
+  checkEntries(entries, (message) => {
+    throw new MalformedHeaderError(message);
+  });
+  return { containerId, salt, commitment, segmentSize, payloadDigest, createdAt, notAfter, modelName, modelVersion, format, entries };
+}
+
+function readSignature(r: ByteReader): HeaderSignature | null {
+  const code = r.u8('signature algorithm');
+  if (code === 0) return null;
+  const entry = Object.entries(SIGNATURE_LAYOUT).find(([, layout]) => layout.code === code);
+  if (!entry) throw new MalformedHeaderError(`unknown signature algorithm ${code}`);
+  const [algorithm, layout] = entry as [SignatureAlgorithm, (typeof SIGNATURE_LAYOUT)[SignatureAlgorithm]];
+  return {
+    algorithm,
+    publicKey: r.bytesView(layout.publicKey, 'signature public key'),
+    signature: r.bytesView(layout.signature, 'signature'),
+  };
+}
+
+function readStanzas(r: ByteReader): Stanza[] {
+  const count = r.u16('recipient count');
+  if (count > LIMITS.maxRecipients) throw new LimitExceededError('recipient count', count, LIMITS.maxRecipients);
+  if (count === 0) throw new MalformedHeaderError('the container has no recipients');
+  const stanzas: Stanza[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = r.string(1, LIMITS.maxStanzaTypeLength, 'stanza type', 1);
+    if (!STANZA_TYPE.test(type)) throw new MalformedHeaderError(`bad stanza type ${JSON.stringify(type)}`);
+    const argCount = r.u8('stanza argument count');
+    if (argCount > LIMITS.maxStanzaArgs) throw new LimitExceededError('stanza argument count', argCount, LIMITS.maxStanzaArgs);
+    const args: string[] = [];
+    for (let j = 0; j < argCount; j++) args.push(r.string(2, LIMITS.maxStanzaArgLength, 'stanza argument'));
+    const bodyLength = r.u32('stanza body length');
+    if (bodyLength > LIMITS.maxStanzaBodyLength) throw new LimitExceededError('stanza body length', bodyLength, LIMITS.maxStanzaBodyLength);
+    stanzas.push({ type, args, body: Uint8Array.from(r.bytesView(bodyLength, 'stanza body')) });
+  }
+  return stanzas;
+}
+
+/** Parses a whole header (`bytes.length` must equal the preamble's header length). */
+export function parseHeader(bytes: Uint8Array): ParsedHeader {
+  const { headerLength, payloadOffset } = parsePreamble(bytes);
+  if (bytes.length !== headerLength) throw new MalformedHeaderError('header length mismatch');
+  const r = new ByteReader(bytes.subarray(PREAMBLE_LENGTH, headerLength - MAC_LENGTH));
+  const coreStart = PREAMBLE_LENGTH;
+  const core = readCore(r);
+  const coreEnd = PREAMBLE_LENGTH + r.position;
+  const signature = readSignature(r);
+  const stanzas = readStanzas(r);
+  if (r.remaining !== 0) throw new MalformedHeaderError('unexpected bytes after the recipient stanzas');
+  return {
+    ...core,
+    signature,
+    stanzas,
+    headerLength,
+    payloadOffset,
+    macInput: bytes.subarray(0, headerLength - MAC_LENGTH),
+    mac: bytes.subarray(headerLength - MAC_LENGTH),
+    core: bytes.subarray(coreStart, coreEnd),
+  };
+}

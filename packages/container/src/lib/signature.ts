@@ -1,0 +1,78 @@
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import type { SignatureAlgorithm, SignatureInfo } from '../types.js';
+import { concatBytes, utf8 } from './bytes.js';
+import type { HeaderSignature } from './header.js';
+
+/** Domain separation: a signature over a core can never be confused with another message. */
+const SIGNED_LABEL = utf8('ovseal/v1 signature\n');
+
+function signedMessage(core: Uint8Array): Uint8Array {
+  return concatBytes([SIGNED_LABEL, core]);
+}
+
+export function toPrivateKey(key: KeyObject | string): KeyObject {
+  return typeof key === 'string' ? createPrivateKey(key) : key;
+}
+
+export function toPublicKey(key: KeyObject | string): KeyObject {
+  if (typeof key !== 'string') return key.type === 'private' ? createPublicKey(key) : key;
+  return createPublicKey(key);
+}
+
+export function algorithmOf(key: KeyObject): SignatureAlgorithm {
+  if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ecdsa-p256';
+  throw new InvalidArgumentError('a signing key is Ed25519 or ECDSA P-256', { hint: 'create one with `ovseal sign-keygen`' });
+}
+
+/** Raw public key bytes as the header stores them. */
+function rawPublicKey(publicKey: KeyObject, algorithm: SignatureAlgorithm): Uint8Array {
+  const jwk = publicKey.export({ format: 'jwk' });
+  if (algorithm === 'ed25519') return Buffer.from(jwk.x!, 'base64url');
+  return concatBytes([Uint8Array.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+}
+
+export function publicKeyFromRaw(algorithm: SignatureAlgorithm, raw: Uint8Array): KeyObject {
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+  if (algorithm === 'ed25519') return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64(raw) }, format: 'jwk' });
+  if (raw[0] !== 4) throw new InvalidArgumentError('P-256 public key is not an uncompressed point');
+  return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64(raw.subarray(1, 33)), y: b64(raw.subarray(33, 65)) }, format: 'jwk' });
+}
+
+/** Publisher key id: hex SHA-256 of the SPKI DER encoding. */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
+}
+
+export function signCore(core: Uint8Array, privateKeyInput: KeyObject | string): HeaderSignature {
+  const privateKey = toPrivateKey(privateKeyInput);
+  const algorithm = algorithmOf(privateKey);
+  const message = signedMessage(core);
+  const signature = algorithm === 'ed25519'
+    ? sign(null, message, privateKey)
+    : sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return { algorithm, publicKey: rawPublicKey(createPublicKey(privateKey), algorithm), signature };
+}
+
+/** True when the signature verifies over the core. Malformed keys verify as false. */
+export function verifyCore(core: Uint8Array, signature: HeaderSignature): boolean {
+  try {
+    const key = publicKeyFromRaw(signature.algorithm, signature.publicKey);
+    const message = signedMessage(core);
+    return signature.algorithm === 'ed25519'
+      ? verify(null, message, key, signature.signature)
+      : verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature.signature);
+  } catch {
+    return false;
+  }
+}
+
+export function describeSignature(signature: HeaderSignature): SignatureInfo {
+  try {
+    const key = publicKeyFromRaw(signature.algorithm, signature.publicKey);
+    return { algorithm: signature.algorithm, publicKeyPem: key.export({ format: 'pem', type: 'spki' }).toString(), keyId: keyIdOf(key) };
+  } catch {
+    return { algorithm: signature.algorithm, publicKeyPem: '', keyId: 'invalid-public-key' };
+  }
+}

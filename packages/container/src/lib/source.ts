@@ -1,0 +1,148 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { InvalidArgumentError, IoError, MalformedHeaderError, TruncatedError } from '../errors.js';
+import { parseHeader, parsePreamble, PREAMBLE_LENGTH, type ParsedHeader } from './header.js';
+
+/** Where a container is read from: a file path, bytes in memory, or a stream of chunks. */
+export type ContainerSource = string | Uint8Array | AsyncIterable<Uint8Array>;
+
+/** A source that can be read at any offset (a file or bytes). */
+export interface RandomReader {
+  readonly kind: 'random';
+  readonly size: number;
+  /** Set for files, so workers can open the file themselves. */
+  readonly filePath?: string;
+  /** Exactly `length` bytes at `position`, or a TruncatedError. */
+  read(position: number, length: number): Uint8Array;
+  close(): void;
+}
+
+/** A source read front to back once (a stream). */
+export interface SequentialReader {
+  readonly kind: 'sequential';
+  /** Exactly `length` bytes, or a TruncatedError. */
+  read(length: number): Promise<Uint8Array>;
+  /** Throws a TruncatedError if any byte is left. */
+  expectEnd(): Promise<void>;
+  close(): void;
+}
+
+export type Reader = RandomReader | SequentialReader;
+
+function fileReader(path: string): RandomReader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (cause) {
+    throw new IoError(`cannot open ${path}: ${(cause as Error).message}`, { cause });
+  }
+  const size = fstatSync(fd).size;
+  return {
+    kind: 'random',
+    size,
+    filePath: path,
+    read(position, length) {
+      if (position + length > size) throw new TruncatedError(`needs ${position + length} bytes, the file has ${size}`);
+      const out = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, out, done, length - done, position + done);
+        if (n === 0) throw new TruncatedError('the file shrank while it was read');
+        done += n;
+      }
+      return out;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function bytesReader(bytes: Uint8Array): RandomReader {
+  return {
+    kind: 'random',
+    size: bytes.length,
+    read(position, length) {
+      if (position + length > bytes.length) throw new TruncatedError(`needs ${position + length} bytes, the input has ${bytes.length}`);
+      return bytes.subarray(position, position + length);
+    },
+    close() {},
+  };
+}
+
+function streamReader(stream: AsyncIterable<Uint8Array>): SequentialReader {
+  const iterator = stream[Symbol.asyncIterator]();
+  let pending: Uint8Array = new Uint8Array(0);
+  let finished = false;
+
+  async function pull(): Promise<boolean> {
+    if (finished) return false;
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await iterator.next();
+    } catch (cause) {
+      throw new IoError(`reading the container stream failed: ${(cause as Error).message}`, { cause });
+    }
+    if (next.done) {
+      finished = true;
+      return false;
+    }
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    return true;
+  }
+
+  return {
+    kind: 'sequential',
+    async read(length) {
+      while (pending.length < length) {
+        if (!(await pull())) throw new TruncatedError(`the stream ended ${length - pending.length} bytes early`);
+      }
+      const out = pending.subarray(0, length);
+      pending = pending.subarray(length);
+      return out;
+    },
+    async expectEnd() {
+      if (pending.length > 0 || (await pull())) throw new TruncatedError('unexpected bytes after the payload');
+    },
+    close() {
+      void iterator.return?.();
+    },
+  };
+}
+
+export function openReader(source: ContainerSource): Reader {
+  if (typeof source === 'string') return fileReader(source);
+  if (source instanceof Uint8Array) return bytesReader(source);
+  if (source && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') return streamReader(source);
+  throw new InvalidArgumentError('a container source is a file path, a Uint8Array or an async iterable of chunks');
+}
+
+async function readAt(reader: Reader, position: number, length: number): Promise<Uint8Array> {
+  return reader.kind === 'random' ? reader.read(position, length) : reader.read(length);
+}
+
+/**
+ * Reads and parses the header, and checks that the padding before the payload is all zero (the
+ * padding is not covered by the MAC, so it must carry nothing).
+ */
+export async function readHeader(reader: Reader): Promise<ParsedHeader> {
+  const preambleBytes = await readAt(reader, 0, PREAMBLE_LENGTH);
+  const preamble = parsePreamble(preambleBytes);
+  const rest = await readAt(reader, PREAMBLE_LENGTH, preamble.headerLength - PREAMBLE_LENGTH);
+  const whole = new Uint8Array(preamble.headerLength);
+  whole.set(preambleBytes, 0);
+  whole.set(rest, PREAMBLE_LENGTH);
+  const header = parseHeader(whole);
+  const padding = await readAt(reader, header.headerLength, header.payloadOffset - header.headerLength);
+  if (padding.some((byte) => byte !== 0)) throw new MalformedHeaderError('non-zero padding after the header');
+  return header;
+}
+
+/** Reads just the header of a source and closes it. */
+export async function readHeaderOnly(source: ContainerSource): Promise<{ header: ParsedHeader; size: number | null }> {
+  const reader = openReader(source);
+  try {
+    const header = await readHeader(reader);
+    return { header, size: reader.kind === 'random' ? reader.size : null };
+  } finally {
+    reader.close();
+  }
+}

@@ -1,0 +1,100 @@
+import { open as openFile } from 'node:fs/promises';
+import { InvalidArgumentError } from './errors.js';
+import { writeAtomically, writeFully } from './lib/atomic-file.js';
+import { encodeHeaderWithoutMac, headerLengthOf, type HeaderFields, type ParsedHeader } from './lib/header.js';
+import { headerInfo } from './lib/info.js';
+import { headerMac, wipe } from './lib/keys.js';
+import { HEADER_ALIGN, HEADER_RESERVE } from './lib/limits.js';
+import { openReader, readHeader, type RandomReader } from './lib/source.js';
+import { unlock, wrapContextOf } from './lib/unlock.js';
+import type { ContainerInfo, Identity, Recipient, Stanza } from './types.js';
+
+/** Options of {@link rewrap}. */
+export interface RewrapOptions {
+  /** A key that opens the container now (the data key is needed to wrap it again and to MAC the header). */
+  readonly identities: readonly Identity[];
+  /** Recipients to add. */
+  readonly add?: readonly Recipient[];
+  /** Stanzas to drop: return true for each one to remove. */
+  readonly remove?: (stanza: Stanza) => boolean;
+  /** Write a new file instead of rewriting the header in place. */
+  readonly output?: string;
+}
+
+export interface RewrapResult {
+  readonly info: ContainerInfo;
+  readonly added: number;
+  readonly removed: number;
+  /** True when only the header area was rewritten (the payload was not touched). */
+  readonly inPlace: boolean;
+}
+
+async function copyPayload(reader: RandomReader, from: number, write: (bytes: Uint8Array) => Promise<void>) {
+  const chunk = 8 * 1024 * 1024;
+  for (let position = from; position < reader.size; position += chunk) {
+    await write(reader.read(position, Math.min(chunk, reader.size - position)));
+  }
+}
+
+/**
+ * Adds or removes recipients by rewriting the header only: the payload is neither decrypted nor
+ * re-encrypted, and the publisher signature stays valid (it does not cover the recipients). When
+ * the new header fits the header area, the file is updated in place (one write of the header area,
+ * then fsync); otherwise, or with `output`, a new file is written atomically.
+ *
+ * @example
+ * ```ts
+ * await rewrap('model.ovseal', { identities: [oldKey], add: [deviceRecipient] });
+ * ```
+ */
+export async function rewrap(path: string, options: RewrapOptions): Promise<RewrapResult> {
+  const reader = openReader(path) as RandomReader;
+  let header: ParsedHeader;
+  let dataKey: Uint8Array | undefined;
+  let macKey: Buffer | undefined;
+  try {
+    header = await readHeader(reader);
+    ({ dataKey, keys: { macKey } } = await unlock(header, options.identities));
+    const kept = header.stanzas.filter((stanza) => !options.remove?.(stanza));
+    const context = wrapContextOf(header);
+    const added = (await Promise.all((options.add ?? []).map((recipient) => recipient.wrap(dataKey!, context)))).flat();
+    const stanzas = [...kept, ...added];
+    if (stanzas.length === 0) throw new InvalidArgumentError('refusing to remove every recipient: nobody could open the container');
+    const fields: HeaderFields = { ...header, stanzas };
+    const encode = (payloadOffset: number) => {
+      const withoutMac = encodeHeaderWithoutMac(fields, payloadOffset);
+      const area = new Uint8Array(payloadOffset);
+      area.set(withoutMac, 0);
+      area.set(headerMac(macKey!, withoutMac), withoutMac.length);
+      return area;
+    };
+    const counts = { added: added.length, removed: header.stanzas.length - kept.length };
+    const newLength = headerLengthOf(fields);
+
+    if (!options.output && newLength <= header.payloadOffset) {
+      const area = encode(header.payloadOffset);
+      const file = await openFile(path, 'r+');
+      try {
+        await writeFully(file, area, 0);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      return { info: headerInfo(fields, header.payloadOffset), ...counts, inPlace: true };
+    }
+    const payloadOffset = Math.ceil((newLength + HEADER_RESERVE) / HEADER_ALIGN) * HEADER_ALIGN;
+    const area = encode(payloadOffset);
+    await writeAtomically(options.output ?? path, async (file) => {
+      await writeFully(file, area, 0);
+      let position = payloadOffset;
+      await copyPayload(reader, header.payloadOffset, async (bytes) => {
+        await writeFully(file, bytes, position);
+        position += bytes.length;
+      });
+    });
+    return { info: headerInfo(fields, payloadOffset), ...counts, inPlace: false };
+  } finally {
+    wipe(dataKey, macKey);
+    reader.close();
+  }
+}

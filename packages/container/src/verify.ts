@@ -1,0 +1,71 @@
+import { SignatureMissingError } from './errors.js';
+import { decryptPayload } from './lib/decrypt.js';
+import { headerInfo } from './lib/info.js';
+import { wipe } from './lib/keys.js';
+import { prepareOpen } from './lib/open-core.js';
+import { checkNotExpired, checkPayloadDigest, checkSignature, type TrustPolicy } from './lib/policy.js';
+import { describeSignature } from './lib/signature.js';
+import { openReader, readHeader, type ContainerSource } from './lib/source.js';
+import type { ContainerInfo, Identity, SignatureInfo } from './types.js';
+
+/** Options of {@link verify}. */
+export interface VerifyOptions {
+  /** Require a signature by one of these publisher keys. */
+  readonly trust?: TrustPolicy | undefined;
+  /** Require a signature, from any key (its key id is reported). */
+  readonly requireSignature?: boolean | undefined;
+  /** With identities, every header MAC and payload tag is checked too (plaintext is discarded). */
+  readonly identities?: readonly Identity[] | undefined;
+  readonly now?: Date | undefined;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+/** What {@link verify} established. Any failure throws instead. */
+export interface VerifyResult {
+  readonly info: ContainerInfo;
+  /** The valid signature (its payload digest matched), or null when the container is unsigned. */
+  readonly signature: SignatureInfo | null;
+  /** True when a key was given and every MAC and tag verified. */
+  readonly decrypted: boolean;
+}
+
+/**
+ * Verifies a container. Without a key: the publisher signature over the header core and the
+ * payload digest (SHA-256 tree over the ciphertext). With identities: also the key commitment,
+ * the header MAC and every segment tag. Throws a typed error on any failure.
+ *
+ * @example
+ * ```ts
+ * const { signature } = await verify('model.ovseal', { trust: { publicKeys: [publisherPem] } });
+ * ```
+ */
+export async function verify(source: ContainerSource, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const reader = openReader(source);
+  let payloadKey: Buffer | undefined;
+  try {
+    const identities = options.identities ?? [];
+    let header;
+    if (identities.length > 0) ({ header, payloadKey } = await prepareOpen(reader, { identities, now: options.now }));
+    else header = await readHeader(reader);
+    checkNotExpired(header, options.now ?? new Date());
+    const signed = header.signature !== null;
+    if (!signed && (options.requireSignature || options.trust)) throw new SignatureMissingError();
+    if (signed) checkSignature(header, options.trust);
+    // Without a key only the ciphertext is hashed; with one every tag is checked and the plaintext dropped.
+    const result = await decryptPayload(reader, header, payloadKey ?? new Uint8Array(32), {
+      entries: new Set(payloadKey ? header.entries.map((_, index) => index) : []),
+      digest: signed,
+      keep: false,
+      onProgress: options.onProgress,
+    });
+    if (result.digest) checkPayloadDigest(header, result.digest);
+    return {
+      info: headerInfo(header, header.payloadOffset),
+      signature: signed ? describeSignature(header.signature!) : null,
+      decrypted: payloadKey !== undefined,
+    };
+  } finally {
+    wipe(payloadKey);
+    reader.close();
+  }
+}
