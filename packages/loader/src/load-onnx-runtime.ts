@@ -1,0 +1,83 @@
+import type { ContainerInfo } from '@ovseal/container';
+import type { InferenceSession } from 'onnxruntime-node';
+import { UnsupportedModelError } from './errors.js';
+import { singleEntry } from './lib/model-format.js';
+import { openSealed } from './lib/open-sealed.js';
+import { importOnnxRuntime } from './lib/onnxruntime.js';
+import { wrappableBytes } from './lib/owned-bytes.js';
+import { refuseOnnxRuntimeModelDump } from './lib/unsafe-config.js';
+import type { ModelSource, OpenModelOptions } from './types.js';
+
+/** Options of {@link loadOnnxRuntime}. */
+export interface LoadOnnxRuntimeOptions extends OpenModelOptions {
+  /** ONNX Runtime session options. `optimizedModelFilePath` is refused (`UnsafeConfigError`). */
+  readonly sessionOptions?: InferenceSession.SessionOptions | undefined;
+}
+
+/** A sealed ONNX model loaded into ONNX Runtime. */
+export interface LoadedOnnxRuntimeSession {
+  readonly info: ContainerInfo;
+  readonly session: InferenceSession;
+  /** Releases the session and zeroes any plaintext the loader still holds. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Decrypts a sealed ONNX model in memory and creates an `onnxruntime-node` `InferenceSession` from
+ * the bytes. Nothing is written to disk: `sessionOptions.optimizedModelFilePath` is refused. The
+ * loader's plaintext is zeroed as soon as the session holds its own copy of the model.
+ *
+ * @example
+ * ```ts
+ * import { loadOnnxRuntime } from '@ovseal/loader';
+ * import { Tensor } from 'onnxruntime-node';
+ *
+ * const { session, dispose } = await loadOnnxRuntime('detector.ovseal', {
+ *   identities: [deviceIdentity],
+ *   sessionOptions: { executionProviders: ['cpu'] },
+ * });
+ * const { sigmoid_0 } = await session.run({ x: new Tensor('float32', pixels, [1, 3, 640, 640]) });
+ * await dispose();
+ * ```
+ */
+export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRuntimeOptions): Promise<LoadedOnnxRuntimeSession> {
+  const sessionOptions = options.sessionOptions ?? {};
+  refuseOnnxRuntimeModelDump(sessionOptions);
+  const ort = await importOnnxRuntime();
+  const { model: opened, commit } = await openSealed(source, options);
+  let copy: Uint8Array | undefined;
+  const wipe = () => {
+    opened.dispose();
+    copy?.fill(0);
+  };
+  let session: InferenceSession;
+  try {
+    if (opened.format !== 'onnx') {
+      throw new UnsupportedModelError(`ONNX Runtime loads ONNX models; this container holds "${opened.format}"`);
+    }
+    const wrappable = wrappableBytes(singleEntry(opened, 'onnx').data);
+    if (wrappable.copied) copy = wrappable.bytes;
+    session = await ort.InferenceSession.create(wrappable.bytes, sessionOptions);
+    await commit();
+  } catch (error) {
+    wipe();
+    throw error;
+  }
+  // ONNX Runtime parsed the bytes into its own memory; keep plaintext no longer than needed,
+  // unless the session was told to use the model bytes in place (ORT format models only).
+  if (!usesModelBytesInPlace(sessionOptions)) wipe();
+  let released: Promise<void> | undefined;
+  return {
+    info: opened.info,
+    session,
+    dispose: () => {
+      released ??= session.release().finally(wipe);
+      return released;
+    },
+  };
+}
+
+function usesModelBytesInPlace(sessionOptions: InferenceSession.SessionOptions): boolean {
+  const extra = sessionOptions.extra as { session?: { use_ort_model_bytes_directly?: unknown } } | undefined;
+  return String(extra?.session?.use_ort_model_bytes_directly ?? '0') === '1';
+}

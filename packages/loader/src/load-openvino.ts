@@ -1,0 +1,186 @@
+import type { ContainerInfo } from '@ovseal/container';
+import type { CompiledModelCache, CompiledModelCacheKey } from './compiled-model-cache.js';
+import { UnsupportedModelError } from './errors.js';
+import { importCompiledBlob } from './lib/import-blob.js';
+import { optionalEntry, singleEntry } from './lib/model-format.js';
+import { openSealed } from './lib/open-sealed.js';
+import {
+  importOpenVino,
+  type OpenVinoAddon,
+  type OpenVinoCompiledModel,
+  type OpenVinoCore,
+  type OpenVinoModel,
+} from './lib/openvino.js';
+import { wrappableBytes } from './lib/owned-bytes.js';
+import { refuseOpenVinoDiskCache } from './lib/unsafe-config.js';
+import type { ModelSource, OpenModelOptions, OpenedModel } from './types.js';
+
+/** Options of {@link loadOpenVino}. */
+export interface LoadOpenVinoOptions extends OpenModelOptions {
+  /** The OpenVINO core to use (default: a new `Core` of `openvino-node`). */
+  readonly core?: OpenVinoCore | undefined;
+  /** The `openvino-node` addon (default: imported on first use). Pass it to use a build of your own. */
+  readonly openvino?: OpenVinoAddon | undefined;
+  /** Device to compile for (default `CPU`). */
+  readonly device?: string | undefined;
+  /** Compile config. `CACHE_DIR` is refused (`UnsafeConfigError`): use `cache` instead. */
+  readonly config?: Readonly<Record<string, string>> | undefined;
+  /** An encrypted compiled-model cache: a hit skips the compile. */
+  readonly cache?: CompiledModelCache | undefined;
+}
+
+/** A sealed model loaded into OpenVINO. */
+export interface LoadedOpenVinoModel {
+  readonly info: ContainerInfo;
+  /**
+   * The model as read (IR or ONNX). `undefined` when the compiled model came from the cache or the
+   * container holds a compiled blob: no readable model exists then.
+   */
+  readonly model: OpenVinoModel | undefined;
+  readonly compiledModel: OpenVinoCompiledModel;
+  /** True when the compiled model was imported from the encrypted cache. */
+  readonly fromCache: boolean;
+  /**
+   * Zeroes the plaintext the loader still holds (the IR weights, which OpenVINO reads in place).
+   * Call it when you no longer use `model` or `compiledModel`. Idempotent.
+   */
+  dispose(): void;
+}
+
+/** Keeps wrapped weight memory alive as long as a model that may point into it. */
+const keepAlive = new WeakMap<object, unknown>();
+
+/**
+ * Decrypts a sealed model in memory and loads it into OpenVINO: an IR through
+ * `readModel(xml, new Tensor(u8, [n], weights))` (the weights are wrapped, not copied), an ONNX
+ * model through `readModel(bytes)`, a compiled blob through `importModel`. Nothing is written to
+ * disk: a `CACHE_DIR` config is refused; `cache` offers an encrypted compiled-model cache instead.
+ *
+ * `openvino-node` is an optional peer dependency, imported on first use; without its native
+ * runtime this throws `OpenVinoUnavailableError` (code `ERR_OPENVINO_UNAVAILABLE`) with a hint.
+ *
+ * @example
+ * ```ts
+ * import { loadOpenVino } from '@ovseal/loader';
+ *
+ * const loaded = await loadOpenVino('/opt/models/detector.ovseal', {
+ *   identities: [deviceIdentity],
+ *   trust: { publicKeys: [publisherPem] },
+ *   device: 'CPU',
+ *   config: { PERFORMANCE_HINT: 'LATENCY' },
+ * });
+ * const request = loaded.compiledModel.createInferRequest();
+ * const result = request.infer({ x: input });
+ * loaded.dispose();
+ * ```
+ */
+export async function loadOpenVino(source: ModelSource, options: LoadOpenVinoOptions): Promise<LoadedOpenVinoModel> {
+  const device = options.device ?? 'CPU';
+  const config = { ...(options.config ?? {}) };
+  refuseOpenVinoDiskCache(config, options.core);
+  // Without a core, fail on a missing runtime before any key is unwrapped or byte decrypted.
+  let addon = options.openvino ?? (options.core === undefined ? await importOpenVino() : undefined);
+  const core = options.core ?? new addon!.Core();
+  const getAddon = async () => (addon ??= await importOpenVino());
+
+  const { model: opened, commit } = await openSealed(source, options);
+  const owned: Uint8Array[] = [];
+  const dispose = () => {
+    opened.dispose();
+    for (const bytes of owned) bytes.fill(0);
+  };
+  try {
+    const loaded = await compile(opened, { core, device, config, cache: options.cache, getAddon, owned });
+    await commit();
+    return { info: opened.info, ...loaded, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+interface CompileContext {
+  readonly core: OpenVinoCore;
+  readonly device: string;
+  readonly config: Record<string, string>;
+  readonly cache: CompiledModelCache | undefined;
+  readonly getAddon: () => Promise<OpenVinoAddon>;
+  /** Copies the loader made; zeroed by dispose. */
+  readonly owned: Uint8Array[];
+}
+
+type Compiled = Pick<LoadedOpenVinoModel, 'model' | 'compiledModel' | 'fromCache'>;
+
+async function compile(opened: OpenedModel, context: CompileContext): Promise<Compiled> {
+  const { core, device, config } = context;
+  if (opened.format === 'openvino-blob') {
+    const blob = singleEntry(opened, 'blob');
+    const compiledModel = await importCompiledBlob(core, blob.data, device, config);
+    blob.data.fill(0);
+    return { model: undefined, compiledModel, fromCache: false };
+  }
+  if (opened.format !== 'openvino-ir' && opened.format !== 'onnx') {
+    throw new UnsupportedModelError(`OpenVINO cannot load a model of format "${opened.format}"`);
+  }
+  const cacheKey = context.cache ? cacheKeyOf(opened, context) : undefined;
+  if (context.cache && cacheKey) {
+    const cached = await context.cache.load(core, cacheKey);
+    if (cached) {
+      // The compiled model holds its own memory: the decrypted source model is not needed.
+      opened.dispose();
+      return { model: undefined, compiledModel: cached, fromCache: true };
+    }
+  }
+  const model = opened.format === 'openvino-ir' ? await readIr(opened, context) : await readOnnx(opened, core);
+  const compiledModel = await core.compileModel(model, device, config);
+  keepAlive.set(compiledModel, keepAlive.get(model));
+  if (context.cache && cacheKey) await context.cache.store(compiledModel, cacheKey);
+  return { model, compiledModel, fromCache: false };
+}
+
+async function readIr(opened: OpenedModel, context: CompileContext): Promise<OpenVinoModel> {
+  const xml = new TextDecoder('utf-8', { fatal: true }).decode(singleEntry(opened, 'xml').data);
+  const weightsEntry = optionalEntry(opened, 'weights');
+  const ov = await context.getAddon();
+  let weights: Uint8Array = new Uint8Array(0);
+  if (weightsEntry !== undefined) {
+    const wrappable = wrappableBytes(weightsEntry.data);
+    if (wrappable.copied) {
+      // Keep one plaintext copy: the shared buffer is zeroed now, the copy by dispose().
+      context.owned.push(wrappable.bytes);
+      weightsEntry.data.fill(0);
+    }
+    weights = wrappable.bytes;
+  }
+  const tensor =
+    weights.byteLength === 0 ? new ov.Tensor('u8', [0]) : new ov.Tensor('u8', [weights.byteLength], weights);
+  const model = await context.core.readModel(xml, tensor);
+  // OpenVINO constants point into `weights`: they must outlive the model and what is compiled from it.
+  keepAlive.set(model, { weights, tensor });
+  return model;
+}
+
+async function readOnnx(opened: OpenedModel, core: OpenVinoCore): Promise<OpenVinoModel> {
+  const onnx = singleEntry(opened, 'onnx').data;
+  const model = await core.readModel(Buffer.from(onnx.buffer, onnx.byteOffset, onnx.byteLength));
+  // readModel copied the bytes into native memory: this plaintext is no longer needed.
+  onnx.fill(0);
+  return model;
+}
+
+function cacheKeyOf(opened: OpenedModel, context: CompileContext): CompiledModelCacheKey {
+  return {
+    modelDigest: opened.info.payloadDigest,
+    device: context.device,
+    runtimeVersion: runtimeVersionOf(context.core, context.device),
+    config: context.config,
+  };
+}
+
+function runtimeVersionOf(core: OpenVinoCore, device: string): string {
+  const versions = core.getVersions(device);
+  return Object.entries(versions)
+    .map(([name, version]) => `${name}:${version.buildNumber}`)
+    .sort()
+    .join(',');
+}
