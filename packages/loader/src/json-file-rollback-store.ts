@@ -60,7 +60,7 @@ export class JsonFileRollbackStore implements RollbackStore {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { format: FORMAT, models: {} };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { format: FORMAT, models: emptyModels() };
       throw new IoError(`cannot read the rollback store ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     return parseStore(text, this.path);
@@ -82,5 +82,10 @@ function parseStore(text: string, path: string): StoreFile {
     !Array.isArray(models) &&
     Object.values(models).every((version) => typeof version === 'string');
   if (!valid) throw new IoError(`the rollback store ${path} is not an ${FORMAT} file`);
-  return { format, models: Object.assign(Object.create(null) as Record<string, string>, models) };
+  return { format, models: Object.assign(emptyModels(), models) };
+}
+
+/** Model names are keys: no prototype, so `__proto__` is just a name. */
+function emptyModels(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
 }
