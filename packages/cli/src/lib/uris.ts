@@ -1,0 +1,94 @@
+import type { Identity, Recipient, Stanza } from '@ovseal/container';
+import { UsageError } from './output.js';
+
+/**
+ * Recipient and identity URIs (packages/cli/README.md):
+ *   file:PATH            key-encryption key in a file (ovseal keygen)
+ *   env:NAME             key-encryption key in an environment variable
+ *   aws-kms:ARN|alias/N  AWS KMS key (endpoint and credentials from the AWS SDK's usual settings)
+ *   tpm-ecdh:PEM|FILE    a device's TPM-resident key (recipient: its public key)
+ *   tpm-rsa:PEM|FILE     the same with RSA-OAEP
+ *   tpm-seal:…, tpm:…    TPM sealing and TPM identities (see @ovseal/key-tpm)
+ * Provider packages are imported only when their scheme is used, so `ovseal` starts fast and a
+ * missing optional provider is reported clearly.
+ */
+
+/** A recipient that can also tell which stanzas it made (for `rewrap --remove`). */
+export type RemovableRecipient = Recipient & { describes?(stanza: Stanza): boolean };
+
+// TODO(lead): typed import once @ovseal/key-tpm lands.
+const TPM_PACKAGE: string = '@ovseal/key-tpm';
+
+function split(uri: string): { scheme: string; rest: string } {
+  const colon = uri.indexOf(':');
+  if (colon <= 0) throw new UsageError(`${JSON.stringify(uri)} is not a key URI`, 'use file:PATH, env:NAME, aws-kms:ARN, tpm-ecdh:PUBKEY, …');
+  return { scheme: uri.slice(0, colon), rest: uri.slice(colon + 1) };
+}
+
+function unknownScheme(scheme: string): never {
+  throw new UsageError(`unknown key URI scheme ${JSON.stringify(scheme)}`, 'use file:PATH, env:NAME, aws-kms:…, tpm-ecdh:…, tpm-rsa:…, tpm-seal:… or tpm:…');
+}
+
+export async function recipientFromUri(uri: string): Promise<RemovableRecipient> {
+  const { scheme, rest } = split(uri);
+  switch (scheme) {
+    case 'file': {
+      const { FileRecipient } = await import('@ovseal/key-file');
+      return FileRecipient.fromFile(rest);
+    }
+    case 'env': {
+      const { EnvRecipient } = await import('@ovseal/key-env');
+      return EnvRecipient.fromEnv(rest);
+    }
+    case 'aws-kms': {
+      const kms = await import('@ovseal/key-kms');
+      return kms.kmsRecipientFromUri(uri);
+    }
+    case 'tpm-ecdh':
+    case 'tpm-rsa':
+    case 'tpm-seal': {
+      const tpm = await import(TPM_PACKAGE);
+      return tpm.tpmRecipientFromUri(uri);
+    }
+    default:
+      return unknownScheme(scheme);
+  }
+}
+
+export async function identityFromUri(uri: string): Promise<Identity> {
+  const { scheme, rest } = split(uri);
+  switch (scheme) {
+    case 'file': {
+      const { FileIdentity } = await import('@ovseal/key-file');
+      return FileIdentity.fromFile(rest);
+    }
+    case 'env': {
+      const { EnvIdentity } = await import('@ovseal/key-env');
+      return EnvIdentity.fromEnv(rest);
+    }
+    case 'aws-kms': {
+      const kms = await import('@ovseal/key-kms');
+      return kms.kmsIdentityFromUri(uri);
+    }
+    case 'tpm':
+    case 'tpm-ecdh':
+    case 'tpm-rsa':
+    case 'tpm-seal': {
+      const tpm = await import(TPM_PACKAGE);
+      return tpm.tpmIdentityFromUri(uri);
+    }
+    default:
+      return unknownScheme(scheme);
+  }
+}
+
+/**
+ * `rewrap --remove URI`: the stanzas made by that recipient. A bare stanza type (`--remove file`)
+ * removes every stanza of that type.
+ */
+export async function stanzaSelector(uri: string): Promise<(stanza: Stanza) => boolean> {
+  if (!uri.includes(':')) return (stanza) => stanza.type === uri;
+  const recipient = await recipientFromUri(uri);
+  if (!recipient.describes) throw new UsageError(`cannot tell which stanzas ${uri} made`, 'remove by stanza type instead, e.g. --remove aws-kms');
+  return (stanza) => recipient.describes!(stanza);
+}
