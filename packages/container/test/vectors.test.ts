@@ -1,0 +1,81 @@
+// Runs every test vector of test-fixtures/vectors (docs/FORMAT.md §9). The `file` identity here is
+// written from the spec (§5.1), not taken from @ovseal/key-file, so the vectors also check the
+// spec against the reference provider that generated them.
+import { createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { open, OvsealError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+
+const VECTORS = new URL('../../../test-fixtures/vectors/', import.meta.url).pathname;
+
+interface Vector {
+  description: string;
+  expect: 'success' | 'header failure' | 'payload failure' | 'no match' | 'signature failure';
+  error?: string;
+  identity: { type: 'file'; kek: string };
+  trust: string | null;
+  entries: { name: string; role: string; sha256: string }[];
+}
+
+function specFileIdentity(kek: Buffer): Identity {
+  const keyId = createHash('sha256').update('ovseal/v1 kek id\n').update(kek).digest('hex').slice(0, 16);
+  const wrappingKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'ovseal/v1 kek wrap', 32));
+  return {
+    async unwrap(stanzas: readonly Stanza[], context: WrapContext) {
+      const ours = stanzas.filter((s) => (s.type === 'file' || s.type === 'env') && s.args[0] === keyId);
+      for (const stanza of ours) {
+        if (stanza.body.length !== 60) continue;
+        const decipher = createDecipheriv('aes-256-gcm', wrappingKey, stanza.body.subarray(0, 12));
+        decipher.setAAD(context.aad);
+        decipher.setAuthTag(stanza.body.subarray(44));
+        const dataKey = decipher.update(stanza.body.subarray(12, 44));
+        try {
+          decipher.final();
+          return dataKey;
+        } catch {
+          /* try the next stanza */
+        }
+      }
+      if (ours.length > 0) {
+        const { AuthenticationFailedError } = await import('@ovseal/container');
+        throw new AuthenticationFailedError();
+      }
+      return null;
+    },
+  };
+}
+
+const names = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+
+describe('format test vectors', () => {
+  it('has vectors for every outcome', () => {
+    const outcomes = new Set(names.map((n) => (JSON.parse(readFileSync(join(VECTORS, `${n}.json`), 'utf8')) as Vector).expect));
+    expect([...outcomes].sort()).toEqual(['header failure', 'no match', 'payload failure', 'signature failure', 'success']);
+  });
+
+  for (const name of names) {
+    const vector = JSON.parse(readFileSync(join(VECTORS, `${name}.json`), 'utf8')) as Vector;
+    it(`${name}: ${vector.expect}`, async () => {
+      const bytes = readFileSync(join(VECTORS, `${name}.ovseal`));
+      const options = {
+        identities: [specFileIdentity(Buffer.from(vector.identity.kek, 'hex'))],
+        ...(vector.trust ? { trust: { publicKeys: [vector.trust] } } : {}),
+      };
+      for (const source of [bytes, join(VECTORS, `${name}.ovseal`)]) {
+        if (vector.expect === 'success') {
+          const model = await open(source, options);
+          expect(model.entries.map((e) => ({ name: e.name, role: e.role, sha256: createHash('sha256').update(e.data).digest('hex') }))).toEqual(vector.entries);
+          model.dispose();
+        } else {
+          const failure = await open(source, options).then(
+            () => null,
+            (error: unknown) => error,
+          );
+          expect(failure).toBeInstanceOf(OvsealError);
+          expect((failure as OvsealError).code).toBe(vector.error);
+        }
+      }
+    });
+  }
+});
