@@ -50,6 +50,8 @@ export function createRequestHandler(deps: HandlerDependencies): (request: Incom
 }
 
 async function handle(deps: HandlerDependencies, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  // The server's own clock: SDKs read this header to correct their clock skew.
+  response.setHeader('date', new Date(deps.now()).toUTCString());
   const body = await readBody(request);
   if (body === undefined) {
     sendError(response, new KmsFault('RequestEntityTooLargeException', `Request bodies are limited to ${MAX_BODY} bytes.`, 413));
