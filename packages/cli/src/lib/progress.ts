@@ -15,7 +15,7 @@ export function progressBar(io: Io, label: string, enabled: boolean) {
   const started = Date.now();
   let lastDraw = 0;
   let drawn = false;
-  const active = enabled && io.stderr.isTTY === true && !io.env.CI;
+  const active = enabled && io.stderr.isTTY === true;
   return {
     update(done: number, total: number | null) {
       if (!active || (total !== null && total < MIN_BYTES)) return;
