@@ -100,7 +100,8 @@ describe('kms-local through @aws-sdk/client-kms', () => {
     expect(Buffer.from(decrypted.Plaintext!)).toEqual(plaintext);
     expect(decrypted.KeyId).toBe(arn);
 
-    for (const wrong of [{ 'ovseal:model': 'det', 'ovseal:version': '5' }, { 'ovseal:model': 'det' }, {}, { ...context, extra: 'x' }]) {
+    const wrongContexts: Record<string, string>[] = [{ 'ovseal:model': 'det', 'ovseal:version': '5' }, { 'ovseal:model': 'det' }, {}, { ...context, extra: 'x' }];
+    for (const wrong of wrongContexts) {
       const error = await rejectionOf(client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: wrong })));
       expect(error).toBeInstanceOf(InvalidCiphertextException);
     }
@@ -109,6 +110,16 @@ describe('kms-local through @aws-sdk/client-kms', () => {
     expect(await rejectionOf(client.send(new DecryptCommand({ CiphertextBlob: flipped, EncryptionContext: context })))).toBeInstanceOf(
       InvalidCiphertextException,
     );
+  });
+
+  it('treats every context key as data, "__proto__" included', async () => {
+    const arn = await newKey();
+    const context = JSON.parse('{"__proto__":"x","model":"m"}') as Record<string, string>;
+    const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: arn, Plaintext: randomBytes(8), EncryptionContext: context }));
+    expect(await rejectionOf(client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { model: 'm' } })))).toBeInstanceOf(
+      InvalidCiphertextException,
+    );
+    await client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
   });
 
   it('answers IncorrectKeyException when Decrypt pins another key', async () => {

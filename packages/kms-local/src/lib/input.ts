@@ -67,7 +67,8 @@ export function optionalContext(body: RequestBody, name: string): Record<string,
   const value = body[name];
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw serialization(`${name} must be a map of strings.`);
-  const context: Record<string, string> = {};
+  // No prototype: a "__proto__" key is data like any other, not a way to drop a pair.
+  const context = Object.create(null) as Record<string, string>;
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== 'string') throw serialization(`${name} values must be strings.`);
     if (key.length === 0) throw validation(`${name} keys must not be empty.`);
