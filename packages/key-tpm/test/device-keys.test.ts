@@ -16,7 +16,9 @@ import {
   TpmRsaRecipient,
   type DeviceKeyType,
 } from '../src/index.js';
+import { withTempDir } from '../src/lib/temp-dir.js';
 import { Tpm2Tools } from '../src/lib/tools.js';
+import { parseTpmPublic } from '../src/lib/tpm-public.js';
 import { dataKey, describeTpm, extendPcr, leftovers, newContext, useSwtpm } from './helpers.js';
 
 const RecipientOf = { 'tpm-ecdh': TpmEcdhRecipient, 'tpm-rsa': TpmRsaRecipient } as const;
@@ -126,6 +128,17 @@ describeTpm.each(['tpm-ecdh', 'tpm-rsa'] as const)('%s device key on swtpm', (ty
     const before = await IdentityOf[type].open({ handle: HANDLES[type] }, { tcti: swtpm.tcti });
     const replaced = await initDeviceKey({ tcti: swtpm.tcti, type, handle: HANDLES[type], replace: true });
     expect(replaced.keyId).not.toBe(before.keyId);
+  });
+
+  it('reads public areas and names objects as the TPM does', async () => {
+    const tools = new Tpm2Tools({ tcti: swtpm.tcti });
+    await withTempDir(async (dir) => {
+      const printed = (await tools.run('readpublic', ['-c', `0x${HANDLES[type].toString(16)}`, '-o', 'key.pub'], { cwd: dir })).toString();
+      const parsed = parseTpmPublic(await readFile(join(dir, 'key.pub')));
+      expect(printed).toContain(`name: ${parsed.name.toString('hex')}`);
+      const identity = await IdentityOf[type].open({ handle: HANDLES[type] }, { tcti: swtpm.tcti });
+      expect(parsed.key!.export({ type: 'spki', format: 'pem' })).toBe(identity.publicKeyPem);
+    });
   });
 
   it('reports a missing key as ERR_TPM_OBJECT_NOT_FOUND', async () => {
