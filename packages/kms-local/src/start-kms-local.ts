@@ -124,6 +124,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
   const store = await KeyStore.open(options.stateFile, now);
   const faults = new FaultQueue();
   const log: KmsLocalRequest[] = [];
+  let stopping = false;
   const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -168,6 +169,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
       findPrincipal: (accessKeyId) => principals.get(accessKeyId),
       now,
       sleep,
+      stopping: () => stopping,
       record: (entry) => {
         log.push(entry);
         if (log.length > MAX_LOG) log.shift();
@@ -222,6 +224,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
     setAllowedPrincipals: (keyId, allowed) => mutate(keyId, (key) => store.setAllowedPrincipals(key, allowed)),
     addPrincipal,
     stop: async () => {
+      stopping = true;
       for (const entry of timers) {
         clearTimeout(entry.timer);
         entry.resolve();

@@ -31,6 +31,8 @@ export interface HandlerDependencies {
   readonly now: () => number;
   readonly record: (request: KmsLocalRequest) => void;
   readonly sleep: (ms: number) => Promise<void>;
+  /** True once stop() began: requests still held by a delay fault are dropped, not handled. */
+  readonly stopping: () => boolean;
   /** Handles `/__kms-local/…` admin routes; undefined when the admin API is off. */
   readonly admin?: (request: IncomingMessage, body: Buffer, response: ServerResponse) => Promise<void>;
 }
@@ -109,7 +111,9 @@ async function applyFault(deps: HandlerDependencies, fault: KmsLocalFault, respo
   switch (fault.kind) {
     case 'delay':
       await deps.sleep(fault.ms);
-      return false;
+      if (!deps.stopping()) return false;
+      response.socket?.destroy();
+      return true;
     case 'reset':
       response.socket?.destroy();
       return true;
