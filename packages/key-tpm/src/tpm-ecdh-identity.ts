@@ -5,7 +5,7 @@ import { DeviceKey, requireType, type DeviceKeyOptions, type DeviceKeySource } f
 import { ECDH_STANZA_TYPE, eccPointFile, openEcdh, parseEcdhBody, sharedXFromTpm, type EcdhBody } from './lib/ecdh-wire.js';
 import { pemOf } from './lib/public-key.js';
 import { rejectsStanzaInput } from './lib/response-code.js';
-import { withSecretPipe } from './lib/secret-pipe.js';
+import { SECRET_PIPE_PATH, withSecretPipe } from './lib/secret-pipe.js';
 
 /**
  * Unwraps `tpm-ecdh` stanzas with a P-256 device key that never leaves the TPM: the TPM computes
@@ -69,8 +69,8 @@ export class TpmEcdhIdentity implements Identity {
     const device = this.#device;
     return device.use(true, async (keyArg, dir) => {
       await writeFile(join(dir, 'peer.point'), eccPointFile(point));
-      const output = await withSecretPipe(device.tools.tpmKey, (pipe) =>
-        device.tools.run('ecdhzgen', ['-c', keyArg, ...device.authArgs(), '-u', 'peer.point', '-o', pipe, '-Q'], { cwd: dir }),
+      const output = await withSecretPipe(device.tools.tpmKey, (fd3) =>
+        device.tools.run('ecdhzgen', ['-c', keyArg, ...device.authArgs(), '-u', 'peer.point', '-o', SECRET_PIPE_PATH, '-Q'], { cwd: dir, fd3 }),
       );
       try {
         return sharedXFromTpm(output);

@@ -1,39 +1,41 @@
 import { execFile } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TpmError } from '../tpm-error.js';
 
 /**
- * A named pipe for tools that insist on writing a secret to a file path (tpm2_ecdhzgen's Z point).
- * Node gives children socket pairs, not pipes, so `-o /dev/stdout` fails (ENXIO); a FIFO keeps the
- * secret in a kernel pipe buffer instead of a file on disk. One FIFO per TPM and process: operations
- * on one TPM run one at a time, so they never share it concurrently.
+ * A pipe for tools that insist on writing a secret to a file path (tpm2_ecdhzgen's Z point). Node
+ * gives children socket pairs, not pipes, so `-o /dev/stdout` fails (ENXIO). A FIFO keeps the
+ * secret in a kernel buffer: it is created once per process and TPM, opened (read-write and
+ * non-blocking, so no open ever blocks), and unlinked at once — nothing stays on disk, even if the
+ * process is killed. The tool gets the open FIFO as its fd 3 and writes to `/dev/fd/3`.
+ * Operations on one TPM run one at a time, so they never share the FIFO concurrently.
  */
-const fifos = new Map<string, string>();
-let cleanupRegistered = false;
-const dirs: string[] = [];
+const fifos = new Map<string, number>();
+export const SECRET_PIPE_PATH = '/dev/fd/3';
 
-async function fifoFor(tpmKey: string): Promise<string> {
+async function fifoFor(tpmKey: string): Promise<number> {
   const existing = fifos.get(tpmKey);
-  if (existing) return existing;
+  if (existing !== undefined) return existing;
   const dir = mkdtempSync(join(tmpdir(), 'ovseal-tpm-pipe-'));
-  dirs.push(dir);
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    process.once('exit', () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  }
-  const path = join(dir, 'secret.fifo');
   try {
-    await promisify(execFile)('mkfifo', ['-m', '600', path]);
-  } catch (cause) {
-    throw new TpmError('ERR_TPM_TOOLS_MISSING', `cannot create a named pipe with mkfifo: ${(cause as Error).message}`, { cause, hint: 'install coreutils' });
+    const path = join(dir, 'secret.fifo');
+    try {
+      await promisify(execFile)('mkfifo', ['-m', '600', path]);
+    } catch (cause) {
+      throw new TpmError('ERR_TPM_TOOLS_MISSING', `cannot create a named pipe with mkfifo: ${(cause as Error).message}`, { cause, hint: 'install coreutils' });
+    }
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    fifos.set(tpmKey, fd);
+    return fd;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  fifos.set(tpmKey, path);
-  return path;
 }
 
+/** Reads whatever is buffered in the FIFO (it never blocks: EAGAIN means empty). */
 function drain(fd: number): Buffer {
   const chunks: Buffer[] = [];
   const chunk = Buffer.alloc(4096);
@@ -54,17 +56,10 @@ function drain(fd: number): Buffer {
   return out;
 }
 
-/**
- * Runs `fn(path)` while holding the FIFO open (read-write and non-blocking: neither side's open
- * blocks), then returns what the tool wrote to `path`.
- */
-export async function withSecretPipe(tpmKey: string, fn: (path: string) => Promise<unknown>): Promise<Buffer> {
-  const path = await fifoFor(tpmKey);
-  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
-  try {
-    await fn(path);
-    return drain(fd);
-  } finally {
-    closeSync(fd);
-  }
+/** Runs `fn(fd)` — which passes `fd` to a tool as its fd 3 — and returns what the tool wrote there. */
+export async function withSecretPipe(tpmKey: string, fn: (fd: number) => Promise<unknown>): Promise<Buffer> {
+  const fd = await fifoFor(tpmKey);
+  drain(fd).fill(0); // leftovers of a tool that failed half-way
+  await fn(fd);
+  return drain(fd);
 }

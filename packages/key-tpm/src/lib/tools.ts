@@ -11,6 +11,8 @@ export interface RunOptions {
   readonly stdin?: Uint8Array;
   /** Working directory: the operation's private temp dir, so relative names never hit user files. */
   readonly cwd?: string;
+  /** An open file descriptor handed to the tool as its fd 3 (see secret-pipe). */
+  readonly fd3?: number;
 }
 
 /** Resource managers flush a client's objects and sessions when it disconnects. */
@@ -65,7 +67,9 @@ export class Tpm2Tools {
     const env = { ...process.env };
     if (this.tcti !== undefined) env['TPM2TOOLS_TCTI'] = this.tcti;
     return new Promise<Buffer>((resolve, reject) => {
-      const child = spawn(tool, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+      const stdio: ('pipe' | number)[] = ['pipe', 'pipe', 'pipe'];
+      if (options.fd3 !== undefined) stdio.push(options.fd3);
+      const child = spawn(tool, args, { env, cwd: options.cwd, stdio });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let timedOut = false;
@@ -73,9 +77,9 @@ export class Tpm2Tools {
         timedOut = true;
         child.kill('SIGKILL');
       }, this.timeoutMs);
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      child.stdin.on('error', () => undefined); // the tool may exit before reading stdin
+      child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.stdin!.on('error', () => undefined); // the tool may exit before reading stdin
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         if (error.code === 'ENOENT') {
@@ -100,7 +104,7 @@ export class Tpm2Tools {
           resolve(out);
         }
       });
-      child.stdin.end(options.stdin ? Buffer.from(options.stdin) : undefined);
+      child.stdin!.end(options.stdin ? Buffer.from(options.stdin.buffer, options.stdin.byteOffset, options.stdin.byteLength) : undefined);
     });
   }
 

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// TPM benchmark (`pnpm bench:tpm`): unwrap latency of each @ovseal/key-tpm mode on swtpm — median
+// of N unwraps, tpm2-tools process spawns included — next to a bare `tpm2_getrandom` spawned the
+// same way in the same run, with the number of tpm2-tools spawns each unwrap costs.
+// Floor: every mode's median unwrap <= 250 ms. Exits 1 if a floor is missed, 2 if swtpm or
+// tpm2-tools are missing (the install line is printed).
+//
+// Options: --runs N (default 20), --json
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const distFile = (pkg, file = 'index.js') => pathToFileURL(join(root, 'packages', pkg, 'dist', file)).href;
+const FLOOR_MS = 250;
+
+const args = process.argv.slice(2);
+const runs = (() => {
+  const index = args.indexOf('--runs');
+  return index === -1 ? 20 : Number(args[index + 1]);
+})();
+const asJson = args.includes('--json');
+const log = (...parts) => {
+  if (!asJson) console.log(...parts);
+};
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function main() {
+  const container = await import(distFile('container'));
+  const tpm = await import(distFile('key-tpm'));
+  const { Tpm2Tools } = await import(distFile('key-tpm', 'lib/tools.js'));
+  const { forgetParents } = await import(distFile('key-tpm', 'lib/parent.js'));
+
+  const prerequisites = tpm.checkSwtpmPrerequisites();
+  if (!prerequisites.ok) {
+    console.error(`bench:tpm: ${prerequisites.message}`);
+    process.exit(2);
+  }
+
+  // Count tpm2-tools spawns: every command goes through Tpm2Tools.run.
+  let spawns = [];
+  const run = Tpm2Tools.prototype.run;
+  Tpm2Tools.prototype.run = function (name, ...rest) {
+    spawns.push(name);
+    return run.call(this, name, ...rest);
+  };
+
+  const swtpm = await tpm.startSwtpm();
+  const work = await mkdtemp(join(tmpdir(), 'ovseal-bench-tpm-'));
+  try {
+    const tcti = swtpm.tcti;
+    log(`ovseal TPM benchmark: swtpm on ${tcti}, median of ${runs}, Node ${process.version}`);
+    const ctx = container.createWrapContext({ containerId: randomBytes(16), modelName: 'bench', modelVersion: '1' });
+    const dataKey = randomBytes(32);
+
+    log('setting up: storage primary, device keys, sealed stanzas ...');
+    await tpm.createStoragePrimary({ tcti, handle: 0x81000001 });
+    const ecdh = await tpm.initDeviceKey({ tcti, type: 'tpm-ecdh', handle: 0x81000100 });
+    const rsa = await tpm.initDeviceKey({ tcti, type: 'tpm-rsa', handle: 0x81000101 });
+    const ecdhPcr = await tpm.initDeviceKey({ tcti, type: 'tpm-ecdh', handle: 0x81000102, pcrs: 'sha256:0,7' });
+    const rsaPcr = await tpm.initDeviceKey({ tcti, type: 'tpm-rsa', handle: 0x81000103, pcrs: 'sha256:0,7' });
+    const ecdhDir = await tpm.initDeviceKey({ tcti, type: 'tpm-ecdh', keyDir: join(work, 'ecdh-key') });
+    const rsaDir = await tpm.initDeviceKey({ tcti, type: 'tpm-rsa', keyDir: join(work, 'rsa-key') });
+    const sealPersistent = await new tpm.TpmSealRecipient({ tcti, parent: 0x81000001 }).wrap(dataKey, ctx);
+    const sealOwner = await new tpm.TpmSealRecipient({ tcti, parent: 'owner' }).wrap(dataKey, ctx);
+    const wrapTo = (info) => tpm.tpmRecipientFromUri(info.recipientUri).wrap(dataKey, ctx);
+
+    const modes = [
+      { mode: 'tpm-seal, persistent primary 0x81000001', identity: new tpm.TpmSealIdentity({ tcti, parent: 0x81000001 }), stanzas: sealPersistent },
+      { mode: 'tpm-seal, owner-seed primary (context cached)', identity: new tpm.TpmSealIdentity({ tcti }), stanzas: sealOwner },
+      {
+        mode: 'tpm-seal, owner-seed primary (first in process)',
+        identity: new tpm.TpmSealIdentity({ tcti }),
+        stanzas: sealOwner,
+        before: () => forgetParents(),
+      },
+      { mode: 'tpm-ecdh, persistent key', identity: await tpm.tpmIdentityFromUri(ecdh.identityUri), stanzas: await wrapTo(ecdh) },
+      { mode: 'tpm-ecdh, persistent key + PCR policy', identity: await tpm.tpmIdentityFromUri(ecdhPcr.identityUri), stanzas: await wrapTo(ecdhPcr) },
+      { mode: 'tpm-ecdh, key directory (owner primary)', identity: await tpm.tpmIdentityFromUri(ecdhDir.identityUri), stanzas: await wrapTo(ecdhDir) },
+      { mode: 'tpm-rsa, persistent key', identity: await tpm.tpmIdentityFromUri(rsa.identityUri), stanzas: await wrapTo(rsa) },
+      { mode: 'tpm-rsa, persistent key + PCR policy', identity: await tpm.tpmIdentityFromUri(rsaPcr.identityUri), stanzas: await wrapTo(rsaPcr) },
+      { mode: 'tpm-rsa, key directory (owner primary)', identity: await tpm.tpmIdentityFromUri(rsaDir.identityUri), stanzas: await wrapTo(rsaDir) },
+    ];
+
+    const tools = new Tpm2Tools({ tcti });
+    const results = [];
+    const measure = async (label, fn, before) => {
+      await fn(); // warm-up: page cache, the FIFO, the cached primary
+      const times = [];
+      let counts = [];
+      for (let i = 0; i < runs; i++) {
+        before?.();
+        spawns = [];
+        const start = performance.now();
+        await fn();
+        times.push(performance.now() - start);
+        counts = [...spawns];
+      }
+      return { label, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), spawns: counts.length, commands: counts };
+    };
+
+    const baseline = await measure('bare tpm2_getrandom', () => tools.run('getrandom', ['8']));
+    for (const { mode, identity, stanzas, before } of modes) {
+      const result = await measure(
+        mode,
+        async () => {
+          const key = await identity.unwrap(stanzas, ctx);
+          if (!key || !Buffer.from(key).equals(dataKey)) throw new Error(`${mode}: wrong data key`);
+        },
+        before,
+      );
+      results.push({ ...result, pass: result.medianMs <= FLOOR_MS });
+    }
+
+    if (asJson) {
+      console.log(JSON.stringify({ runs, floorMs: FLOOR_MS, baseline, results }, null, 2));
+    } else {
+      const fmt = (ms) => `${ms.toFixed(1).padStart(7)} ms`;
+      log('');
+      log(`${'mode'.padEnd(50)} ${'median'.padStart(10)} ${'min'.padStart(10)} ${'max'.padStart(10)}  spawns  x getrandom  floor`);
+      log(`${baseline.label.padEnd(50)} ${fmt(baseline.medianMs)} ${fmt(baseline.minMs)} ${fmt(baseline.maxMs)}  ${String(baseline.spawns).padStart(6)}`);
+      for (const r of results) {
+        const ratio = (r.medianMs / baseline.medianMs).toFixed(1).padStart(11);
+        log(`${r.label.padEnd(50)} ${fmt(r.medianMs)} ${fmt(r.minMs)} ${fmt(r.maxMs)}  ${String(r.spawns).padStart(6)}  ${ratio}  ${r.pass ? 'ok' : `MISSED (> ${FLOOR_MS} ms)`}`);
+      }
+      log('');
+      log('tpm2-tools commands per unwrap:');
+      for (const r of results) log(`  ${r.label}: ${r.commands.join(', ')}`);
+    }
+    if (results.some((r) => !r.pass)) process.exitCode = 1;
+  } finally {
+    Tpm2Tools.prototype.run = run;
+    await swtpm.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
