@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { AuthenticationFailedError, type Stanza } from '@ovseal/container';
-import { createStoragePrimary, TpmError, TpmSealIdentity, TpmSealRecipient } from '../src/index.js';
+import { AuthenticationFailedError, InvalidArgumentError, type Stanza } from '@ovseal/container';
+import { createStoragePrimary, TpmError, tpmIdentityFromUri, TpmSealIdentity, TpmSealRecipient } from '../src/index.js';
 import { currentPcrPolicy } from '../src/lib/pcr-read.js';
 import { parsePcrSelection } from '../src/lib/pcr.js';
 import { withTempDir } from '../src/lib/temp-dir.js';
@@ -98,6 +98,8 @@ describeTpm('tpm-seal on swtpm', () => {
       expect(await new TpmSealIdentity({ tcti: swtpm.tcti }).unwrap(stanzas, ctx)).toEqual(key);
     }
     await expect(createStoragePrimary({ tcti: swtpm.tcti, handle })).rejects.toMatchObject({ code: 'ERR_TPM_HANDLE_IN_USE' });
+    // The storage primary is no device key.
+    await expect(tpmIdentityFromUri(`tpm:handle=${handle}?tcti=${swtpm.tcti}`)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   it('returns null for stanzas that are not tpm-seal or were sealed under another primary', async () => {

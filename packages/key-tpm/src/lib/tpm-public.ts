@@ -26,6 +26,8 @@ const HASH_BY_ALG = new Map<number, string>([
 
 const ECC_NIST_P256 = 0x0003;
 const ATTR_USER_WITH_AUTH = 1 << 6;
+const ATTR_RESTRICTED = 1 << 16;
+const ATTR_DECRYPT = 1 << 17;
 
 export interface TpmPublic {
   readonly type: number;
@@ -96,4 +98,9 @@ export function parseTpmPublic(bytes: Uint8Array): TpmPublic {
 /** True when the object can be used with its (empty) password, i.e. it has no mandatory policy. */
 export function usableWithPassword(pub: TpmPublic): boolean {
   return (pub.attributes & ATTR_USER_WITH_AUTH) !== 0;
+}
+
+/** An unrestricted decryption key: what TPM2_ECDH_ZGen and TPM2_RSA_Decrypt accept (not a storage key). */
+export function isDecryptionKey(pub: TpmPublic): boolean {
+  return (pub.attributes & ATTR_DECRYPT) !== 0 && (pub.attributes & ATTR_RESTRICTED) === 0;
 }
