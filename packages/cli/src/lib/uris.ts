@@ -16,9 +16,6 @@ import { UsageError } from './output.js';
 /** A recipient that can also tell which stanzas it made (for `rewrap --remove`). */
 export type RemovableRecipient = Recipient & { describes?(stanza: Stanza): boolean };
 
-// TODO(lead): typed import once @ovseal/key-tpm lands.
-const TPM_PACKAGE: string = '@ovseal/key-tpm';
-
 function split(uri: string): { scheme: string; rest: string } {
   const colon = uri.indexOf(':');
   if (colon <= 0) throw new UsageError(`${JSON.stringify(uri)} is not a key URI`, 'use file:PATH, env:NAME, aws-kms:ARN, tpm-ecdh:PUBKEY, …');
@@ -47,7 +44,7 @@ export async function recipientFromUri(uri: string): Promise<RemovableRecipient>
     case 'tpm-ecdh':
     case 'tpm-rsa':
     case 'tpm-seal': {
-      const tpm = await import(TPM_PACKAGE);
+      const tpm = await import('@ovseal/key-tpm');
       return tpm.tpmRecipientFromUri(uri);
     }
     default:
@@ -74,7 +71,7 @@ export async function identityFromUri(uri: string): Promise<Identity> {
     case 'tpm-ecdh':
     case 'tpm-rsa':
     case 'tpm-seal': {
-      const tpm = await import(TPM_PACKAGE);
+      const tpm = await import('@ovseal/key-tpm');
       return tpm.tpmIdentityFromUri(uri);
     }
     default:
