@@ -55,8 +55,13 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
     if (opened.format !== 'onnx') {
       throw new UnsupportedModelError(`ONNX Runtime loads ONNX models; this container holds "${opened.format}"`);
     }
-    const wrappable = wrappableBytes(singleEntry(opened, 'onnx').data);
-    if (wrappable.copied) copy = wrappable.bytes;
+    const entry = singleEntry(opened, 'onnx');
+    const wrappable = wrappableBytes(entry.data);
+    if (wrappable.copied) {
+      // Keep one plaintext copy: the shared one is zeroed now, the copy once the session exists.
+      copy = wrappable.bytes;
+      entry.data.fill(0);
+    }
     session = await ort.InferenceSession.create(wrappable.bytes, sessionOptions);
     await commit();
   } catch (error) {

@@ -168,13 +168,15 @@ async function readOnnx(opened: OpenedModel, core: OpenVinoCore): Promise<OpenVi
   return model;
 }
 
-function cacheKeyOf(opened: OpenedModel, context: CompileContext): CompiledModelCacheKey {
-  return {
-    modelDigest: opened.info.payloadDigest,
-    device: context.device,
-    runtimeVersion: runtimeVersionOf(context.core, context.device),
-    config: context.config,
-  };
+/** The cache key, or `undefined` (no caching) if the runtime cannot report its version. */
+function cacheKeyOf(opened: OpenedModel, context: CompileContext): CompiledModelCacheKey | undefined {
+  let runtimeVersion: string;
+  try {
+    runtimeVersion = runtimeVersionOf(context.core, context.device);
+  } catch {
+    return undefined;
+  }
+  return { modelDigest: opened.info.payloadDigest, device: context.device, runtimeVersion, config: context.config };
 }
 
 function runtimeVersionOf(core: OpenVinoCore, device: string): string {

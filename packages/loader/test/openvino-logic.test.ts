@@ -298,6 +298,18 @@ describe('encrypted compiled-model cache', () => {
     loaded.dispose();
   });
 
+  test('a runtime that cannot report its version loads without the cache', async () => {
+    const { addon, core, asCore } = fakeOpenVino();
+    const { cache, types } = setup();
+    core.getVersions = () => {
+      throw new Error('no version information');
+    };
+    const loaded = await loadOpenVino(await sealIr(), { identities: [identity], core: asCore, openvino: addon, device, cache });
+    expect(types()).toEqual([]);
+    expect(loaded.fromCache).toBe(false);
+    loaded.dispose();
+  });
+
   test('cache file names reveal only a hash', async () => {
     const { addon, asCore } = fakeOpenVino();
     const { cache } = setup();
