@@ -1,0 +1,15 @@
+export { startEdgeRunner } from './start-edge-runner.js';
+export type { EdgeRunner, EdgeRunnerOptions } from './start-edge-runner.js';
+export { loadRunnerConfig } from './load-runner-config.js';
+export type { RunnerConfig, DeviceKeyConfig } from './load-runner-config.js';
+export { openDeviceKey, createDeviceKey } from './open-device-key.js';
+export type { DeviceKey } from './open-device-key.js';
+export { FileDeviceKey } from './file-device-key.js';
+export { BrokerClient } from './broker-client.js';
+export type { BrokerClientOptions } from './broker-client.js';
+export { EdgeRunnerError } from './errors.js';
+export type { EdgeRunnerErrorCode } from './errors.js';
+export { drawTextImage } from './draw-text-image.js';
+export type { TextImage, TextLine } from './draw-text-image.js';
+export { findTextBoxes } from './find-text-boxes.js';
+export type { TextBox, FindTextBoxesOptions } from './find-text-boxes.js';

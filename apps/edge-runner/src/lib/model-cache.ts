@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WireStanza } from '@ovseal/key-broker/protocol';
+
+/** The device-wrapped key of one model version, as cached on disk (useless without this device's TPM). */
+export interface CachedKey {
+  readonly model: string;
+  readonly name: string;
+  readonly version: string;
+  readonly containerId: string;
+  readonly stanza: WireStanza;
+  /** ISO: the runner stops serving the model after this time, online or not. */
+  readonly notAfter: string;
+  readonly fetchedAt: string;
+  readonly size: number;
+  readonly etag: string | null;
+}
+
+/**
+ * On-disk layout under the data dir: `models/<name@version>/container.ovseal` (ciphertext, as
+ * downloaded) and `models/<name@version>/key.json` (the stanza wrapped to this device's key).
+ * Nothing decrypted is ever written here.
+ */
+export class ModelCache {
+  readonly root: string;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, 'models');
+  }
+
+  dirOf(id: string): string {
+    return join(this.root, id.replace(/[^A-Za-z0-9._@+-]/g, '_'));
+  }
+
+  containerPath(id: string): string {
+    return join(this.dirOf(id), 'container.ovseal');
+  }
+
+  async prepare(id: string): Promise<void> {
+    await mkdir(this.dirOf(id), { recursive: true, mode: 0o700 });
+  }
+
+  async hasContainer(id: string, size: number): Promise<boolean> {
+    return stat(this.containerPath(id)).then((s) => s.size === size, () => false);
+  }
+
+  async readKey(id: string): Promise<CachedKey | undefined> {
+    return readFile(join(this.dirOf(id), 'key.json'), 'utf8').then((text) => JSON.parse(text) as CachedKey, () => undefined);
+  }
+
+  /** Atomic replace (temp file + rename), mode 0600. */
+  async writeKey(key: CachedKey): Promise<void> {
+    await this.prepare(key.model);
+    const path = join(this.dirOf(key.model), 'key.json');
+    const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(temp, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
+    await rename(temp, path);
+  }
+
+  async removeKey(id: string): Promise<void> {
+    await rm(join(this.dirOf(id), 'key.json'), { force: true });
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await rm(this.containerPath(id), { force: true });
+  }
+
+  async removeModel(id: string): Promise<void> {
+    await rm(this.dirOf(id), { recursive: true, force: true });
+  }
+
+  /** Every cached key (a model directory without one is an unfinished download). */
+  async keys(): Promise<CachedKey[]> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    const keys = await Promise.all(names.map((name) => readFile(join(this.root, name, 'key.json'), 'utf8').then((text) => JSON.parse(text) as CachedKey, () => undefined)));
+    return keys.filter((key): key is CachedKey => key !== undefined);
+  }
+}

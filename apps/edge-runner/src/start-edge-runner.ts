@@ -1,0 +1,95 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { BrokerClient } from './broker-client.js';
+import type { RunnerConfig } from './load-runner-config.js';
+import { openDeviceKey, type DeviceKey } from './open-device-key.js';
+import { createRunnerHandler } from './lib/http-server.js';
+import { stderrLog, type RunnerLog } from './lib/log.js';
+import { ModelManager } from './lib/model-manager.js';
+
+/** A running edge runner. */
+export interface EdgeRunner {
+  readonly url: string;
+  readonly port: number;
+  readonly deviceKey: DeviceKey;
+  /** Runs one broker exchange now (the poll does it every `pollSeconds`). */
+  syncNow(): Promise<void>;
+  /** Stops the server and the poll, releases every model (the runtimes' memory, the loader's plaintext). */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startEdgeRunner} beyond the config file. */
+export interface EdgeRunnerOptions {
+  /** Where log lines go (default stderr). */
+  readonly log?: RunnerLog;
+}
+
+/**
+ * Starts the device side: serves what its cache holds (the device-wrapped keys on disk need this
+ * device's TPM, so this works offline), then polls the broker — new versions are downloaded
+ * (resumable), their keys fetched and cached, and they replace the old version; a revoked device
+ * or grant, or a not-after date that passes, stops the model being served. Inference:
+ * `POST /v1/infer`; health: `GET /healthz`.
+ *
+ * @example
+ * ```ts
+ * const runner = await startEdgeRunner(await loadRunnerConfig('/etc/ovseal/edge.json'));
+ * process.on('SIGTERM', () => void runner.stop());
+ * ```
+ */
+export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerOptions = {}): Promise<EdgeRunner> {
+  const log = options.log ?? stderrLog();
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const deviceKey = await openDeviceKey(config.deviceKey);
+  if (deviceKey.storage === 'file') log('WARNING: the device key is a FILE, not a TPM key: anyone who copies it can impersonate this device');
+  const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: deviceKey.identity });
+  const manager = new ModelManager(config, deviceKey, client, log);
+  await manager.loadFromCache();
+  if (manager.served.size > 0) log(`serving ${[...manager.served.values()].map((m) => m.id).join(', ')} from the cache`);
+
+  const server = createServer(createRunnerHandler({ manager, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes }));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 120_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host}:${port}`;
+
+  let stopping = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  const poll = async () => {
+    await manager.sync().catch((error: Error) => log(`sync failed: ${error.message}`));
+    await manager.expire();
+    if (!stopping) pollTimer = setTimeout(() => void poll(), config.pollSeconds * 1000);
+  };
+  const expiryTimer = setInterval(() => void manager.expire(), 1000);
+  void poll();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    deviceKey,
+    syncNow: () => manager.sync(),
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        clearTimeout(pollTimer);
+        clearInterval(expiryTimer);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        await manager.stopAll();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Identity } from '@ovseal/container';
+import { FileIdentity } from '@ovseal/key-file';
+import { kmsIdentityFromUri } from '@ovseal/key-kms';
+import { startKeyBroker, type RateLimit } from './start-key-broker.js';
+
+const USAGE = `Usage: ovseal-key-broker --data-dir DIR --identity URI [options]
+
+The ovseal fleet key broker (README: apps/key-broker/README.md).
+
+Options:
+  --data-dir DIR           SQLite database and registered containers (env OVSEAL_BROKER_DATA_DIR)
+  --identity URI           key that unwraps registered models: aws-kms:… or file:PATH; repeatable
+                           (env OVSEAL_BROKER_IDENTITIES, comma-separated). KMS: the SDK's usual
+                           environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS)
+  --admin-token-file FILE  the admin bearer token (else env OVSEAL_BROKER_ADMIN_TOKEN)
+  --host HOST              listen address (default 127.0.0.1)
+  --port PORT              listen port (default 8640; 0 for a free one)
+  --public-url URL         base URL devices use (default http://HOST:PORT)
+  --trust PEM              register only containers signed by this publisher key; repeatable
+  --kms-cache-ttl SECONDS  reuse an unwrapped data key this long (default 300; 0 turns the cache off)
+  --kms-cache-uses N       ... at most N times (default 1000)
+  --durability MODE        normal (default: survives crashes and restarts) or full (fsync each commit)
+  --rate-limit N           requests per second per client address (default 50; 0 turns it off)
+  --device-rate-limit N    key releases per second per device (default 5; 0 turns it off)
+  --quiet                  no request log lines (events and errors are still logged)
+  -h, --help               show this help
+
+Prints one JSON line on stdout when ready: {"event":"ready","url":…}. Stops on SIGTERM or SIGINT.
+`;
+
+function limit(value: string | undefined, burstFactor: number): RateLimit | false | undefined {
+  if (value === undefined) return undefined;
+  const perSecond = Number(value);
+  if (!Number.isFinite(perSecond) || perSecond < 0) throw new Error(`invalid rate ${value}`);
+  return perSecond === 0 ? false : { perSecond, burst: Math.max(1, Math.ceil(perSecond * burstFactor)) };
+}
+
+async function identityFrom(uri: string, cache: { ttlMs: number; maxUses: number } | undefined): Promise<Identity> {
+  if (uri.startsWith('aws-kms:')) return kmsIdentityFromUri(uri, cache ? { cache } : {});
+  if (uri.startsWith('file:')) return FileIdentity.fromFile(uri.slice('file:'.length));
+  throw new Error(`unsupported identity ${uri.split(':')[0]}: use aws-kms:… or file:PATH`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'data-dir': { type: 'string' },
+      identity: { type: 'string', multiple: true },
+      'admin-token-file': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'public-url': { type: 'string' },
+      trust: { type: 'string', multiple: true },
+      'kms-cache-ttl': { type: 'string' },
+      'kms-cache-uses': { type: 'string' },
+      durability: { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'device-rate-limit': { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const env = process.env;
+  const dataDir = values['data-dir'] ?? env['OVSEAL_BROKER_DATA_DIR'];
+  const identityUris = values.identity ?? env['OVSEAL_BROKER_IDENTITIES']?.split(',').filter(Boolean) ?? [];
+  const adminToken = values['admin-token-file'] ? readFileSync(values['admin-token-file'], 'utf8').trim() : env['OVSEAL_BROKER_ADMIN_TOKEN'];
+  if (!dataDir || identityUris.length === 0 || !adminToken) {
+    process.stderr.write(`ovseal-key-broker: error: --data-dir, --identity and an admin token are required\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const ttl = Number(values['kms-cache-ttl'] ?? 300);
+  const cache = ttl > 0 ? { ttlMs: ttl * 1000, maxUses: Number(values['kms-cache-uses'] ?? 1000) } : undefined;
+  const durability = values.durability ?? 'normal';
+  if (durability !== 'normal' && durability !== 'full') throw new Error('--durability is normal or full');
+  const quiet = values.quiet ?? false;
+  const write = (line: string) => {
+    if (quiet && line.includes('"event":"request"')) return;
+    process.stderr.write(line);
+  };
+  const { createLogger } = await import('./lib/logger.js');
+  const rate = limit(values['rate-limit'], 2);
+  const deviceRate = limit(values['device-rate-limit'], 4);
+  const broker = await startKeyBroker({
+    dataDir,
+    adminToken,
+    identities: await Promise.all(identityUris.map((uri) => identityFrom(uri, cache))),
+    host: values.host ?? '127.0.0.1',
+    port: Number(values.port ?? 8640),
+    durability,
+    logger: createLogger(write),
+    ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+    ...(values.trust ? { trust: { publicKeys: values.trust.map((path) => readFileSync(path, 'utf8')) } } : {}),
+    ...(rate !== undefined ? { rateLimit: rate } : {}),
+    ...(deviceRate !== undefined ? { deviceRateLimit: deviceRate } : {}),
+  });
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url: broker.url, port: broker.port, pid: process.pid })}\n`);
+  const shutdown = () => {
+    void broker.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((error: Error & { hint?: string }) => {
+  process.stderr.write(`ovseal-key-broker: error: ${error.message}\n${error.hint ? `ovseal-key-broker: hint: ${error.hint}\n` : ''}`);
+  process.exit(1);
+});

@@ -1,0 +1,128 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { challengeContext } from '../protocol/challenge-context.js';
+import { DEVICE_AUTH_SCHEME, deviceRequestProof } from '../protocol/canonical-request.js';
+import { stanzaToJson } from '../protocol/stanza-json.js';
+import type { ChallengeResponse } from '../protocol/types.js';
+import type { BrokerStore, DeviceRecord } from '../store.js';
+import type { DeviceRecipients } from './device-keys.js';
+import { HttpError } from './http.js';
+
+const NONCE_RANDOM = 16;
+
+export interface DeviceAuthOptions {
+  readonly store: BrokerStore;
+  readonly recipients: DeviceRecipients;
+  /** Server secret the challenge secrets derive from (shared by every broker of a deployment). */
+  readonly secret: Uint8Array;
+  readonly challengeTtlMs: number;
+  readonly clockSkewMs: number;
+}
+
+/** What a verified request carries. */
+export interface AuthenticatedDevice {
+  readonly device: DeviceRecord;
+  readonly nonce: string;
+}
+
+/**
+ * Device proof of possession, stateless until the proof is used:
+ *
+ * 1. `POST /v1/challenges` — nonce = 16 random bytes ‖ expiry (u64 ms); the challenge secret
+ *    S = HMAC(server secret, nonce ‖ device id ‖ device key id) is wrapped to the device's TPM key
+ *    (a `tpm-ecdh` or `tpm-rsa` stanza bound to the nonce and device). Nothing is stored.
+ * 2. The device unwraps S inside its TPM and sends `Authorization: Ovseal-Device device=…, nonce=…,
+ *    ts=…, proof=HMAC(S, method ‖ path ‖ device ‖ nonce ‖ ts ‖ SHA-256(body))`.
+ * 3. The broker recomputes S, checks the proof in constant time, the expiry and the clock skew,
+ *    then records the nonce as used (atomic insert): a replayed request is refused.
+ */
+export class DeviceAuthenticator {
+  readonly #options: DeviceAuthOptions;
+
+  constructor(options: DeviceAuthOptions) {
+    this.#options = options;
+  }
+
+  #challengeSecret(nonce: string, device: DeviceRecord): Buffer {
+    return createHmac('sha256', this.#options.secret).update(`ovseal-broker/v1 challenge\n${nonce}\n${device.id}\n${device.keyId}`).digest();
+  }
+
+  async issue(device: DeviceRecord, now: number): Promise<ChallengeResponse> {
+    const expiresAt = now + this.#options.challengeTtlMs;
+    const raw = Buffer.alloc(NONCE_RANDOM + 8);
+    randomBytes(NONCE_RANDOM).copy(raw);
+    raw.writeBigUInt64BE(BigInt(expiresAt), NONCE_RANDOM);
+    const nonce = raw.toString('base64url');
+    const secret = this.#challengeSecret(nonce, device);
+    try {
+      const [stanza] = await this.#options.recipients.for(device).wrap(secret, challengeContext(nonce, device.id));
+      return { deviceId: device.id, nonce, expiresAt: new Date(expiresAt).toISOString(), stanza: stanzaToJson(stanza!) };
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** Verifies the request's proof and uses its nonce. Throws a 401 `HttpError` with the reason. */
+  async verify(req: IncomingMessage, body: Uint8Array, now: number): Promise<AuthenticatedDevice> {
+    const auth = parseAuthorization(req.headers.authorization);
+    const raw = Buffer.from(auth.nonce, 'base64url');
+    if (raw.length !== NONCE_RANDOM + 8) throw unauthorized('bad_authorization', 'malformed nonce');
+    const expiresAt = Number(raw.readBigUInt64BE(NONCE_RANDOM));
+    if (now > expiresAt) throw unauthorized('challenge_expired', 'the challenge expired: request a new one');
+    if (Math.abs(now - auth.timestamp) > this.#options.clockSkewMs) throw unauthorized('stale_request', 'the request time is too far from the broker clock');
+    const device = await this.#options.store.getDevice(auth.deviceId);
+    if (!device) throw unauthorized('bad_proof', 'the proof does not verify');
+    const secret = this.#challengeSecret(auth.nonce, device);
+    const expected = deviceRequestProof(secret, {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      deviceId: device.id,
+      nonce: auth.nonce,
+      timestamp: auth.timestamp,
+      body,
+    });
+    secret.fill(0);
+    if (auth.proof.length !== expected.length || !timingSafeEqual(auth.proof, expected)) throw unauthorized('bad_proof', 'the proof does not verify', device.id);
+    if (!(await this.#options.store.useNonce(auth.nonce, device.id, expiresAt))) throw unauthorized('replayed', 'this nonce was already used: the request is a replay', device.id);
+    return { device, nonce: auth.nonce };
+  }
+}
+
+/** A 401 that may name the (claimed) device, for the audit log. */
+export class DeviceAuthError extends HttpError {
+  readonly deviceId: string | undefined;
+  constructor(code: string, message: string, deviceId?: string) {
+    super(401, code, message, { 'www-authenticate': `${DEVICE_AUTH_SCHEME} challenge="/v1/challenges"` });
+    this.deviceId = deviceId;
+  }
+}
+
+function unauthorized(code: string, message: string, deviceId?: string): DeviceAuthError {
+  return new DeviceAuthError(code, message, deviceId);
+}
+
+function parseAuthorization(header: string | undefined): { deviceId: string; nonce: string; timestamp: number; proof: Buffer } {
+  if (!header || !header.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw unauthorized('unauthenticated', `device requests need an "${DEVICE_AUTH_SCHEME}" authorization`);
+  const params = new Map<string, string>();
+  for (const part of header.slice(DEVICE_AUTH_SCHEME.length + 1).split(',')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name && rest.length > 0) params.set(name, rest.join('='));
+  }
+  const deviceId = decodeURIComponentSafe(params.get('device'));
+  const nonce = params.get('nonce');
+  const timestamp = Number(params.get('ts'));
+  const proof = params.get('proof');
+  if (!deviceId || !nonce || !/^[A-Za-z0-9_-]+$/.test(nonce) || !Number.isSafeInteger(timestamp) || !proof || !/^[A-Za-z0-9_-]+$/.test(proof)) {
+    throw unauthorized('bad_authorization', 'the authorization lacks device, nonce, ts or proof');
+  }
+  return { deviceId, nonce, timestamp, proof: Buffer.from(proof, 'base64url') };
+}
+
+function decodeURIComponentSafe(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}

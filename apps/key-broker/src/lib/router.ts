@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BrokerStore, DeviceRecord } from '../store.js';
+import { HttpError } from './http.js';
+
+/** How a route authenticates its caller. Every route but `/healthz` does (README, "Auth"). */
+export type RouteAuth = 'public' | 'challenge' | 'enrolment' | 'admin' | 'device' | 'signed-url';
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  readonly params: Readonly<Record<string, string>>;
+  readonly remote: string;
+  readonly now: number;
+  /** The raw body, for routes whose authentication covers it (device proofs); else read by the route. */
+  body: Buffer;
+  /** Set by device authentication. */
+  device?: DeviceRecord;
+  /** For the request log: the device or actor the request was about. */
+  subject?: string;
+}
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'HEAD' | 'DELETE';
+  readonly path: string;
+  readonly auth: RouteAuth;
+  /** Body limit in bytes for routes that read their body before the handler. */
+  readonly bodyLimit?: number;
+  readonly handler: (ctx: RequestContext, store: BrokerStore) => Promise<void>;
+}
+
+interface Compiled {
+  readonly route: Route;
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+}
+
+export class Router {
+  readonly #routes: Compiled[];
+
+  constructor(routes: readonly Route[]) {
+    this.#routes = routes.map((route) => {
+      const names: string[] = [];
+      const source = route.path.replace(/:([a-zA-Z]+)/g, (_, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      });
+      return { route, pattern: new RegExp(`^${source}$`), names };
+    });
+  }
+
+  match(method: string, pathname: string): { route: Route; params: Record<string, string> } {
+    let pathMatched = false;
+    for (const { route, pattern, names } of this.#routes) {
+      const match = pattern.exec(pathname);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
+      const params: Record<string, string> = {};
+      try {
+        names.forEach((name, index) => (params[name] = decodeURIComponent(match[index + 1]!)));
+      } catch {
+        throw new HttpError(400, 'bad_path', 'malformed path parameter');
+      }
+      return { route, params };
+    }
+    if (pathMatched) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed here`);
+    throw new HttpError(404, 'not_found', 'no such route');
+  }
+}

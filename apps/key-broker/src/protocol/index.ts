@@ -1,0 +1,7 @@
+// The device side of the broker protocol, without the server (no SQLite): what an edge device imports.
+export type { WireStanza, ChallengeResponse, DeviceModel, DeviceModelList, KeyReleaseResponse, BrokerErrorBody } from './types.js';
+export { stanzaToJson, stanzaFromJson } from './stanza-json.js';
+export { challengeContext, CHALLENGE_LABEL } from './challenge-context.js';
+export { deviceRequestProof, DEVICE_AUTH_SCHEME } from './canonical-request.js';
+export type { DeviceRequestFields } from './canonical-request.js';
+export { signDeviceRequest } from './sign-device-request.js';

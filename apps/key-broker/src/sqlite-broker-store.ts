@@ -1,0 +1,329 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { BrokerError } from './errors.js';
+import type {
+  AuditInput,
+  AuditRecord,
+  BrokerStore,
+  DeviceRecord,
+  EnrolmentTokenRecord,
+  GrantRecord,
+  ModelRecord,
+} from './store.js';
+import { SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
+
+/** Options of {@link SqliteBrokerStore}. */
+export interface SqliteBrokerStoreOptions {
+  /**
+   * `normal` (default): WAL with `synchronous=NORMAL` — every committed transaction survives a
+   * process crash or restart; a power loss may drop the last few. `full`: fsync at each commit
+   * (nothing lost on power loss; each key release then waits for the disk).
+   */
+  readonly durability?: 'normal' | 'full';
+}
+
+type Row = Record<string, unknown>;
+
+const json = (value: unknown) => JSON.stringify(value);
+const parse = <T>(text: unknown) => JSON.parse(String(text)) as T;
+const orNull = <T>(value: T | null | undefined): T | null => (value === undefined ? null : value);
+
+function modelFromRow(row: Row): ModelRecord {
+  const kind = row['storage_kind'] as 'file' | 'url';
+  const ref = String(row['storage_ref']);
+  return {
+    id: String(row['id']),
+    name: String(row['name']),
+    version: String(row['version']),
+    containerId: String(row['container_id']),
+    format: String(row['format']),
+    createdAt: Number(row['created_at']),
+    notAfter: row['not_after'] === null ? null : Number(row['not_after']),
+    entries: parse(row['entries']),
+    stanzas: parse(row['stanzas']),
+    size: Number(row['size']),
+    sha256: (row['sha256'] as string | null) ?? null,
+    payloadDigest: String(row['payload_digest']),
+    signatureKeyId: (row['signature_key_id'] as string | null) ?? null,
+    storage: kind === 'file' ? { kind, path: ref } : { kind, url: ref },
+    registeredAt: Number(row['registered_at']),
+  };
+}
+
+function deviceFromRow(row: Row): DeviceRecord {
+  return {
+    id: String(row['id']),
+    keyType: row['key_type'] as DeviceRecord['keyType'],
+    publicKeyPem: String(row['public_key_pem']),
+    keyId: String(row['key_id']),
+    labels: parse(row['labels']),
+    registeredAt: Number(row['registered_at']),
+    revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
+    revokedReason: (row['revoked_reason'] as string | null) ?? null,
+  };
+}
+
+function grantFromRow(row: Row): GrantRecord {
+  return {
+    id: String(row['id']),
+    subject: { kind: row['subject_kind'] as 'device' | 'label', value: String(row['subject_value']) },
+    modelName: String(row['model_name']),
+    modelVersion: (row['model_version'] as string | null) ?? null,
+    notAfter: Number(row['not_after']),
+    maxReleases: Number(row['max_releases']),
+    releases: Number(row['releases']),
+    createdAt: Number(row['created_at']),
+    revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
+  };
+}
+
+function auditFromRow(row: Row): AuditRecord {
+  return {
+    id: Number(row['id']),
+    at: Number(row['at']),
+    actor: String(row['actor']),
+    action: String(row['action']),
+    outcome: row['outcome'] as AuditRecord['outcome'],
+    deviceId: (row['device_id'] as string | null) ?? null,
+    modelId: (row['model_id'] as string | null) ?? null,
+    grantId: (row['grant_id'] as string | null) ?? null,
+    reason: (row['reason'] as string | null) ?? null,
+    remote: (row['remote'] as string | null) ?? null,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/**
+ * The embedded broker store: one SQLite file (better-sqlite3, WAL), state kept across restarts.
+ * The audit table is append-only (triggers refuse UPDATE and DELETE). Calls run synchronously
+ * under the async interface; each is one short transaction.
+ *
+ * @example
+ * ```ts
+ * const store = SqliteBrokerStore.open('/var/lib/ovseal-broker/broker.db');
+ * const broker = await startKeyBroker({ store, dataDir: '/var/lib/ovseal-broker', … });
+ * ```
+ */
+export class SqliteBrokerStore implements BrokerStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed, mode 0600) the database file and migrates its schema. */
+  static open(path: string, options: SqliteBrokerStoreOptions = {}): SqliteBrokerStore {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+      chmodSync(path, 0o600);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (cause) {
+      throw new BrokerError('ERR_BROKER_STORE', `cannot open the broker database ${path}: ${(cause as Error).message}`, { cause });
+    }
+    return new SqliteBrokerStore(path, db);
+  }
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #insert(sql: string, params: unknown[], what: string): void {
+    try {
+      this.#statement(sql).run(...params);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new BrokerError('ERR_BROKER_CONFLICT', `${what} already exists`);
+      throw error;
+    }
+  }
+
+  async secret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
+    this.#statement('INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, Buffer.from(create()));
+    const row = this.#statement('SELECT value FROM secrets WHERE name = ?').get(name) as { value: Buffer };
+    return new Uint8Array(row.value);
+  }
+
+  async insertModel(model: ModelRecord): Promise<void> {
+    const ref = model.storage.kind === 'file' ? model.storage.path : model.storage.url;
+    this.#insert(
+      `INSERT INTO models (id, name, version, container_id, format, created_at, not_after, entries, stanzas, size, sha256,
+        payload_digest, signature_key_id, storage_kind, storage_ref, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [model.id, model.name, model.version, model.containerId, model.format, model.createdAt, model.notAfter, json(model.entries), json(model.stanzas),
+        model.size, model.sha256, model.payloadDigest, model.signatureKeyId, model.storage.kind, ref, model.registeredAt],
+      `model ${model.id}`,
+    );
+  }
+
+  async getModel(id: string): Promise<ModelRecord | undefined> {
+    const row = this.#statement('SELECT * FROM models WHERE id = ?').get(id) as Row | undefined;
+    return row && modelFromRow(row);
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return (this.#statement('SELECT * FROM models ORDER BY registered_at, id').all() as Row[]).map(modelFromRow);
+  }
+
+  async insertDevice(device: DeviceRecord): Promise<void> {
+    this.#insert(
+      'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [device.id, device.keyType, device.publicKeyPem, device.keyId, json(device.labels), device.registeredAt, device.revokedAt, device.revokedReason],
+      `device ${device.id}`,
+    );
+  }
+
+  async getDevice(id: string): Promise<DeviceRecord | undefined> {
+    const row = this.#statement('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+    return row && deviceFromRow(row);
+  }
+
+  async listDevices(): Promise<DeviceRecord[]> {
+    return (this.#statement('SELECT * FROM devices ORDER BY registered_at, id').all() as Row[]).map(deviceFromRow);
+  }
+
+  async revokeDevice(id: string, at: number, reason: string): Promise<boolean> {
+    if (!(await this.getDevice(id))) return false;
+    this.#statement('UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(at, reason, id);
+    return true;
+  }
+
+  async insertGrant(grant: GrantRecord): Promise<void> {
+    this.#insert(
+      `INSERT INTO grants (id, subject_kind, subject_value, model_name, model_version, not_after, max_releases, releases, created_at, revoked_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [grant.id, grant.subject.kind, grant.subject.value, grant.modelName, grant.modelVersion, grant.notAfter, grant.maxReleases, grant.releases, grant.createdAt, grant.revokedAt],
+      `grant ${grant.id}`,
+    );
+  }
+
+  async getGrant(id: string): Promise<GrantRecord | undefined> {
+    const row = this.#statement('SELECT * FROM grants WHERE id = ?').get(id) as Row | undefined;
+    return row && grantFromRow(row);
+  }
+
+  async listGrants(): Promise<GrantRecord[]> {
+    return (this.#statement('SELECT * FROM grants ORDER BY created_at, id').all() as Row[]).map(grantFromRow);
+  }
+
+  async revokeGrant(id: string, at: number): Promise<boolean> {
+    if (!(await this.getGrant(id))) return false;
+    this.#statement('UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    return true;
+  }
+
+  async grantsForDevice(device: DeviceRecord): Promise<GrantRecord[]> {
+    const rows = this.#statement(
+      `SELECT * FROM grants WHERE (subject_kind = 'device' AND subject_value = ?)
+        OR (subject_kind = 'label' AND subject_value IN (SELECT value FROM json_each(?))) ORDER BY not_after, id`,
+    ).all(device.id, json(device.labels)) as Row[];
+    return rows.map(grantFromRow);
+  }
+
+  async recordRelease(grantId: string, now: number, audit: AuditInput): Promise<{ ok: true; grant: GrantRecord } | { ok: false }> {
+    const release = this.#db.transaction(() => {
+      const changed = this.#statement(
+        'UPDATE grants SET releases = releases + 1 WHERE id = ? AND revoked_at IS NULL AND not_after > ? AND releases < max_releases',
+      ).run(grantId, now).changes;
+      if (changed !== 1) return { ok: false as const };
+      this.#appendAudit(audit);
+      return { ok: true as const, grant: grantFromRow(this.#statement('SELECT * FROM grants WHERE id = ?').get(grantId) as Row) };
+    });
+    return release.immediate();
+  }
+
+  async useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean> {
+    return this.#statement('INSERT INTO used_nonces (nonce, device_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, deviceId, expiresAt).changes === 1;
+  }
+
+  async purgeNonces(now: number): Promise<number> {
+    return this.#statement('DELETE FROM used_nonces WHERE expires_at < ?').run(now).changes;
+  }
+
+  async insertEnrolmentToken(token: EnrolmentTokenRecord): Promise<void> {
+    this.#insert(
+      'INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.createdAt],
+      `enrolment token ${token.id}`,
+    );
+  }
+
+  async enrolDevice(tokenHash: string, device: DeviceRecord, now: number, audit: AuditInput) {
+    type Outcome = { ok: true; device: DeviceRecord } | { ok: false; reason: 'invalid_token' | 'token_expired' | 'token_used_up' | 'device_exists' };
+    const enrol = this.#db.transaction((): Outcome => {
+      const token = this.#statement('SELECT * FROM enrolment_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
+      if (!token) return { ok: false, reason: 'invalid_token' };
+      if (Number(token['expires_at']) <= now) return { ok: false, reason: 'token_expired' };
+      if (Number(token['uses']) >= Number(token['max_uses'])) return { ok: false, reason: 'token_used_up' };
+      if (this.#statement('SELECT 1 FROM devices WHERE id = ?').get(device.id)) return { ok: false, reason: 'device_exists' };
+      const enrolled: DeviceRecord = { ...device, labels: parse<string[]>(token['labels']) };
+      this.#statement('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = ?').run(token['id']);
+      this.#statement(
+        'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)',
+      ).run(enrolled.id, enrolled.keyType, enrolled.publicKeyPem, enrolled.keyId, json(enrolled.labels), enrolled.registeredAt);
+      this.#appendAudit({ ...audit, actor: `enrolment:${String(token['id'])}` });
+      return { ok: true, device: enrolled };
+    });
+    return enrol.immediate();
+  }
+
+  #appendAudit(entry: AuditInput): AuditRecord {
+    const record = {
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      outcome: entry.outcome,
+      deviceId: orNull(entry.deviceId),
+      modelId: orNull(entry.modelId),
+      grantId: orNull(entry.grantId),
+      reason: orNull(entry.reason),
+      remote: orNull(entry.remote),
+    };
+    const { lastInsertRowid } = this.#statement(
+      'INSERT INTO audit (at, actor, action, outcome, device_id, model_id, grant_id, reason, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(record.at, record.actor, record.action, record.outcome, record.deviceId, record.modelId, record.grantId, record.reason, record.remote);
+    return { id: Number(lastInsertRowid), ...record };
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditRecord> {
+    return this.#appendAudit(entry);
+  }
+
+  async listAudit(options: { after?: number; limit: number; deviceId?: string }): Promise<AuditRecord[]> {
+    const rows = options.deviceId === undefined
+      ? this.#statement('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?').all(options.after ?? 0, options.limit)
+      : this.#statement('SELECT * FROM audit WHERE id > ? AND device_id = ? ORDER BY id LIMIT ?').all(options.after ?? 0, options.deviceId, options.limit);
+    return (rows as Row[]).map(auditFromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  if (row && row.version > SCHEMA_VERSION) throw new Error(`the database has schema version ${row.version}; this broker knows ${SCHEMA_VERSION}`);
+  if (row?.version === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.prepare('DELETE FROM schema_version').run();
+    db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
+  }).immediate();
+}

@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Identity, TrustPolicy } from '@ovseal/container';
+import { BrokerError } from './errors.js';
+import { adminRoutes, isAdmin, sha256Digest } from './lib/admin-routes.js';
+import { ModelKeyring, type BrokerCore } from './lib/broker-core.js';
+import { DeviceAuthenticator, DeviceAuthError } from './lib/device-auth.js';
+import { DeviceRecipients } from './lib/device-keys.js';
+import { deviceRoutes } from './lib/device-routes.js';
+import { HttpError, readBody, remoteOf, sendError, sendJson } from './lib/http.js';
+import { createLogger, silentLogger, type Logger } from './lib/logger.js';
+import { RateLimiter } from './lib/rate-limiter.js';
+import { Router, type RequestContext, type Route } from './lib/router.js';
+import { UrlSigner } from './lib/signed-url.js';
+import { SqliteBrokerStore } from './sqlite-broker-store.js';
+import type { BrokerStore } from './store.js';
+
+/** A token bucket: sustained requests per second and burst size. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/** Options of {@link startKeyBroker}. */
+export interface KeyBrokerOptions {
+  /** Where the SQLite database and the registered containers live (created, mode 0700). */
+  readonly dataDir: string;
+  /** The admin bearer token (at least 16 characters). Only its SHA-256 is kept in memory. */
+  readonly adminToken: string;
+  /** Keys that unwrap registered models' data keys: a KMS identity (with its cache), a key file… */
+  readonly identities: readonly Identity[];
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0 (a free port). */
+  readonly port?: number;
+  /** Base URL devices reach the broker at (container URLs). Default `http://host:port`. */
+  readonly publicUrl?: string;
+  /** Another store (PostgreSQL when several brokers run). Default: SQLite at `dataDir/broker.db`. */
+  readonly store?: BrokerStore;
+  /** SQLite durability (see `SqliteBrokerStoreOptions`). Default `normal`. */
+  readonly durability?: 'normal' | 'full';
+  /** Register only containers signed by these publishers. */
+  readonly trust?: TrustPolicy;
+  /** Body limits in bytes: JSON 64 KiB, device requests 16 KiB, container uploads 4 GiB. */
+  readonly limits?: { readonly jsonBytes?: number; readonly deviceBytes?: number; readonly containerBytes?: number };
+  /** Per client address, every route: default 50/s, burst 100. `false` turns it off (benchmarks). */
+  readonly rateLimit?: RateLimit | false;
+  /** Key releases per device: default 5/s, burst 20. */
+  readonly deviceRateLimit?: RateLimit | false;
+  /** Authentication failures per client address before it gets 429s: default 1/s, burst 30. */
+  readonly authFailureLimit?: RateLimit | false;
+  /** Challenge lifetime. Default 60 s. */
+  readonly challengeTtlMs?: number;
+  /** Accepted distance between a device's request time and the broker clock. Default 120 s. */
+  readonly clockSkewMs?: number;
+  /** Lifetime of container download URLs. Default 3600 s. */
+  readonly urlTtlSeconds?: number;
+  /** Take the client address from X-Forwarded-For (only behind your own proxy). */
+  readonly trustProxy?: boolean;
+  /** Structured log sink (JSON lines). Default: stderr. `false`: silent. */
+  readonly logger?: Logger | false;
+}
+
+/** A running broker. */
+export interface KeyBroker {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly store: BrokerStore;
+  /** Stops accepting, closes connections and the store. */
+  stop(): Promise<void>;
+}
+
+export type { Logger };
+
+/**
+ * Starts the fleet key broker: an HTTP service that registers sealed models, devices and grants
+ * (admin API, bearer token), and releases each model's data key re-wrapped to one device's TPM key
+ * after a proof of possession of that key (device API). State lives in the store (SQLite by
+ * default) and survives restarts.
+ *
+ * @example
+ * ```ts
+ * const broker = await startKeyBroker({
+ *   dataDir: '/var/lib/ovseal-broker',
+ *   adminToken: process.env.OVSEAL_BROKER_ADMIN_TOKEN!,
+ *   identities: [kmsIdentityFromUri('aws-kms:alias/models', { cache: { ttlMs: 60_000, maxUses: 1000 } })],
+ *   port: 8443,
+ * });
+ * ```
+ */
+export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBroker> {
+  if (typeof options.adminToken !== 'string' || options.adminToken.length < 16) {
+    throw new BrokerError('ERR_BROKER_CONFIG', 'the admin token must be at least 16 characters', { hint: 'generate one: openssl rand -base64 32' });
+  }
+  if (!options.identities || options.identities.length === 0) throw new BrokerError('ERR_BROKER_CONFIG', 'the broker needs at least one identity to unwrap model keys');
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = options.store ?? SqliteBrokerStore.open(join(options.dataDir, 'broker.db'), { durability: options.durability ?? 'normal' });
+  const logger = options.logger === false ? silentLogger : (options.logger ?? createLogger());
+  const host = options.host ?? '127.0.0.1';
+  let publicUrl = options.publicUrl?.replace(/\/+$/, '');
+  const limiter = (setting: RateLimit | false | undefined, fallback: RateLimit) =>
+    setting === false ? undefined : new RateLimiter((setting ?? fallback).perSecond, (setting ?? fallback).burst);
+  const recipients = new DeviceRecipients();
+  const core: BrokerCore = {
+    store,
+    identities: options.identities,
+    trust: options.trust,
+    recipients,
+    authenticator: new DeviceAuthenticator({
+      store,
+      recipients,
+      secret: await store.secret('challenge', () => randomBytes(32)),
+      challengeTtlMs: options.challengeTtlMs ?? 60_000,
+      clockSkewMs: options.clockSkewMs ?? 120_000,
+    }),
+    signer: new UrlSigner(await store.secret('container-urls', () => randomBytes(32))),
+    logger,
+    adminTokenDigest: sha256Digest(options.adminToken),
+    publicUrl: () => publicUrl!,
+    dataDir: options.dataDir,
+    limits: {
+      jsonBytes: options.limits?.jsonBytes ?? 64 * 1024,
+      deviceBytes: options.limits?.deviceBytes ?? 16 * 1024,
+      containerBytes: options.limits?.containerBytes ?? 4 * 1024 ** 3,
+    },
+    urlTtlSeconds: options.urlTtlSeconds ?? 3600,
+    deviceLimiter: limiter(options.deviceRateLimit, { perSecond: 5, burst: 20 }),
+    modelKeys: new ModelKeyring(options.identities),
+  };
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      path: '/healthz',
+      auth: 'public',
+      async handler(ctx) {
+        sendJson(ctx.res, 200, { status: 'ok' });
+      },
+    },
+    ...deviceRoutes(core),
+    ...adminRoutes(core),
+  ];
+  const handle = createHandler({
+    core,
+    router: new Router(routes),
+    clientLimiter: limiter(options.rateLimit, { perSecond: 50, burst: 100 }),
+    failureLimiter: limiter(options.authFailureLimit, { perSecond: 1, burst: 30 }),
+    trustProxy: options.trustProxy ?? false,
+  });
+
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void handle(req, res));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15 * 60_000; // container uploads
+  server.keepAliveTimeout = 5_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  publicUrl ??= url;
+  const purge = setInterval(() => void store.purgeNonces(Date.now()).catch(() => {}), 60_000);
+  purge.unref();
+  logger.info('listening', { url, publicUrl });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    host,
+    port,
+    store,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(purge);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        await store.close();
+        for (const identity of options.identities) (identity as { destroy?: () => void }).destroy?.();
+      })();
+      return stopped;
+    },
+  };
+}
+
+interface HandlerDeps {
+  readonly core: BrokerCore;
+  readonly router: Router;
+  readonly clientLimiter: RateLimiter | undefined;
+  readonly failureLimiter: RateLimiter | undefined;
+  readonly trustProxy: boolean;
+}
+
+function createHandler(deps: HandlerDeps) {
+  const { core } = deps;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    const remote = remoteOf(req, deps.trustProxy);
+    let routePath = 'unmatched';
+    let ctx: RequestContext | undefined;
+    try {
+      const url = new URL(req.url ?? '/', 'http://broker.invalid');
+      const wait = deps.clientLimiter?.take(remote) ?? 0;
+      if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many requests', { 'retry-after': String(wait) });
+      const { route, params } = deps.router.match(req.method ?? 'GET', url.pathname);
+      routePath = route.path;
+      ctx = { req, res, url, params, remote, now: Date.now(), body: Buffer.alloc(0) };
+      await authenticate(deps, route, ctx);
+      await route.handler(ctx, core.store);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        if (error.status === 401) {
+          deps.failureLimiter?.take(remote);
+          if (error instanceof DeviceAuthError && error.code === 'replayed') {
+            await core.store
+              .appendAudit({ at: Date.now(), actor: `device:${error.deviceId}`, action: 'authenticate', outcome: 'refused', deviceId: error.deviceId ?? null, reason: 'replayed', remote })
+              .catch(() => {});
+          }
+        }
+        sendError(res, error);
+      } else {
+        // The message may come from a dependency: log its class and code only.
+        core.logger.error('request_failed', { route: routePath, error: (error as Error)?.name, code: (error as { code?: string })?.code });
+        sendError(res, new HttpError(500, 'internal', 'internal error'));
+      }
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Route pattern, never the raw URL: signed URLs carry their signature in the query.
+      core.logger.info('request', { method: req.method, route: routePath, status: res.statusCode, ms: Math.round(ms * 100) / 100, remote, subject: ctx?.device?.id ?? ctx?.subject });
+    }
+  };
+}
+
+async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext): Promise<void> {
+  const { core } = deps;
+  if (route.auth !== 'public' && deps.failureLimiter?.exhausted(ctx.remote)) {
+    throw new HttpError(429, 'too_many_failures', 'too many failed authentications from this address', { 'retry-after': '30' });
+  }
+  switch (route.auth) {
+    case 'public':
+    case 'signed-url':
+      return;
+    case 'challenge':
+    case 'enrolment':
+      ctx.body = await readBody(ctx.req, route.bodyLimit ?? core.limits.jsonBytes);
+      return;
+    case 'admin':
+      if (!isAdmin(core, ctx.req.headers.authorization)) {
+        await core.store.appendAudit({ at: ctx.now, actor: 'anonymous', action: 'admin_auth', outcome: 'refused', reason: 'unauthenticated', remote: ctx.remote });
+        throw new HttpError(401, 'unauthenticated', 'admin routes need "Authorization: Bearer <admin token>"', { 'www-authenticate': 'Bearer' });
+      }
+      ctx.subject = 'admin';
+      return;
+    case 'device': {
+      ctx.body = await readBody(ctx.req, core.limits.deviceBytes);
+      const { device } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now);
+      ctx.device = device;
+      return;
+    }
+  }
+}
