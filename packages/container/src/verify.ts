@@ -2,7 +2,7 @@ import { SignatureMissingError } from './errors.js';
 import { decryptPayload } from './lib/decrypt.js';
 import { headerInfo } from './lib/info.js';
 import { wipe } from './lib/keys.js';
-import { prepareOpen } from './lib/open-core.js';
+import { unlock } from './lib/unlock.js';
 import { checkNotExpired, checkPayloadDigest, checkSignature, type TrustPolicy } from './lib/policy.js';
 import { describeSignature } from './lib/signature.js';
 import { openReader, readHeader, type ContainerSource } from './lib/source.js';
@@ -44,13 +44,17 @@ export async function verify(source: ContainerSource, options: VerifyOptions = {
   let payloadKey: Buffer | undefined;
   try {
     const identities = options.identities ?? [];
-    let header;
-    if (identities.length > 0) ({ header, payloadKey } = await prepareOpen(reader, { identities, now: options.now }));
-    else header = await readHeader(reader);
+    // Cheap checks first: no KMS or TPM call is made for a container that would be refused anyway.
+    const header = await readHeader(reader);
     checkNotExpired(header, options.now ?? new Date());
     const signed = header.signature !== null;
     if (!signed && (options.requireSignature || options.trust)) throw new SignatureMissingError();
     if (signed) checkSignature(header, options.trust);
+    if (identities.length > 0) {
+      const { dataKey, keys } = await unlock(header, identities);
+      wipe(dataKey, keys.macKey);
+      payloadKey = keys.payloadKey;
+    }
     // Without a key only the ciphertext is hashed; with one every tag is checked and the plaintext dropped.
     const result = await decryptPayload(reader, header, payloadKey ?? new Uint8Array(32), {
       entries: new Set(payloadKey ? header.entries.map((_, index) => index) : []),
