@@ -1,75 +1,99 @@
 /**
  * Worker thread of the parallel decryptor. It reads its segments itself when the container is a
- * file (so ciphertext never passes through the main thread), or gets them transferred otherwise,
- * and writes plaintext straight into the shared per-entry buffers.
+ * file (so ciphertext never passes through the main thread), or gets them transferred otherwise
+ * (and hands the buffer back for reuse), and writes plaintext straight into the shared per-entry
+ * buffers. Protocol: `init` → `ready`; `task` → `result` | `error`; `close` wipes the key and exits.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { runSegmentTask, sealedLength, type SegmentTask } from './segment-task.js';
-import { TAG_LENGTH } from './limits.js';
+import { runSegmentTask, sealedLength, sealedOffset, type SegmentTask } from './segment-task.js';
 
-interface InitMessage {
-  type: 'init';
-  key: Uint8Array;
-  outputs: (SharedArrayBuffer | null)[];
-  filePath: string | null;
-  segmentSize: number;
+export interface InitMessage {
+  readonly type: 'init';
+  readonly key: Uint8Array;
+  readonly outputs: (SharedArrayBuffer | null)[];
+  /** Set for file sources: the worker opens the file and reads its tasks itself. */
+  readonly filePath: string | null;
+  /** Size the main thread saw; a file that changed since is refused. */
+  readonly fileSize: number;
+  /** Largest sealed segment (scratch size for file reads). */
+  readonly maxSealedSegment: number;
+  /** Int32Array[1]: non-zero once any task failed, so the others stop early. */
+  readonly abort: SharedArrayBuffer;
 }
 
-interface TaskMessage {
-  type: 'task';
-  id: number;
-  task: SegmentTask;
+export interface TaskMessage {
+  readonly type: 'task';
+  readonly id: number;
+  readonly task: SegmentTask;
   /** Absolute file position of the task's first segment (file sources). */
-  position: number;
-  /** The task's sealed segments (other sources). */
-  sealed: ArrayBuffer | null;
+  readonly position: number;
+  /** The task's sealed segments from offset 0 (other sources); transferred back with the result. */
+  readonly sealed: ArrayBuffer | null;
 }
+
+export type WorkerReply =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly id: number; readonly ok: boolean; readonly hashes: Uint8Array | null; readonly sealed: ArrayBuffer | null }
+  | { readonly type: 'error'; readonly id: number; readonly message: string; readonly sealed: ArrayBuffer | null };
 
 let key: Buffer = Buffer.alloc(0);
 let outputs: (Uint8Array | null)[] = [];
 let fd: number | null = null;
 let scratch: Buffer = Buffer.alloc(0);
+let abort: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
 function readExactly(length: number, position: number): Buffer {
   let done = 0;
   while (done < length) {
     const n = readSync(fd!, scratch, done, length - done, position + done);
-    if (n === 0) throw new Error('unexpected end of file');
+    if (n === 0) throw new Error('the file shrank while it was read');
     done += n;
   }
   return scratch.subarray(0, length);
 }
 
 function runTask(message: TaskMessage) {
-  const { task } = message;
-  const segmentStride = task.segmentSize + TAG_LENGTH;
-  const sealedSegment = (segment: number): Uint8Array => {
-    const relative = (segment - task.firstSegment) * segmentStride;
-    const length = sealedLength(task, segment);
-    if (message.sealed) return new Uint8Array(message.sealed, relative, length);
-    return readExactly(length, message.position + relative);
-  };
-  return runSegmentTask(task, key, sealedSegment, outputs[task.entryIndex] ?? null);
+  const { task, sealed, position } = message;
+  const sealedSegment = sealed
+    ? (segment: number) => new Uint8Array(sealed, sealedOffset(task, segment), sealedLength(task, segment))
+    : (segment: number) => readExactly(sealedLength(task, segment), position + sealedOffset(task, segment));
+  return runSegmentTask(task, key, sealedSegment, outputs[task.entryIndex] ?? null, () => Atomics.load(abort, 0) !== 0);
 }
 
-parentPort!.on('message', (message: InitMessage | TaskMessage) => {
+function init(message: InitMessage) {
+  key = Buffer.from(message.key);
+  message.key.fill(0);
+  outputs = message.outputs.map((buffer) => (buffer ? new Uint8Array(buffer) : null));
+  abort = new Int32Array(message.abort);
+  if (message.filePath) {
+    fd = openSync(message.filePath, 'r');
+    if (fstatSync(fd).size !== message.fileSize) throw new Error('the file changed while it was opened');
+    scratch = Buffer.allocUnsafe(message.maxSealedSegment);
+  }
+}
+
+function close() {
+  key.fill(0);
+  if (fd !== null) closeSync(fd);
+  fd = null;
+  parentPort!.close();
+}
+
+parentPort!.on('message', (message: InitMessage | TaskMessage | { type: 'close' }) => {
+  if (message.type === 'close') return close();
   if (message.type === 'init') {
-    key = Buffer.from(message.key);
-    outputs = message.outputs.map((buffer) => (buffer ? new Uint8Array(buffer) : null));
-    fd = message.filePath ? openSync(message.filePath, 'r') : null;
-    scratch = Buffer.allocUnsafe(message.segmentSize + TAG_LENGTH);
+    // An init failure surfaces as the worker's 'error' event.
+    init(message);
+    parentPort!.postMessage({ type: 'ready' } satisfies WorkerReply);
     return;
   }
   try {
     const result = runTask(message);
-    parentPort!.postMessage({ id: message.id, ok: result.ok, hashes: result.hashes });
+    const reply: WorkerReply = { type: 'result', id: message.id, ok: result.ok, hashes: result.hashes, sealed: message.sealed };
+    parentPort!.postMessage(reply, message.sealed ? [message.sealed] : []);
   } catch (error) {
-    parentPort!.postMessage({ id: message.id, ok: false, hashes: [], error: String(error) });
+    const reply: WorkerReply = { type: 'error', id: message.id, message: String((error as Error)?.message ?? error), sealed: message.sealed };
+    parentPort!.postMessage(reply, message.sealed ? [message.sealed] : []);
   }
-});
-
-process.on('exit', () => {
-  key.fill(0);
-  if (fd !== null) closeSync(fd);
 });

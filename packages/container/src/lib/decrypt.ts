@@ -1,16 +1,28 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AuthenticationFailedError, IoError, OvsealError, TruncatedError } from '../errors.js';
+import { AuthenticationFailedError, IoError, LimitExceededError, OvsealError, TruncatedError } from '../errors.js';
+import type { InitMessage, TaskMessage, WorkerReply } from './decrypt-worker.js';
 import type { ParsedHeader } from './header.js';
 import { layoutEntries, payloadDigest, payloadLength, type EntryLayout } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
-import { runSegmentTask, sealedLength, taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
+import { runSegmentTask, sealedLength, sealedOffset, taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
 import type { Reader } from './source.js';
 
-/** Below this many payload bytes, worker start-up costs more than it saves. */
+/**
+ * Below this many payload bytes, starting workers costs more than it saves. (While they start,
+ * the calling thread decrypts, so above it the parallel path is never much slower than inline.)
+ */
 const PARALLEL_THRESHOLD = 32 * 1024 * 1024;
 /** Bytes of sealed segments per task: large enough to amortise messaging, small enough to balance. */
-const TASK_BYTES = 8 * 1024 * 1024;
+const TASK_BYTES = 4 * 1024 * 1024;
+/** Tasks queued on each worker, so it never idles waiting for the main thread between two. */
+const QUEUE_DEPTH = 2;
+/**
+ * Largest read asked of a stream at once: the stream reader concatenates its pending bytes with
+ * each new chunk until a read is satisfied, so small reads keep that copying linear.
+ */
+const STREAM_PIECE = 64 * 1024;
 
 export interface DecryptOptions {
   /** Entries to decrypt (by index); the others are skipped, or only hashed. */
@@ -37,13 +49,32 @@ interface PlannedTask {
   readonly length: number;
 }
 
-function planTasks(header: ParsedHeader, layouts: EntryLayout[], options: DecryptOptions, readAll: boolean): PlannedTask[] {
+interface RunResult {
+  readonly ok: boolean;
+  /** Per task, in payload order (for the digest). */
+  readonly results: readonly (TaskResult | undefined)[];
+}
+
+type Report = (bytes: number) => void;
+
+/** Which entries' segments are read: the decrypted ones, or all of them for a digest or a stream. */
+function entriesRead(layouts: EntryLayout[], options: DecryptOptions, readAll: boolean): EntryLayout[] {
+  return layouts.filter((layout) => options.entries.has(layout.index) || options.digest || readAll);
+}
+
+function segmentsPerTask(segmentSize: number): number {
+  return Math.max(1, Math.floor(TASK_BYTES / (segmentSize + TAG_LENGTH)));
+}
+
+/**
+ * The tasks, in payload order, made one at a time: a stream's header may claim far more segments
+ * than the stream holds, so nothing is planned (or allocated) ahead of what is actually read.
+ */
+function* planTasks(header: ParsedHeader, layouts: EntryLayout[], options: DecryptOptions): Generator<PlannedTask> {
   const stride = header.segmentSize + TAG_LENGTH;
-  const perTask = Math.max(1, Math.floor(TASK_BYTES / stride));
-  const planned: PlannedTask[] = [];
+  const perTask = segmentsPerTask(header.segmentSize);
   for (const layout of layouts) {
     const decrypt = options.entries.has(layout.index);
-    if (!decrypt && !options.digest && !readAll) continue;
     for (let first = 0; first < layout.segmentCount; first += perTask) {
       const task: SegmentTask = {
         entryIndex: layout.index,
@@ -55,99 +86,277 @@ function planTasks(header: ParsedHeader, layouts: EntryLayout[], options: Decryp
         hash: options.digest,
       };
       const position = header.payloadOffset + layout.payloadOffset + first * stride;
-      planned.push({ task, position, length: taskSealedLength(task) });
+      yield { task, position, length: taskSealedLength(task) };
     }
   }
-  return planned;
 }
 
-/** Reads a task's sealed bytes from the reader (in file order for streams). */
-async function readTaskBytes(reader: Reader, planned: PlannedTask): Promise<Uint8Array> {
-  return reader.kind === 'random' ? reader.read(planned.position, planned.length) : reader.read(planned.length);
+/** Number of tasks and the largest task's sealed length, without planning them. */
+interface TaskShape {
+  readonly count: number;
+  /** Sealed length of the largest task, and of the largest segment. */
+  readonly largest: number;
+  readonly largestSegment: number;
 }
 
-function splitSealed(planned: PlannedTask, bytes: Uint8Array) {
-  const stride = planned.task.segmentSize + TAG_LENGTH;
-  return (segment: number) => {
-    const start = (segment - planned.task.firstSegment) * stride;
-    return bytes.subarray(start, start + sealedLength(planned.task, segment));
+function taskShape(layouts: EntryLayout[], segmentSize: number): TaskShape {
+  const perTask = segmentsPerTask(segmentSize);
+  const taskStride = perTask * (segmentSize + TAG_LENGTH);
+  let count = 0;
+  let largest = 0;
+  let largestSegment = 0;
+  for (const layout of layouts) {
+    count += Math.ceil(layout.segmentCount / perTask);
+    largest = Math.max(largest, Math.min(layout.ciphertextLength, taskStride));
+    largestSegment = Math.max(largestSegment, Math.min(layout.ciphertextLength, segmentSize + TAG_LENGTH));
+  }
+  return { count, largest, largestSegment };
+}
+
+/** Plaintext bytes of its entry a task may write: [0, end). */
+function plainEnd(planned: PlannedTask): number {
+  const { task } = planned;
+  return Math.min(task.entrySize, (task.firstSegment + task.count) * task.segmentSize);
+}
+
+/** Copies a task's sealed bytes into `into` (a file or bytes source is read at the task's position; a stream, in order). */
+async function copyTaskBytes(reader: Reader, planned: PlannedTask, into: Uint8Array): Promise<void> {
+  if (reader.kind === 'random') {
+    into.set(reader.read(planned.position, planned.length));
+    return;
+  }
+  for (let done = 0; done < planned.length;) {
+    const piece = await reader.read(Math.min(STREAM_PIECE, planned.length - done));
+    into.set(piece, done);
+    done += piece.length;
+  }
+}
+
+/**
+ * Runs one task on the calling thread. A random-access source is read segment by segment (bytes
+ * in memory are not copied at all); a stream is first read into `scratch`.
+ */
+async function runTaskHere(
+  reader: Reader,
+  key: Uint8Array,
+  planned: PlannedTask,
+  outputs: (Uint8Array | null)[],
+  scratch: () => Uint8Array,
+  abandon?: () => boolean,
+): Promise<TaskResult> {
+  const { task } = planned;
+  let sealedSegment: (segment: number) => Uint8Array;
+  if (reader.kind === 'random') {
+    sealedSegment = (s) => reader.read(planned.position + sealedOffset(task, s), sealedLength(task, s));
+  } else {
+    const bytes = scratch().subarray(0, planned.length);
+    await copyTaskBytes(reader, planned, bytes);
+    sealedSegment = (s) => bytes.subarray(sealedOffset(task, s), sealedOffset(task, s) + sealedLength(task, s));
+  }
+  return runSegmentTask(task, key, sealedSegment, outputs[task.entryIndex] ?? null, abandon);
+}
+
+/** What a run has done so far: results in payload order, and how far each output may have been written. */
+class RunState {
+  readonly results: (TaskResult | undefined)[] = [];
+  readonly written: number[];
+  constructor(entryCount: number) {
+    this.written = new Array<number>(entryCount).fill(0);
+  }
+  /** Called before a task starts (here or in a worker). */
+  started(id: number, planned: PlannedTask): void {
+    const entry = planned.task.entryIndex;
+    this.written[entry] = Math.max(this.written[entry]!, plainEnd(planned));
+    this.results[id] = undefined;
+  }
+}
+
+/** Runs every task on the calling thread. */
+async function runInline(
+  reader: Reader,
+  key: Uint8Array,
+  tasks: Iterable<PlannedTask>,
+  largest: number,
+  outputs: (Uint8Array | null)[],
+  state: RunState,
+  report: Report,
+): Promise<boolean> {
+  let scratch: Uint8Array | undefined;
+  const scratchOf = () => (scratch ??= new Uint8Array(largest));
+  let id = 0;
+  for (const planned of tasks) {
+    state.started(id, planned);
+    const result = await runTaskHere(reader, key, planned, outputs, scratchOf);
+    state.results[id++] = result;
+    if (!result.ok) return false;
+    report(planned.length);
+  }
+  return true;
+}
+
+interface WorkerSlot {
+  readonly worker: Worker;
+  ready: boolean;
+  dead: boolean;
+  inFlight: number;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs the tasks on a pool of workers that write into the shared output buffers. Files are read by
+ * the workers themselves; bytes and streams are read here, in order, into a few buffers that go to
+ * a worker and come back (memory in flight: workers × QUEUE_DEPTH × TASK_BYTES). While the workers
+ * start up, this thread decrypts tasks itself.
+ */
+async function runParallel(
+  reader: Reader,
+  key: Uint8Array,
+  tasks: Iterator<PlannedTask>,
+  shape: TaskShape,
+  outputs: (Uint8Array | null)[],
+  workerCount: number,
+  state: RunState,
+  report: Report,
+): Promise<boolean> {
+  const filePath = reader.kind === 'random' && reader.filePath ? reader.filePath : null;
+  const { largest } = shape;
+  const inFlight = new Map<number, PlannedTask>();
+  const freeBuffers: ArrayBuffer[] = [];
+  let scratch: Uint8Array | undefined;
+  const scratchOf = () => (scratch ??= new Uint8Array(largest));
+  const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+  let failed = false;
+  let fatal: Error | undefined;
+  let closing = false;
+
+  let wake: () => void = () => {};
+  const nextChange = () => new Promise<void>((resolve) => (wake = resolve));
+  const fail = (error?: Error) => {
+    fatal ??= error;
+    failed = true;
+    Atomics.store(abortFlag, 0, 1);
   };
+
+  const init: Omit<InitMessage, 'key'> = {
+    type: 'init',
+    outputs: outputs.map((output) => (output ? (output.buffer as SharedArrayBuffer) : null)),
+    filePath,
+    fileSize: reader.kind === 'random' ? reader.size : 0,
+    maxSealedSegment: shape.largestSegment,
+    abort: abortFlag.buffer as SharedArrayBuffer,
+  };
+  const slots: WorkerSlot[] = Array.from({ length: workerCount }, () => {
+    const slot: WorkerSlot = { worker: new Worker(new URL('./decrypt-worker.js', import.meta.url)), ready: false, dead: false, inFlight: 0 };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      if (reply.type === 'ready') {
+        slot.ready = true;
+      } else {
+        slot.inFlight--;
+        const planned = inFlight.get(reply.id)!;
+        inFlight.delete(reply.id);
+        if (reply.sealed) freeBuffers.push(reply.sealed);
+        if (reply.type === 'error') fail(new IoError(`decrypt worker failed: ${reply.message}`));
+        else if (!reply.ok) fail();
+        else {
+          state.results[reply.id] = { ok: true, hashes: reply.hashes };
+          report(planned.length);
+        }
+      }
+      wake();
+    });
+    slot.worker.on('error', (error) => {
+      slot.dead = true;
+      fail(new IoError(`decrypt worker failed: ${error.message}`, { cause: error }));
+      wake();
+    });
+    slot.worker.on('exit', () => {
+      slot.dead = true;
+      if (!closing) fail(new IoError('a decrypt worker stopped unexpectedly'));
+      wake();
+    });
+    // Each worker gets its own copy of the key, moved (not cloned) so that no copy stays here; the
+    // worker wipes it when it closes.
+    const keyCopy = Uint8Array.from(key);
+    slot.worker.postMessage({ ...init, key: keyCopy } satisfies InitMessage, [keyCopy.buffer]);
+    return slot;
+  });
+
+  const dispatch = async (slot: WorkerSlot, id: number, planned: PlannedTask) => {
+    let sealed: ArrayBuffer | null = null;
+    if (!filePath) {
+      sealed = freeBuffers.pop() ?? new ArrayBuffer(largest);
+      await copyTaskBytes(reader, planned, new Uint8Array(sealed, 0, planned.length));
+    }
+    state.started(id, planned);
+    slot.inFlight++;
+    inFlight.set(id, planned);
+    const message: TaskMessage = { type: 'task', id, task: planned.task, position: planned.position, sealed };
+    slot.worker.postMessage(message, sealed ? [sealed] : []);
+  };
+
+  try {
+    let id = 0;
+    let next = tasks.next();
+    while (!next.done && !failed) {
+      const live = slots.filter((slot) => !slot.dead);
+      const free = live.filter((slot) => slot.ready && slot.inFlight < QUEUE_DEPTH).sort((a, b) => a.inFlight - b.inFlight)[0];
+      if (free) {
+        await dispatch(free, id++, next.value);
+        next = tasks.next();
+      } else if (live.some((slot) => !slot.ready)) {
+        // Workers still starting: do a task here rather than wait.
+        const planned = next.value;
+        state.started(id, planned);
+        const result = await runTaskHere(reader, key, planned, outputs, scratchOf, () => failed);
+        state.results[id++] = result;
+        if (!result.ok) fail();
+        else report(planned.length);
+        next = tasks.next();
+        await nextTurn();
+      } else {
+        await nextChange();
+      }
+    }
+    while (!failed && inFlight.size > 0) await nextChange();
+  } catch (error) {
+    fail(error as Error);
+  } finally {
+    closing = true;
+    // Ready workers wipe their key and exit; the others (or all, after a failure) are stopped, so
+    // none can write into the outputs once this returns.
+    await Promise.all(
+      slots.map((slot) => {
+        if (slot.dead) return undefined;
+        if (failed || !slot.ready) return slot.worker.terminate();
+        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+        slot.worker.postMessage({ type: 'close' });
+        return exited;
+      }),
+    );
+  }
+  if (fatal) throw fatal;
+  return !failed;
 }
+
+/**
+ * The largest entry one buffer can hold in this Node version (Node 20: 4 GiB). Checked before
+ * allocating, so a stream whose header claims more fails with a typed error.
+ */
+const MAX_ENTRY_IN_MEMORY = bufferConstants.MAX_LENGTH;
 
 function allocateOutputs(layouts: EntryLayout[], entries: ReadonlySet<number>, shared: boolean): (Uint8Array | null)[] {
+  for (const layout of layouts) {
+    if (entries.has(layout.index) && layout.size > MAX_ENTRY_IN_MEMORY) throw new LimitExceededError('entry size (in memory)', layout.size, MAX_ENTRY_IN_MEMORY);
+  }
   return layouts.map((layout) => {
     if (!entries.has(layout.index)) return null;
     return shared ? new Uint8Array(new SharedArrayBuffer(layout.size)) : new Uint8Array(layout.size);
   });
 }
 
-/** Runs tasks on the calling thread. */
-async function runInline(reader: Reader, key: Uint8Array, tasks: PlannedTask[], outputs: (Uint8Array | null)[], report: (n: number) => void) {
-  const results: TaskResult[] = [];
-  for (const planned of tasks) {
-    const bytes = await readTaskBytes(reader, planned);
-    const result = runSegmentTask(planned.task, key, splitSealed(planned, bytes), outputs[planned.task.entryIndex] ?? null);
-    results.push(result);
-    if (!result.ok) return { ok: false, results };
-    report(planned.length);
-  }
-  return { ok: true, results };
-}
-
-/** Runs tasks on a pool of workers that write into shared memory. */
-async function runParallel(
-  reader: Reader,
-  key: Uint8Array,
-  tasks: PlannedTask[],
-  outputs: (Uint8Array | null)[],
-  workerCount: number,
-  segmentSize: number,
-  report: (n: number) => void,
-): Promise<{ ok: boolean; results: TaskResult[] }> {
-  const filePath = reader.kind === 'random' && reader.filePath ? reader.filePath : null;
-  const workers = Array.from({ length: workerCount }, () => new Worker(new URL('./decrypt-worker.js', import.meta.url)));
-  const init = { type: 'init', key, outputs: outputs.map((o) => (o ? (o.buffer as SharedArrayBuffer) : null)), filePath, segmentSize };
-  for (const worker of workers) worker.postMessage(init);
-  const results: TaskResult[] = new Array(tasks.length);
-  let failed = false;
-  // Reads are chained so a stream is consumed in task order even with several workers waiting.
-  let readChain: Promise<unknown> = Promise.resolve();
-  const readInOrder = (planned: PlannedTask): Promise<Uint8Array> => {
-    const read = readChain.then(() => readTaskBytes(reader, planned));
-    readChain = read.catch(() => undefined);
-    return read;
-  };
-  try {
-    let next = 0;
-    const runWorker = async (worker: Worker): Promise<void> => {
-      while (!failed && next < tasks.length) {
-        const id = next++;
-        const planned = tasks[id]!;
-        // Files are read by the worker itself; other sources hand it a copy it owns.
-        let sealed: ArrayBuffer | null = null;
-        if (!filePath) sealed = Uint8Array.from(await readInOrder(planned)).buffer;
-        const result = await new Promise<TaskResult & { error?: string }>((resolve, reject) => {
-          const onMessage = (message: TaskResult & { id: number; error?: string }) => {
-            if (message.id !== id) return;
-            worker.off('message', onMessage);
-            worker.off('error', reject);
-            resolve(message);
-          };
-          worker.on('message', onMessage);
-          worker.once('error', reject);
-          worker.postMessage({ type: 'task', id, task: planned.task, position: planned.position, sealed }, sealed ? [sealed] : []);
-        });
-        if (result.error) throw new IoError(`decrypt worker failed: ${result.error}`);
-        results[id] = result;
-        if (!result.ok) failed = true;
-        else report(planned.length);
-      }
-    };
-    await Promise.all(workers.map(runWorker));
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
-  }
-  return { ok: !failed, results };
+function digestOf(results: readonly (TaskResult | undefined)[]): Buffer {
+  return payloadDigest(results.map((result) => result!.hashes!));
 }
 
 /**
@@ -161,25 +370,30 @@ export async function decryptPayload(reader: Reader, header: ParsedHeader, paylo
   if (reader.kind === 'random' && reader.size !== expectedSize) {
     throw new TruncatedError(`the header describes ${expectedSize} bytes, the container has ${reader.size}`);
   }
-  const tasks = planTasks(header, layouts, options, reader.kind === 'sequential');
-  const totalBytes = tasks.reduce((sum, task) => sum + task.length, 0);
-  const workerCount = options.workers ?? (totalBytes >= PARALLEL_THRESHOLD ? availableParallelism() : 0);
+  const read = entriesRead(layouts, options, reader.kind === 'sequential');
+  const totalBytes = payloadLength(read);
+  const shape = taskShape(read, header.segmentSize);
+  const automatic = totalBytes >= PARALLEL_THRESHOLD ? availableParallelism() : 0;
+  const workerCount = Math.min(options.workers ?? automatic, shape.count);
   const outputs = options.keep === false ? layouts.map(() => null) : allocateOutputs(layouts, options.entries, workerCount > 0);
+  const state = new RunState(layouts.length);
   let done = 0;
   const report = (n: number) => {
     done += n;
     options.onProgress?.(done, totalBytes);
   };
   try {
-    const run = workerCount > 0
-      ? await runParallel(reader, payloadKey, tasks, outputs, workerCount, header.segmentSize, report)
-      : await runInline(reader, payloadKey, tasks, outputs, report);
-    if (!run.ok) throw new AuthenticationFailedError();
+    const tasks = planTasks(header, read, options);
+    const ok = workerCount > 0
+      ? await runParallel(reader, payloadKey, tasks, shape, outputs, workerCount, state, report)
+      : await runInline(reader, payloadKey, tasks, shape.largest, outputs, state, report);
+    if (!ok) throw new AuthenticationFailedError();
     if (reader.kind === 'sequential') await reader.expectEnd();
-    const digest = options.digest ? payloadDigest(run.results.flatMap((result) => result.hashes)) : null;
+    const digest = options.digest ? digestOf(state.results) : null;
     return { outputs, digest };
   } catch (error) {
-    for (const output of outputs) output?.fill(0);
+    // Only what may have been written: wiping a never-touched buffer would fault in every page.
+    outputs.forEach((output, index) => output?.fill(0, 0, state.written[index]));
     throw error instanceof OvsealError ? error : new IoError(`decryption failed: ${(error as Error).message}`, { cause: error });
   }
 }

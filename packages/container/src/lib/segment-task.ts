@@ -1,6 +1,6 @@
 import { segmentCount, segmentHash, segmentNonce, segmentPlainLength } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
-import { decryptSegmentInto } from './segment-cipher.js';
+import { authenticateSegment, decryptSegmentInto } from './segment-cipher.js';
 
 /**
  * A run of consecutive segments of one entry: the unit of work of the decryptor, whether it runs
@@ -12,50 +12,61 @@ export interface SegmentTask {
   readonly segmentSize: number;
   readonly firstSegment: number;
   readonly count: number;
+  /** Check every tag (and, with a destination, keep the plaintext). */
   readonly decrypt: boolean;
+  /** SHA-256 each sealed segment, for the payload digest. */
   readonly hash: boolean;
 }
 
 export interface TaskResult {
+  /** False when a tag failed (or the task was abandoned because another one failed). */
   readonly ok: boolean;
-  /** SHA-256 of each sealed segment, when the task asked for hashes. */
-  readonly hashes: Uint8Array[];
+  /** SHA-256 of each sealed segment, concatenated (32 bytes per segment), when the task asked for them. */
+  readonly hashes: Uint8Array | null;
 }
+
+export const HASH_LENGTH = 32;
 
 /** Sealed length (ciphertext ‖ tag) of segment `segment` of the task's entry. */
 export function sealedLength(task: SegmentTask, segment: number): number {
   return segmentPlainLength(task.entrySize, task.segmentSize, segment) + TAG_LENGTH;
 }
 
+/** Offset of segment `segment` from the task's first sealed byte. */
+export function sealedOffset(task: SegmentTask, segment: number): number {
+  return (segment - task.firstSegment) * (task.segmentSize + TAG_LENGTH);
+}
+
 /** Sealed bytes of all the task's segments together. */
 export function taskSealedLength(task: SegmentTask): number {
-  let total = 0;
-  for (let s = task.firstSegment; s < task.firstSegment + task.count; s++) total += sealedLength(task, s);
-  return total;
+  const last = task.firstSegment + task.count - 1;
+  return sealedOffset(task, last) + sealedLength(task, last);
 }
 
 /**
- * Hashes and/or decrypts the task's segments (into `out`, or nowhere when `out` is null). `sealedSegment(s)` returns segment s's bytes (it may
- * reuse one buffer between calls). Stops at the first failing tag.
+ * Hashes and/or decrypts the task's segments: into `out` (the whole entry's plaintext buffer), or,
+ * when `out` is null, only checking the tags. `sealedSegment(s)` returns segment s's bytes (it may
+ * reuse one buffer between calls). Stops at the first failing tag, or as soon as `abandon()` says
+ * another task failed.
  */
 export function runSegmentTask(
   task: SegmentTask,
   key: Uint8Array,
   sealedSegment: (segment: number) => Uint8Array,
   out: Uint8Array | null,
+  abandon: () => boolean = () => false,
 ): TaskResult {
   const total = segmentCount(task.entrySize, task.segmentSize);
-  const hashes: Uint8Array[] = [];
-  // Without a destination (verify), plaintext goes to a scratch segment and is dropped.
-  const scratch = out ? null : Buffer.allocUnsafe(task.segmentSize);
-  for (let s = task.firstSegment; s < task.firstSegment + task.count; s++) {
+  const hashes = task.hash ? new Uint8Array(task.count * HASH_LENGTH) : null;
+  for (let i = 0; i < task.count; i++) {
+    if (abandon()) return { ok: false, hashes };
+    const s = task.firstSegment + i;
     const sealed = sealedSegment(s);
-    if (task.hash) hashes.push(segmentHash(sealed));
-    if (task.decrypt) {
-      const nonce = segmentNonce(task.entryIndex, s, s === total - 1);
-      const ok = out ? decryptSegmentInto(key, nonce, sealed, out, s * task.segmentSize) : decryptSegmentInto(key, nonce, sealed, scratch!, 0);
-      if (!ok) return { ok: false, hashes };
-    }
+    if (hashes) hashes.set(segmentHash(sealed), i * HASH_LENGTH);
+    if (!task.decrypt) continue;
+    const nonce = segmentNonce(task.entryIndex, s, s === total - 1);
+    const ok = out ? decryptSegmentInto(key, nonce, sealed, out, s * task.segmentSize) : authenticateSegment(key, nonce, sealed);
+    if (!ok) return { ok: false, hashes };
   }
   return { ok: true, hashes };
 }
