@@ -23,7 +23,8 @@ export interface FindTextBoxesOptions {
 /**
  * Turns a text detector's probability map ([1,1,H,W], row-major) into boxes: threshold, connected
  * components (4-neighbour), bounding rectangles grown by the unclip distance (area × ratio /
- * perimeter), as PP-OCR's DB post-processing does with rectangles.
+ * perimeter), as PP-OCR's DB post-processing does with rectangles; overlapping boxes (the words of
+ * one line) are joined.
  *
  * @example
  * ```ts
@@ -66,5 +67,26 @@ export function findTextBoxes(map: ArrayLike<number>, width: number, height: num
     const grow = Math.round((w * h * ratio) / (2 * (w + h)));
     boxes.push({ x0: Math.max(0, x0 - grow), y0: Math.max(0, y0 - grow), x1: Math.min(width - 1, x1 + grow), y1: Math.min(height - 1, y1 + grow), score });
   }
-  return boxes.sort((a, b) => a.y0 - b.y0 || a.x0 - b.x0);
+  return mergeOverlapping(boxes).sort((a, b) => a.y0 - b.y0 || a.x0 - b.x0);
+}
+
+/** Words of one line come out as separate regions whose grown boxes overlap: join them. */
+function mergeOverlapping(boxes: TextBox[]): TextBox[] {
+  const out = [...boxes];
+  for (let merged = true; merged; ) {
+    merged = false;
+    for (let i = 0; i < out.length && !merged; i++) {
+      for (let j = i + 1; j < out.length && !merged; j++) {
+        const a = out[i]!;
+        const b = out[j]!;
+        if (a.x0 > b.x1 || b.x0 > a.x1 || a.y0 > b.y1 || b.y0 > a.y1) continue;
+        const areaA = (a.x1 - a.x0 + 1) * (a.y1 - a.y0 + 1);
+        const areaB = (b.x1 - b.x0 + 1) * (b.y1 - b.y0 + 1);
+        out[i] = { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1), score: (a.score * areaA + b.score * areaB) / (areaA + areaB) };
+        out.splice(j, 1);
+        merged = true;
+      }
+    }
+  }
+  return out;
 }

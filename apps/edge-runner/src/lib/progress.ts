@@ -20,7 +20,7 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
   return {
     update(done) {
       const now = Date.now();
-      if (now - last < 100 && done < total) return;
+      if (now - last < 100 || done >= total) return;
       last = now;
       draw(done);
     },
