@@ -155,8 +155,6 @@ describe('arguments and errors', () => {
   });
 
   test('a missing container file is ERR_IO; a failing stream is ERR_IO', async () => {
-    const { key } = testKey();
-    void key;
     await expectOvsealError(open('/nonexistent/dir/c.ovseal', { identities: [testKey().identity] }), ['ERR_IO']);
     await expectOvsealError(inspect('/nonexistent/c.ovseal'), ['ERR_IO']);
     const failing = (async function* () {

@@ -136,7 +136,7 @@ describe('properties', () => {
   test('every boundary size, alone and together, through every source, inline and with workers', async () => {
     const sizes = [0, 1, SEG - 1, SEG, SEG + 1, 3 * SEG, 3 * SEG + 1];
     await withTempDir(async (dir) => {
-      for (const workers of [0, 2]) {
+      for (const workers of [0, 2] as const) {
         await runCase(dir, {
           entries: sizes.map((size, i) => ({ size, role: ROLES[i % ROLES.length]!, input: 'data', chunks: [1000] })),
           recipientCount: 1,
