@@ -302,3 +302,91 @@ describe('identities', () => {
     expect(result.info.entries).toHaveLength(3);
   });
 });
+
+describe('sizes at the limits (seal side)', () => {
+  test('unicode names; longest names accepted, one byte more refused', async () => {
+    const key = testKey();
+    const longName = `${'d/'.repeat(100)}${'é'.repeat((LIMITS.maxEntryNameLength - 200) / 2)}`;
+    expect(Buffer.byteLength(longName)).toBe(LIMITS.maxEntryNameLength);
+    const modelName = 'м'.repeat(LIMITS.maxModelNameLength / 2);
+    const version = 'v'.repeat(LIMITS.maxModelVersionLength);
+    const entries = [
+      { name: 'модель/веса.bin', role: 'weights' as const, data: A },
+      { name: '模型.xml', role: 'xml' as const, data: B },
+      { name: '🦊 labels.txt', role: 'aux' as const, data: C },
+      { name: longName, role: 'aux' as const, data: B },
+    ];
+    const bytes = await sealToBuffer({ entries, metadata: { name: modelName, version }, recipients: [key.recipient], segmentSize: SEG });
+    const opened = await open(bytes, { identities: [key.identity] });
+    expect(opened.entries.map((e) => e.name)).toEqual(entries.map((e) => e.name));
+    entries.forEach((entry) => expect(bytesEqual(opened.get(entry.name), entry.data)).toBe(true));
+    expect(opened.info.metadata).toMatchObject({ name: modelName, version });
+    const tooLong = [
+      { entries: [{ name: `${longName}x`, role: 'aux' as const, data: A }], metadata: { name: 'm', version: '1' } },
+      { entries, metadata: { name: `${modelName}x`, version: '1' } },
+      { entries, metadata: { name: 'm', version: `${version}x` } },
+    ];
+    for (const options of tooLong) {
+      await expectOvsealError(sealToBuffer({ ...options, recipients: [key.recipient] }), ['ERR_INVALID_ARGUMENT']);
+    }
+  });
+
+  test(`${LIMITS.maxEntries} entries and ${LIMITS.maxRecipients} recipients are accepted; one more is refused`, async () => {
+    const keys = Array.from({ length: LIMITS.maxRecipients }, () => testKey());
+    const entries = Array.from({ length: LIMITS.maxEntries }, (_, i) => ({ name: `e/${i}`, role: 'aux' as const, data: A.subarray(i, i + (i % 7)) }));
+    const bytes = await sealToBuffer({ entries, metadata: { name: 'm', version: '1' }, recipients: keys.map((k) => k.recipient), segmentSize: SEG });
+    const info = await inspect(bytes);
+    expect(info.entries).toHaveLength(LIMITS.maxEntries);
+    expect(info.recipients).toHaveLength(LIMITS.maxRecipients);
+    const opened = await open(bytes, { identities: [keys.at(-1)!.identity] });
+    entries.forEach((entry, i) => expect(bytesEqual(opened.entries[i]!.data, entry.data)).toBe(true));
+    expect(bytesEqual(await openEntry(bytes, 'e/1023', { identities: [keys[0]!.identity] }), entries[1023]!.data)).toBe(true);
+    await expectOvsealError(
+      sealToBuffer({ entries: [...entries, { name: 'one-more', role: 'aux', data: A }], metadata: { name: 'm', version: '1' }, recipients: [keys[0]!.recipient] }),
+      ['ERR_INVALID_ARGUMENT'],
+    );
+    await expectOvsealError(
+      sealToBuffer({ entries: entries.slice(0, 1), metadata: { name: 'm', version: '1' }, recipients: [...keys, testKey()].map((k) => k.recipient) }),
+      ['ERR_INVALID_ARGUMENT'],
+    );
+  });
+
+  test('a stream that reuses one buffer for every chunk seals correctly; progress has no total for streams', async () => {
+    const key = testKey();
+    async function* reusing() {
+      const buffer = new Uint8Array(1000);
+      for (let offset = 0; offset < A.length; offset += buffer.length) {
+        const n = Math.min(buffer.length, A.length - offset);
+        buffer.set(A.subarray(offset, offset + n));
+        yield buffer.subarray(0, n);
+        buffer.fill(0xee);
+      }
+    }
+    const totals: (number | null)[] = [];
+    const bytes = await sealToBuffer({
+      entries: [{ name: 'a', role: 'aux', stream: reusing() }],
+      metadata: { name: 'm', version: '1' },
+      recipients: [key.recipient],
+      segmentSize: SEG,
+      onProgress: (_done, total) => totals.push(total),
+    });
+    expect(bytesEqual((await open(bytes, { identities: [key.identity] })).get('a'), A)).toBe(true);
+    expect(totals.length).toBeGreaterThan(0);
+    expect(totals.every((t) => t === null)).toBe(true);
+  });
+
+  test('a failing input stream: typed error, no container written', async () => {
+    const key = testKey();
+    await withTempDir(async (dir) => {
+      const failing = (async function* () {
+        yield A.subarray(0, 5000);
+        throw new Error('disk on fire');
+      })();
+      const error = await expectOvsealError(
+        seal({ output: join(dir, 'c.ovseal'), entries: [{ name: 'a', role: 'aux', stream: failing }], metadata: { name: 'm', version: '1' }, recipients: [key.recipient], segmentSize: SEG }),
+      );
+      expect(error.code).toBe('ERR_IO');
+      expect(await readdir(dir)).toEqual([]);
+    });
+  });
+});
