@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -136,6 +136,18 @@ describe('key files', () => {
       await writeFile(join(dir, name), text, { mode: 0o600 });
       await expectCode(readKeyFile(join(dir, name)), 'ERR_KEY_FORMAT');
     }
+  });
+
+  test('I/O failures are typed OvsealErrors too (a missing directory, a directory instead of a file)', async () => {
+    const typed = async (promise: Promise<unknown>) => {
+      const error = await promise.then(() => undefined, (caught: unknown) => caught);
+      expect(error, String(error)).toBeInstanceOf(OvsealError);
+      return error as OvsealError;
+    };
+    await typed(writeKeyFile(join(dir, 'missing', 'dir', 'model.key'), generateKey()));
+    const keyDir = join(dir, 'a-directory.key');
+    await mkdir(keyDir, { mode: 0o700 });
+    await typed(readKeyFile(keyDir));
   });
 
   test('CRLF line endings, blank lines and comments are fine', async () => {
