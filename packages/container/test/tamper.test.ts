@@ -116,6 +116,11 @@ async function flipEveryBit(
   return seen;
 }
 
+/** The outcome tables are printed with OVSEAL_VERBOSE=1 (the assertions check them either way). */
+function log(text: string): void {
+  if (process.env.OVSEAL_VERBOSE === '1') console.log(text);
+}
+
 function table(seen: Map<string, Map<string, number>>): string {
   return [...seen].map(([region, codes]) => `  ${region.padEnd(18)} ${[...codes].map(([c, n]) => `${c}×${n}`).join(', ')}`).join('\n');
 }
@@ -165,7 +170,7 @@ describe('every single-bit flip', () => {
   test('open: every flipped bit gives a typed error, by region', async () => {
     const options: OpenOptions = { identities: [key.identity], workers: 0 };
     const seen = await flipEveryBit(container, regionsOf(container), (bytes) => outcome(() => open(bytes, options)));
-    console.log(`open, unsigned container (${container.length} bytes), outcomes per region:\n${table(seen)}`);
+    log(`open, unsigned container (${container.length} bytes), outcomes per region:\n${table(seen)}`);
     expectOnly(seen, {
       magic: [MALFORMED],
       version: ['ERR_UNSUPPORTED_VERSION'],
@@ -197,7 +202,7 @@ describe('every single-bit flip', () => {
     const options: OpenOptions = { identities: [key.identity], trust: { publicKeys: [publisher.publicKeyPem] }, workers: 0 };
     const regions = regionsOf(signedContainer);
     const seen = await flipEveryBit(signedContainer, regions, (bytes) => outcome(() => open(bytes, options)), (r) => r !== 'padding' && r !== 'payload');
-    console.log(`open with trust, signed container, outcomes per region:\n${table(seen)}`);
+    log(`open with trust, signed container, outcomes per region:\n${table(seen)}`);
     const core = [SIG_INVALID, MALFORMED, LIMIT];
     expectOnly(seen, {
       magic: [MALFORMED],
@@ -230,7 +235,7 @@ describe('every single-bit flip', () => {
       // Each payload flip is the same check (the digest over the ciphertext): one bit per byte.
       ['payload', 'padding'],
     );
-    console.log(`verify (no key, trust), outcomes per region:\n${table(seen)}`);
+    log(`verify (no key, trust), outcomes per region:\n${table(seen)}`);
     const core = [SIG_INVALID, MALFORMED, LIMIT];
     expectOnly(seen, {
       magic: [MALFORMED],
