@@ -23,5 +23,11 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
       hint: `restrict it to its owner: chmod 600 ${path}`,
     });
   }
-  return parseKeyFileText(await readFile(path, 'utf8'), path);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new KeyFileError('ERR_KEY_IO', `cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
+  return parseKeyFileText(text, path);
 }

@@ -15,7 +15,12 @@ import { keyFileText } from './lib/key-text.js';
  */
 export async function writeKeyFile(path: string, key: Uint8Array): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(temp, 'wx', 0o600);
+  let file;
+  try {
+    file = await open(temp, 'wx', 0o600);
+  } catch (cause) {
+    throw new KeyFileError('ERR_KEY_IO', `cannot write key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
   try {
     await file.writeFile(keyFileText(key));
     await file.sync();
@@ -25,9 +30,9 @@ export async function writeKeyFile(path: string, key: Uint8Array): Promise<void>
   } catch (cause) {
     await file.close().catch(() => undefined);
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new KeyFileError('ERR_KEY_FORMAT', `${path} already exists; refusing to overwrite a key`, { cause, hint: 'choose another path or remove the old key first' });
+      throw new KeyFileError('ERR_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`, { cause, hint: 'choose another path or remove the old key first' });
     }
-    throw cause;
+    throw new KeyFileError('ERR_KEY_IO', `cannot write key file ${path}: ${(cause as Error).message}`, { cause });
   } finally {
     await unlink(temp).catch(() => undefined);
   }

@@ -94,11 +94,11 @@ describe('key files', () => {
     const path = join(dir, 'model.key');
     const first = generateKey();
     await writeKeyFile(path, first);
-    const error = await expectCode(writeKeyFile(path, generateKey()), 'ERR_KEY_FORMAT');
+    const error = await expectCode(writeKeyFile(path, generateKey()), 'ERR_KEY_EXISTS');
     expect(error).toBeInstanceOf(KeyFileError);
     expect(Buffer.from(await readKeyFile(path)).equals(Buffer.from(first))).toBe(true);
     await writeFile(join(dir, 'other'), 'not a key');
-    await expectCode(writeKeyFile(join(dir, 'other'), generateKey()), 'ERR_KEY_FORMAT');
+    await expectCode(writeKeyFile(join(dir, 'other'), generateKey()), 'ERR_KEY_EXISTS');
     expect(await readFile(join(dir, 'other'), 'utf8')).toBe('not a key');
     expect((await readdir(dir)).sort()).toEqual(['model.key', 'other']);
   });
@@ -144,10 +144,12 @@ describe('key files', () => {
       expect(error, String(error)).toBeInstanceOf(OvsealError);
       return error as OvsealError;
     };
-    await typed(writeKeyFile(join(dir, 'missing', 'dir', 'model.key'), generateKey()));
+    const missing = await typed(writeKeyFile(join(dir, 'missing', 'dir', 'model.key'), generateKey()));
+    expect(missing.code).toBe('ERR_KEY_IO');
+    expect(missing.message).not.toMatch(/\.tmp/);
     const keyDir = join(dir, 'a-directory.key');
     await mkdir(keyDir, { mode: 0o700 });
-    await typed(readKeyFile(keyDir));
+    expect((await typed(readKeyFile(keyDir))).code).toBe('ERR_KEY_IO');
   });
 
   test('CRLF line endings, blank lines and comments are fine', async () => {
