@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { runSegmentTask, sealedLength, sealedOffset, type SegmentTask } from './segment-task.js';
+import { collectTaskGarbage, runSegmentTask, sealedLength, sealedOffset, taskSealedLength, type SegmentTask } from './segment-task.js';
 
 export interface InitMessage {
   readonly type: 'init';
@@ -42,6 +42,7 @@ let outputs: (Uint8Array | null)[] = [];
 let fd: number | null = null;
 let scratch: Buffer = Buffer.alloc(0);
 let abort: Int32Array<ArrayBufferLike> = new Int32Array(1);
+
 
 function readExactly(length: number, position: number): Buffer {
   let done = 0;
@@ -90,6 +91,7 @@ parentPort!.on('message', (message: InitMessage | TaskMessage | { type: 'close' 
   }
   try {
     const result = runTask(message);
+    collectTaskGarbage(taskSealedLength(message.task));
     const reply: WorkerReply = { type: 'result', id: message.id, ok: result.ok, hashes: result.hashes, sealed: message.sealed };
     parentPort!.postMessage(reply, message.sealed ? [message.sealed] : []);
   } catch (error) {

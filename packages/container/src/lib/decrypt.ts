@@ -6,7 +6,7 @@ import type { InitMessage, TaskMessage, WorkerReply } from './decrypt-worker.js'
 import type { ParsedHeader } from './header.js';
 import { layoutEntries, payloadDigest, payloadLength, type EntryLayout } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
-import { runSegmentTask, sealedLength, sealedOffset, taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
+import { collectTaskGarbage, runSegmentTask, sealedLength, sealedOffset, taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
 import type { Reader } from './source.js';
 
 /**
@@ -15,7 +15,7 @@ import type { Reader } from './source.js';
  */
 const PARALLEL_THRESHOLD = 32 * 1024 * 1024;
 /** Bytes of sealed segments per task: large enough to amortise messaging, small enough to balance. */
-const TASK_BYTES = 4 * 1024 * 1024;
+const TASK_BYTES = 2 * 1024 * 1024;
 /** Tasks queued on each worker, so it never idles waiting for the main thread between two. */
 const QUEUE_DEPTH = 2;
 /**
@@ -187,6 +187,7 @@ async function runInline(
   for (const planned of tasks) {
     state.started(id, planned);
     const result = await runTaskHere(reader, key, planned, outputs, scratchOf);
+    collectTaskGarbage(planned.length);
     state.results[id++] = result;
     if (!result.ok) return false;
     report(planned.length);
@@ -287,6 +288,8 @@ async function runParallel(
     if (!filePath) {
       sealed = freeBuffers.pop() ?? new ArrayBuffer(largest);
       await copyTaskBytes(reader, planned, new Uint8Array(sealed, 0, planned.length));
+      // A stream's chunks are garbage once copied: free them before they pile up (see collectTaskGarbage).
+      if (reader.kind === 'sequential') collectTaskGarbage(planned.length);
     }
     state.started(id, planned);
     slot.inFlight++;
@@ -309,6 +312,7 @@ async function runParallel(
         const planned = next.value;
         state.started(id, planned);
         const result = await runTaskHere(reader, key, planned, outputs, scratchOf, () => failed);
+        collectTaskGarbage(planned.length);
         state.results[id++] = result;
         if (!result.ok) fail();
         else report(planned.length);
