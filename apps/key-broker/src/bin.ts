@@ -80,11 +80,6 @@ async function main(): Promise<void> {
   const cache = ttl > 0 ? { ttlMs: ttl * 1000, maxUses: Number(values['kms-cache-uses'] ?? 1000) } : undefined;
   const durability = values.durability ?? 'normal';
   if (durability !== 'normal' && durability !== 'full') throw new Error('--durability is normal or full');
-  const quiet = values.quiet ?? false;
-  const write = (line: string) => {
-    if (quiet && line.includes('"event":"request"')) return;
-    process.stderr.write(line);
-  };
   const { createLogger } = await import('./lib/logger.js');
   const rate = limit(values['rate-limit'], 2);
   const deviceRate = limit(values['device-rate-limit'], 4);
@@ -95,7 +90,7 @@ async function main(): Promise<void> {
     host: values.host ?? '127.0.0.1',
     port: Number(values.port ?? 8640),
     durability,
-    logger: createLogger(write),
+    logger: createLogger((line) => process.stderr.write(line), { requests: !(values.quiet ?? false) }),
     ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     ...(values.trust ? { trust: { publicKeys: values.trust.map((path) => readFileSync(path, 'utf8')) } } : {}),
     ...(rate !== undefined ? { rateLimit: rate } : {}),

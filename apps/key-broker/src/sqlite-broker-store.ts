@@ -11,6 +11,7 @@ import type {
   GrantRecord,
   ModelRecord,
 } from './store.js';
+import { Checkpointer } from './lib/checkpointer.js';
 import { SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
 
 /** Options of {@link SqliteBrokerStore}. */
@@ -21,6 +22,13 @@ export interface SqliteBrokerStoreOptions {
    * (nothing lost on power loss; each key release then waits for the disk).
    */
   readonly durability?: 'normal' | 'full';
+  /**
+   * WAL checkpoints run in a worker thread on their own connection every this many ms (default
+   * 1000), instead of inside whichever commit crosses SQLite's threshold: a checkpoint copies pages
+   * and fsyncs, and on the event loop it would stall every request behind it. 0 keeps SQLite's
+   * automatic checkpoints.
+   */
+  readonly checkpointIntervalMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -112,10 +120,12 @@ export class SqliteBrokerStore implements BrokerStore {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #checkpointer: Checkpointer | undefined;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, checkpointer: Checkpointer | undefined) {
     this.path = path;
     this.#db = db;
+    this.#checkpointer = checkpointer;
   }
 
   /** Opens (creating if needed, mode 0600) the database file and migrates its schema. */
@@ -133,7 +143,9 @@ export class SqliteBrokerStore implements BrokerStore {
     } catch (cause) {
       throw new BrokerError('ERR_BROKER_STORE', `cannot open the broker database ${path}: ${(cause as Error).message}`, { cause });
     }
-    return new SqliteBrokerStore(path, db);
+    const interval = options.checkpointIntervalMs ?? 1000;
+    if (interval > 0) db.pragma('wal_autocheckpoint = 0');
+    return new SqliteBrokerStore(path, db, interval > 0 ? new Checkpointer(path, interval) : undefined);
   }
 
   #statement(sql: string): Database.Statement {
@@ -312,6 +324,7 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     if (this.#db.open) this.#db.close();
   }
 }
