@@ -16,6 +16,9 @@ Options:
                            (env OVSEAL_BROKER_IDENTITIES, comma-separated). KMS: the SDK's usual
                            environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS)
   --admin-token-file FILE  the admin bearer token (else env OVSEAL_BROKER_ADMIN_TOKEN)
+  --tls-cert FILE          serve HTTPS with this certificate chain (PEM) …
+  --tls-key FILE           … and its private key (PEM)
+  --admin-client-ca FILE   admins may authenticate with a client certificate from this CA (mTLS)
   --host HOST              listen address (default 127.0.0.1)
   --port PORT              listen port (default 8640; 0 for a free one)
   --public-url URL         base URL devices use (default http://HOST:PORT)
@@ -50,6 +53,9 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       identity: { type: 'string', multiple: true },
       'admin-token-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'admin-client-ca': { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'public-url': { type: 'string' },
@@ -71,8 +77,8 @@ async function main(): Promise<void> {
   const dataDir = values['data-dir'] ?? env['OVSEAL_BROKER_DATA_DIR'];
   const identityUris = values.identity ?? env['OVSEAL_BROKER_IDENTITIES']?.split(',').filter(Boolean) ?? [];
   const adminToken = values['admin-token-file'] ? readFileSync(values['admin-token-file'], 'utf8').trim() : env['OVSEAL_BROKER_ADMIN_TOKEN'];
-  if (!dataDir || identityUris.length === 0 || !adminToken) {
-    process.stderr.write(`ovseal-key-broker: error: --data-dir, --identity and an admin token are required\n\n${USAGE}`);
+  if (!dataDir || identityUris.length === 0 || (!adminToken && !values['admin-client-ca'])) {
+    process.stderr.write(`ovseal-key-broker: error: --data-dir, --identity and an admin token (or --admin-client-ca) are required\n\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
@@ -81,11 +87,18 @@ async function main(): Promise<void> {
   const durability = values.durability ?? 'normal';
   if (durability !== 'normal' && durability !== 'full') throw new Error('--durability is normal or full');
   const { createLogger } = await import('./lib/logger.js');
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) || (values['admin-client-ca'] && !values['tls-cert'])) {
+    throw new Error('--tls-cert and --tls-key go together, and --admin-client-ca needs them');
+  }
+  const tls = values['tls-cert']
+    ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']!), ...(values['admin-client-ca'] ? { adminClientCa: readFileSync(values['admin-client-ca']) } : {}) }
+    : undefined;
   const rate = limit(values['rate-limit'], 2);
   const deviceRate = limit(values['device-rate-limit'], 4);
   const broker = await startKeyBroker({
     dataDir,
-    adminToken,
+    ...(adminToken ? { adminToken } : {}),
+    ...(tls ? { tls } : {}),
     identities: await Promise.all(identityUris.map((uri) => identityFrom(uri, cache))),
     host: values.host ?? '127.0.0.1',
     port: Number(values.port ?? 8640),

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Identity, TrustPolicy } from '@ovseal/container';
@@ -28,8 +30,17 @@ export interface RateLimit {
 export interface KeyBrokerOptions {
   /** Where the SQLite database and the registered containers live (created, mode 0700). */
   readonly dataDir: string;
-  /** The admin bearer token (at least 16 characters). Only its SHA-256 is kept in memory. */
-  readonly adminToken: string;
+  /**
+   * The admin bearer token (at least 16 characters). Only its SHA-256 is kept in memory. Optional
+   * when `tls.adminClientCa` is set (admins then authenticate with a client certificate).
+   */
+  readonly adminToken?: string;
+  /**
+   * Serve HTTPS. With `adminClientCa`, a client certificate issued by that CA authenticates admin
+   * calls (mTLS) — alone, or next to the bearer token when both are configured (either one
+   * suffices). Devices need no client certificate: they prove their TPM key instead.
+   */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer; readonly adminClientCa?: string | Buffer };
   /** Keys that unwrap registered models' data keys: a KMS identity (with its cache), a key file… */
   readonly identities: readonly Identity[];
   /** Default 127.0.0.1. */
@@ -93,8 +104,9 @@ export type { Logger };
  * ```
  */
 export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBroker> {
-  if (typeof options.adminToken !== 'string' || options.adminToken.length < 16) {
-    throw new BrokerError('ERR_BROKER_CONFIG', 'the admin token must be at least 16 characters', { hint: 'generate one: openssl rand -base64 32' });
+  const adminMtls = options.tls?.adminClientCa !== undefined;
+  if (options.adminToken === undefined ? !adminMtls : typeof options.adminToken !== 'string' || options.adminToken.length < 16) {
+    throw new BrokerError('ERR_BROKER_CONFIG', 'admin calls need a token of at least 16 characters, or TLS with an admin client CA', { hint: 'generate a token: openssl rand -base64 32' });
   }
   if (!options.identities || options.identities.length === 0) throw new BrokerError('ERR_BROKER_CONFIG', 'the broker needs at least one identity to unwrap model keys');
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -119,7 +131,8 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     }),
     signer: new UrlSigner(await store.secret('container-urls', () => randomBytes(32))),
     logger,
-    adminTokenDigest: sha256Digest(options.adminToken),
+    adminTokenDigest: options.adminToken === undefined ? undefined : sha256Digest(options.adminToken),
+    adminMtls,
     publicUrl: () => publicUrl!,
     dataDir: options.dataDir,
     limits: {
@@ -151,7 +164,20 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     trustProxy: options.trustProxy ?? false,
   });
 
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void handle(req, res));
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server = options.tls
+    ? createTlsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          maxHeaderSize: 16 * 1024,
+          minVersion: 'TLSv1.2',
+          // Ask for a client certificate (admins), never require one (devices have none).
+          ...(adminMtls ? { ca: options.tls.adminClientCa, requestCert: true, rejectUnauthorized: false } : {}),
+        },
+        listener,
+      )
+    : createServer({ maxHeaderSize: 16 * 1024 }, listener);
   server.headersTimeout = 10_000;
   server.requestTimeout = 15 * 60_000; // container uploads
   server.keepAliveTimeout = 5_000;
@@ -168,7 +194,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   publicUrl ??= url;
   const purge = setInterval(() => void store.purgeNonces(Date.now()).catch(() => {}), 60_000);
   purge.unref();
@@ -256,9 +282,9 @@ async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext
       ctx.body = await readBody(ctx.req, route.bodyLimit ?? core.limits.jsonBytes);
       return;
     case 'admin':
-      if (!isAdmin(core, ctx.req.headers.authorization)) {
+      if (!isAdmin(core, ctx.req.headers.authorization) && !(core.adminMtls && (ctx.req.socket as TLSSocket).authorized === true)) {
         await core.store.appendAudit({ at: ctx.now, actor: 'anonymous', action: 'admin_auth', outcome: 'refused', reason: 'unauthenticated', remote: ctx.remote });
-        throw new HttpError(401, 'unauthenticated', 'admin routes need "Authorization: Bearer <admin token>"', { 'www-authenticate': 'Bearer' });
+        throw new HttpError(401, 'unauthenticated', `admin routes need ${core.adminTokenDigest ? '"Authorization: Bearer <admin token>"' : ''}${core.adminTokenDigest && core.adminMtls ? ' or ' : ''}${core.adminMtls ? 'an admin client certificate' : ''}`, { 'www-authenticate': 'Bearer' });
       }
       ctx.subject = 'admin';
       return;

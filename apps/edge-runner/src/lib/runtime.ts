@@ -52,7 +52,13 @@ async function loadWithOnnxRuntime(path: string, options: LoadModelOptions): Pro
 }
 
 async function loadWithOpenVino(path: string, options: LoadModelOptions): Promise<RunningModel> {
-  const loaded: LoadedOpenVinoModel = await loadOpenVino(path, { identities: options.identities, trust: options.trust, rollback: options.rollback });
+  const loaded: LoadedOpenVinoModel = await loadOpenVino(path, {
+    identities: options.identities,
+    trust: options.trust,
+    rollback: options.rollback,
+    // Full precision: the same answers as ONNX Runtime and as the plain model (some CPUs default to bf16).
+    config: { INFERENCE_PRECISION_HINT: 'f32' },
+  });
   // The loader imported openvino-node successfully, so this import resolves the same addon.
   const { addon: ov } = (await import('openvino-node')) as typeof import('openvino-node');
   const compiled = loaded.compiledModel;

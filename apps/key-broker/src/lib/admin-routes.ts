@@ -28,7 +28,7 @@ export function sha256Digest(text: string): Buffer {
 /** Bearer token check in constant time (digests compared, so the length leaks nothing either). */
 export function isAdmin(core: BrokerCore, authorization: string | undefined): boolean {
   const match = /^Bearer (\S+)$/.exec(authorization ?? '');
-  return match !== null && timingSafeEqual(sha256Digest(match[1]!), core.adminTokenDigest);
+  return match !== null && core.adminTokenDigest !== undefined && timingSafeEqual(sha256Digest(match[1]!), core.adminTokenDigest);
 }
 
 async function audited(core: BrokerCore, ctx: RequestContext, action: string, fields: { deviceId?: string; modelId?: string; grantId?: string; reason?: string }) {

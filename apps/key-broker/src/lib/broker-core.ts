@@ -18,7 +18,10 @@ export interface BrokerCore {
   readonly authenticator: DeviceAuthenticator;
   readonly signer: UrlSigner;
   readonly logger: Logger;
-  readonly adminTokenDigest: Buffer;
+  /** SHA-256 of the admin bearer token; undefined when admins use client certificates only. */
+  readonly adminTokenDigest: Buffer | undefined;
+  /** Admin client certificates (mTLS) are accepted. */
+  readonly adminMtls: boolean;
   readonly publicUrl: () => string;
   readonly dataDir: string;
   readonly limits: { readonly jsonBytes: number; readonly deviceBytes: number; readonly containerBytes: number };
