@@ -1,14 +1,15 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { InvalidArgumentError, IoError, OvsealError } from '../errors.js';
 import type { ContainerInfo, EntryRole, ModelFormat, Recipient, Stanza } from '../types.js';
-import { concatBytes } from './bytes.js';
+import { PayloadEncryptor } from './encrypt.js';
 import { encodeCore, encodeHeaderWithoutMac, headerLengthOf, validateFields, type HeaderEntry, type HeaderFields } from './header.js';
 import { headerInfo } from './info.js';
 import { DATA_KEY_LENGTH, deriveKeys, headerMac, wipe } from './keys.js';
-import { payloadDigest, segmentHash, segmentNonce } from './layout.js';
+import { payloadDigest } from './layout.js';
 import { DEFAULT_SEGMENT_SIZE, HEADER_ALIGN, HEADER_RESERVE } from './limits.js';
-import { encryptSegment } from './segment-cipher.js';
+import type { SealTask } from './segment-task.js';
 import { signCore } from './signature.js';
 import { wrapContextOf } from './unlock.js';
 
@@ -70,12 +71,82 @@ function inferFormat(roles: readonly EntryRole[]): ModelFormat {
   return 'other';
 }
 
-function entryChunks(entry: SealEntryInput, segmentSize: number): AsyncIterable<Uint8Array> {
+/** Reads an entry front to back into buffers; a fill shorter than its buffer means the entry ended. */
+interface EntryReader {
+  fill(into: Uint8Array): Promise<number>;
+  close(): Promise<void>;
+}
+
+function bytesEntryReader(data: Uint8Array): EntryReader {
+  let offset = 0;
+  return {
+    async fill(into) {
+      const n = Math.min(into.length, data.length - offset);
+      into.set(data.subarray(offset, offset + n));
+      offset += n;
+      return n;
+    },
+    async close() {},
+  };
+}
+
+function streamEntryReader(stream: AsyncIterable<Uint8Array>): EntryReader {
+  const iterator = stream[Symbol.asyncIterator]();
+  let pending: Uint8Array = new Uint8Array(0);
+  let ended = false;
+  return {
+    async fill(into) {
+      let filled = 0;
+      while (filled < into.length) {
+        if (pending.length === 0) {
+          if (ended) break;
+          const next = await iterator.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          pending = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+          continue;
+        }
+        const n = Math.min(into.length - filled, pending.length);
+        into.set(pending.subarray(0, n), filled);
+        pending = pending.subarray(n);
+        filled += n;
+      }
+      return filled;
+    },
+    async close() {
+      if (!ended) await iterator.return?.();
+    },
+  };
+}
+
+/** Reads a file straight into the task buffers (no intermediate chunks). */
+function fileEntryReader(path: string): EntryReader {
+  let handle: FileHandle | undefined;
+  return {
+    async fill(into) {
+      handle ??= await openFile(path, 'r');
+      let filled = 0;
+      while (filled < into.length) {
+        const { bytesRead } = await handle.read(into, filled, into.length - filled, null);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled;
+    },
+    async close() {
+      await handle?.close();
+    },
+  };
+}
+
+function entryReader(entry: SealEntryInput): EntryReader {
   const given = [entry.path, entry.data, entry.stream].filter((x) => x !== undefined).length;
   if (given !== 1) throw new InvalidArgumentError(`entry ${entry.name}: give exactly one of path, data or stream`);
-  if (entry.data) return (async function* () { yield entry.data!; })();
-  if (entry.stream) return entry.stream;
-  return createReadStream(entry.path!, { highWaterMark: segmentSize });
+  if (entry.data) return bytesEntryReader(entry.data);
+  if (entry.stream) return streamEntryReader(entry.stream);
+  return fileEntryReader(entry.path!);
 }
 
 function plannedSize(entry: SealEntryInput): number | null {
@@ -92,60 +163,37 @@ function plannedSize(entry: SealEntryInput): number | null {
 }
 
 /**
- * Cuts a chunk stream into segments. A segment is emitted only once the next byte (or the end) is
- * known, because the last segment carries the last-segment flag in its nonce.
+ * Cuts an entry into seal tasks of whole segments, read straight into the encryptor's buffers. A
+ * task is handed on only once the next byte (or the end) is known, because the entry's last
+ * segment carries the last-segment flag in its nonce.
  */
-async function* segmentsOf(chunks: AsyncIterable<Uint8Array>, segmentSize: number): AsyncGenerator<{ plain: Uint8Array; last: boolean }> {
-  let buffer = Buffer.allocUnsafe(segmentSize);
-  let filled = 0;
-  let held: Buffer | null = null;
-  for await (const raw of chunks) {
-    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (filled === segmentSize) {
-        if (held) yield { plain: held, last: false };
-        held = buffer;
-        buffer = Buffer.allocUnsafe(segmentSize);
-        filled = 0;
+async function* tasksOf(entryIndex: number, reader: EntryReader, segmentSize: number, encryptor: PayloadEncryptor): AsyncGenerator<{ task: SealTask; buffer: ArrayBuffer }> {
+  let firstSegment = 0;
+  let held: ArrayBuffer | null = null;
+  const task = (length: number, last: boolean): SealTask => ({ entryIndex, segmentSize, firstSegment, length, last });
+  for (;;) {
+    const buffer = await encryptor.acquire();
+    const length = await reader.fill(new Uint8Array(buffer, 0, encryptor.taskCapacity));
+    if (held) {
+      if (length === 0) {
+        encryptor.release(buffer);
+        yield { task: task(encryptor.taskCapacity, true), buffer: held };
+        return;
       }
-      const n = Math.min(segmentSize - filled, chunk.length - offset);
-      buffer.set(chunk.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
+      yield { task: task(encryptor.taskCapacity, false), buffer: held };
+      firstSegment += encryptor.taskCapacity / segmentSize;
     }
+    if (length < encryptor.taskCapacity) {
+      yield { task: task(length, true), buffer };
+      return;
+    }
+    held = buffer;
   }
-  if (filled === 0 && held) {
-    yield { plain: held, last: true };
-    return;
-  }
-  if (held) yield { plain: held, last: false };
-  yield { plain: buffer.subarray(0, filled), last: true };
 }
 
 /** Placeholder signature of the right size, so the header length is known before the payload. */
 function placeholderSignature(signer: KeyObject | string | undefined, fields: HeaderFields) {
   return signer ? signCore(encodeCore(fields), signer) : null;
-}
-
-/** Buffers payload writes into large sequential writes. */
-function batchedWriter(sink: SealSink, batchBytes = 8 * 1024 * 1024) {
-  let parts: Uint8Array[] = [];
-  let size = 0;
-  return {
-    async write(bytes: Uint8Array) {
-      parts.push(bytes);
-      size += bytes.length;
-      if (size >= batchBytes) await this.flush();
-    },
-    async flush() {
-      if (size === 0) return;
-      const batch = parts.length === 1 ? parts[0]! : concatBytes(parts);
-      parts = [];
-      size = 0;
-      await sink.writePayload(batch);
-    },
-  };
 }
 
 export async function sealInto(sink: SealSink, options: SealCommonOptions, randomness: SealRandomness = freshRandomness()): Promise<ContainerInfo> {
@@ -176,28 +224,34 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const totals = options.entries.map(plannedSize);
     const knownTotal = totals.every((t) => t !== null) ? totals.reduce<number>((a, b) => a + b!, 0) : null;
     await sink.begin(payloadOffset);
-    const writer = batchedWriter(sink);
-    const hashes: Buffer[] = [];
-    const entries: HeaderEntry[] = [];
     let done = 0;
-    for (const [index, entry] of options.entries.entries()) {
-      let size = 0;
-      let segment = 0;
-      for await (const { plain, last } of segmentsOf(entryChunks(entry, segmentSize), segmentSize)) {
-        const sealed = encryptSegment(keys.payloadKey, segmentNonce(index, segment, last), plain);
-        hashes.push(segmentHash(sealed));
-        await writer.write(sealed);
-        size += plain.length;
-        done += plain.length;
-        segment++;
-        options.onProgress?.(done, knownTotal);
+    const encryptor = new PayloadEncryptor(keys.payloadKey, segmentSize, knownTotal, (bytes) => sink.writePayload(bytes), (plainBytes) => {
+      done += plainBytes;
+      options.onProgress?.(done, knownTotal);
+    });
+    const entries: HeaderEntry[] = [];
+    let hashes: Uint8Array[];
+    try {
+      for (const [index, entry] of options.entries.entries()) {
+        const reader = entryReader(entry);
+        let size = 0;
+        try {
+          for await (const { task, buffer } of tasksOf(index, reader, segmentSize, encryptor)) {
+            size += task.length;
+            await encryptor.push(task, buffer);
+          }
+        } finally {
+          await reader.close();
+        }
+        if (entry.size !== undefined && entry.size !== size) {
+          throw new InvalidArgumentError(`entry ${entry.name}: expected ${entry.size} bytes, read ${size}`);
+        }
+        entries.push({ name: entry.name, role: entry.role, size });
       }
-      if (entry.size !== undefined && entry.size !== size) {
-        throw new InvalidArgumentError(`entry ${entry.name}: expected ${entry.size} bytes, read ${size}`);
-      }
-      entries.push({ name: entry.name, role: entry.role, size });
+      hashes = await encryptor.finish();
+    } finally {
+      await encryptor.close();
     }
-    await writer.flush();
 
     const final: HeaderFields = { ...draft, entries, payloadDigest: payloadDigest(hashes) };
     const signed: HeaderFields = { ...final, signature: options.signer ? signCore(encodeCore(final), options.signer) : null };

@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { segmentCount, segmentHash, segmentNonce, segmentPlainLength } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
-import { authenticateSegment, decryptSegmentInto } from './segment-cipher.js';
+import { authenticateSegment, decryptSegmentInto, encryptSegmentInto } from './segment-cipher.js';
 
 /**
  * A run of consecutive segments of one entry: the unit of work of the decryptor, whether it runs
@@ -71,6 +71,46 @@ export function runSegmentTask(
     if (!ok) return { ok: false, hashes };
   }
   return { ok: true, hashes };
+}
+
+/** A run of whole segments of one entry to seal: the unit of work of the encryptor. */
+export interface SealTask {
+  readonly entryIndex: number;
+  readonly segmentSize: number;
+  readonly firstSegment: number;
+  /** Plaintext bytes of the run: whole segments, except that the entry's last one may be short. */
+  readonly length: number;
+  /** The run ends with the entry's last segment (flagged in its nonce). */
+  readonly last: boolean;
+}
+
+export function sealTaskSegments(task: SealTask): number {
+  return Math.max(1, Math.ceil(task.length / task.segmentSize));
+}
+
+/** Sealed length of a seal task's output: each segment grows by its tag. */
+export function sealTaskOutputLength(task: SealTask): number {
+  return task.length + sealTaskSegments(task) * TAG_LENGTH;
+}
+
+/**
+ * Encrypts a run of segments into `out` (ciphertext ‖ tag of each, back to back, exactly as they
+ * lie in the payload) and returns the SHA-256 of each sealed segment, concatenated. Each segment
+ * is hashed right after it is encrypted, while it is still in cache.
+ */
+export function encryptSegments(task: SealTask, key: Uint8Array, plain: Uint8Array, out: Uint8Array): Uint8Array {
+  const count = sealTaskSegments(task);
+  const hashes = new Uint8Array(count * HASH_LENGTH);
+  let outOffset = 0;
+  for (let i = 0; i < count; i++) {
+    const start = i * task.segmentSize;
+    const end = Math.min(start + task.segmentSize, task.length);
+    const nonce = segmentNonce(task.entryIndex, task.firstSegment + i, task.last && i === count - 1);
+    const written = encryptSegmentInto(key, nonce, plain.subarray(start, end), out, outOffset);
+    hashes.set(segmentHash(out.subarray(outOffset, outOffset + written)), i * HASH_LENGTH);
+    outOffset += written;
+  }
+  return hashes;
 }
 
 /**
