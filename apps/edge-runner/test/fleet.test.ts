@@ -102,6 +102,19 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     expect(cached.stanza.type).toBe('tpm-ecdh');
   });
 
+  it('broker crash and restart mid-run: the runner keeps serving; no grant or audit record is lost', async () => {
+    const before = { grants: (await api.get('/v1/admin/grants')).body['grants'], audit: (await api.get('/v1/admin/audit?limit=1000')).body['records'] };
+    const { port, dataDir } = broker;
+    await broker.kill();
+    await waitFor('the runner to see the broker down', async () => (await health(runner!)).broker.state === 'unreachable');
+    expect((await inferImage(runner!, image)).status).toBe(200);
+    broker = await spawnBroker({ dataDir, kms, port });
+    await waitFor('the runner to reach the broker again', async () => (await health(runner!)).broker.state === 'reachable');
+    expect((await api.get('/v1/admin/grants')).body['grants']).toEqual(before.grants);
+    expect((await api.get('/v1/admin/audit?limit=1000')).body['records']).toEqual(before.audit);
+    expect((await health(runner!)).models[0]!.id).toBe('ppocr-det@4.0.0');
+  });
+
   it('broker down: the runner restarts from its cache and keeps serving', async () => {
     await restartRunner(offlineConfigA);
     const state = await serving('4.0.0');

@@ -44,7 +44,7 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     expect((await fetch(`${url()}/healthz`)).status).toBe(200);
     const anonymous = await fetch(`${url()}/v1/admin/devices`);
     expect(anonymous.status).toBe(401);
-    expect((await anonymous.json()).error).toBe('unauthenticated');
+    expect(((await anonymous.json()) as { error: string }).error).toBe('unauthenticated');
     expect((await admin(url, 'not-the-token-at-all').get('/v1/admin/grants')).status).toBe(401);
     expect((await api.get('/v1/admin/devices')).status).toBe(200);
   });
@@ -206,10 +206,10 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
       fetch(`${url()}/v1/enrol`, { method: 'POST', headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: id, publicKeyPem: deviceB.publicKeyPem }) });
     const first = await enrol('edge-enrolled');
     expect(first.status).toBe(201);
-    expect((await first.json()).labels).toEqual(['line-9']);
+    expect(((await first.json()) as { labels: string[] }).labels).toEqual(['line-9']);
     const second = await enrol('edge-enrolled-2');
     expect(second.status).toBe(401);
-    expect((await second.json()).error).toBe('token_used_up');
+    expect(((await second.json()) as { error: string }).error).toBe('token_used_up');
   });
 
   it('limits request sizes', async () => {

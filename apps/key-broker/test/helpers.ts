@@ -14,6 +14,9 @@ import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal
 import { startKmsLocal, type KmsLocal } from '@ovseal/kms-local';
 import { ocrModels } from '@ovseal/test-fixtures';
 
+// The SDK warns about Node 20 on every first client; the tests run on Node 20 on purpose.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 export const BROKER_BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 export const RUNNER_BIN = fileURLToPath(new URL('../../edge-runner/dist/bin.js', import.meta.url));
 export const ADMIN_TOKEN = `test-admin-${randomBytes(16).toString('hex')}`;

@@ -44,6 +44,8 @@ export class ModelManager {
   readonly #log: RunnerLog;
   readonly #rollback: RollbackStore | undefined;
   #syncing: Promise<void> | undefined;
+  /** Model ids whose key the broker refused, and until when not to ask again (no audit-log spam). */
+  readonly #refusedUntil = new Map<string, number>();
 
   constructor(config: RunnerConfig, deviceKey: DeviceKey, client: BrokerClient, log: RunnerLog) {
     this.#config = config;
@@ -126,14 +128,18 @@ export class ModelManager {
         await this.#extend(current, entry);
         continue;
       }
+      if ((this.#refusedUntil.get(entry.id) ?? 0) > Date.now()) continue;
       try {
         await this.#install(entry);
         this.problems.delete(entry.id);
+        this.#refusedUntil.delete(entry.id);
       } catch (error) {
         const code = (error as EdgeRunnerError).brokerCode ?? (error as { code?: string }).code ?? 'error';
         this.problems.set(entry.id, `${code}: ${(error as Error).message}`);
         this.#log(`cannot install ${entry.id}: ${(error as Error).message}`);
         if (code === 'device_revoked') await this.#revokeAll('the broker says this device is revoked');
+        // A refused key request is not retried at every poll (each one is an audit record).
+        else if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED') this.#refusedUntil.set(entry.id, Date.now() + Math.max(60_000, this.#config.pollSeconds * 5_000));
       }
     }
     for (const [name, current] of this.served) {
