@@ -10,13 +10,14 @@
 //
 // Options: --requests N (key requests, default 2000), --concurrency C (default 4),
 //          --durability normal|full (SQLite, default normal: the broker's default).
+// BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the broker process.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -138,6 +139,7 @@ const guard = setTimeout(() => {
 
 try {
   console.log(`key broker bench: ${REQUESTS} key requests and ${REQUESTS} no-op requests, concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds, SQLite durability ${DURABILITY}`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; broker in its own process, client here`);
   const kms = await startKmsLocal();
   stops.push(() => kms.stop());
   const key = await kms.createKey({ alias: 'alias/bench' });
