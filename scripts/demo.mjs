@@ -83,9 +83,9 @@ function ovseal(args, env) {
   return run(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, ...env } });
 }
 
-function edge(args) {
-  say(`$ ovseal-edge ${args.join(' ')}`);
-  return run(process.execPath, [RUNNER, ...args], { cwd: work }).catch((error) => error);
+function edge(args, env = {}) {
+  say(`$ ${Object.keys(env).map((name) => `${name}=… `).join('')}ovseal-edge ${args.join(' ')}`);
+  return run(process.execPath, [RUNNER, ...args], { cwd: work, env: { ...process.env, ...env } }).catch((error) => error);
 }
 
 async function waitFor(what, check, timeoutMs = 20_000) {
@@ -210,7 +210,7 @@ try {
   title('enrol the device with a one-time token, and grant its label the model (1 hour, at most 3 key releases)');
   const token = await admin('POST', '/v1/admin/enrolment-tokens', { labels: ['site-demo'], ttlSeconds: 600, maxUses: 1 });
   say(`enrolment token ${token.id} for labels [${token.labels.join(', ')}] (the token itself is shown once and stored hashed)`);
-  const enrolled = await edge(['enrol', '--config', 'edge.json', '--token', token.token]);
+  const enrolled = await edge(['enrol', '--config', 'edge.json'], { OVSEAL_ENROL_TOKEN: token.token });
   if (enrolled instanceof Error) throw enrolled;
   say(enrolled.stdout.trim());
   const grant = await admin('POST', '/v1/admin/grants', { label: 'site-demo', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 3 });

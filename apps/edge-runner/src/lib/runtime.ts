@@ -60,7 +60,8 @@ async function loadWithOpenVino(path: string, options: LoadModelOptions): Promis
     config: { INFERENCE_PRECISION_HINT: 'f32' },
   });
   // The loader imported openvino-node successfully, so this import resolves the same addon.
-  const { addon: ov } = (await import('openvino-node')) as typeof import('openvino-node');
+  const module = (await import('openvino-node')) as typeof import('openvino-node') & { default?: typeof import('openvino-node') };
+  const ov = module.addon ?? module.default!.addon;
   const compiled = loaded.compiledModel;
   return {
     runtime: 'openvino',
