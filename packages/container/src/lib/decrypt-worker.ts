@@ -4,9 +4,8 @@
  * (and hands the buffer back for reuse), and writes plaintext straight into the shared per-entry
  * buffers. Protocol: `init` → `ready`; `task` → `result` | `error`; `close` wipes the key and exits.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { collectTaskGarbage, runSegmentTask, sealedLength, sealedOffset, taskSealedLength, type SegmentTask } from './segment-task.js';
+import { collectTaskGarbage, runSegmentTask, SegmentFile, sealedLength, sealedOffset, taskSealedLength, type SegmentTask } from './segment-task.js';
 
 export interface InitMessage {
   readonly type: 'init';
@@ -39,26 +38,15 @@ export type WorkerReply =
 
 let key: Buffer = Buffer.alloc(0);
 let outputs: (Uint8Array | null)[] = [];
-let fd: number | null = null;
-let scratch: Buffer = Buffer.alloc(0);
+let file: SegmentFile | null = null;
 let abort: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
-
-function readExactly(length: number, position: number): Buffer {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd!, scratch, done, length - done, position + done);
-    if (n === 0) throw new Error('the file shrank while it was read');
-    done += n;
-  }
-  return scratch.subarray(0, length);
-}
 
 function runTask(message: TaskMessage) {
   const { task, sealed, position } = message;
   const sealedSegment = sealed
     ? (segment: number) => new Uint8Array(sealed, sealedOffset(task, segment), sealedLength(task, segment))
-    : (segment: number) => readExactly(sealedLength(task, segment), position + sealedOffset(task, segment));
+    : (segment: number) => file!.read(position + sealedOffset(task, segment), sealedLength(task, segment));
   return runSegmentTask(task, key, sealedSegment, outputs[task.entryIndex] ?? null, () => Atomics.load(abort, 0) !== 0);
 }
 
@@ -67,17 +55,13 @@ function init(message: InitMessage) {
   message.key.fill(0);
   outputs = message.outputs.map((buffer) => (buffer ? new Uint8Array(buffer) : null));
   abort = new Int32Array(message.abort);
-  if (message.filePath) {
-    fd = openSync(message.filePath, 'r');
-    if (fstatSync(fd).size !== message.fileSize) throw new Error('the file changed while it was opened');
-    scratch = Buffer.allocUnsafe(message.maxSealedSegment);
-  }
+  if (message.filePath) file = new SegmentFile(message.filePath, message.fileSize, message.maxSealedSegment);
 }
 
 function close() {
   key.fill(0);
-  if (fd !== null) closeSync(fd);
-  fd = null;
+  file?.close();
+  file = null;
   parentPort!.close();
 }
 

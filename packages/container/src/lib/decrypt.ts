@@ -6,7 +6,7 @@ import type { InitMessage, TaskMessage, WorkerReply } from './decrypt-worker.js'
 import type { ParsedHeader } from './header.js';
 import { layoutEntries, payloadDigest, payloadLength, type EntryLayout } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
-import { collectTaskGarbage, runSegmentTask, sealedLength, sealedOffset, taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
+import { collectTaskGarbage, runSegmentTask, SegmentFile, sealedLength, sealedOffset, taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
 import type { Reader } from './source.js';
 
 /**
@@ -132,24 +132,41 @@ async function copyTaskBytes(reader: Reader, planned: PlannedTask, into: Uint8Ar
   }
 }
 
+/** How the calling thread reads the tasks it runs itself. */
+interface LocalReads {
+  /** Set for file sources: segments are read into one reused buffer. */
+  readonly file: SegmentFile | null;
+  /** A buffer for a whole task (stream sources). */
+  readonly scratch: () => Uint8Array;
+}
+
+function localReads(reader: Reader, shape: TaskShape): LocalReads & { close(): void } {
+  const file = reader.kind === 'random' && reader.filePath ? new SegmentFile(reader.filePath, reader.size, shape.largestSegment) : null;
+  let scratch: Uint8Array | undefined;
+  return { file, scratch: () => (scratch ??= new Uint8Array(shape.largest)), close: () => file?.close() };
+}
+
 /**
- * Runs one task on the calling thread. A random-access source is read segment by segment (bytes
- * in memory are not copied at all); a stream is first read into `scratch`.
+ * Runs one task on the calling thread. A file is read segment by segment into a reused buffer,
+ * bytes in memory are not copied at all, and a stream is first read into the scratch buffer.
  */
 async function runTaskHere(
   reader: Reader,
   key: Uint8Array,
   planned: PlannedTask,
   outputs: (Uint8Array | null)[],
-  scratch: () => Uint8Array,
+  reads: LocalReads,
   abandon?: () => boolean,
 ): Promise<TaskResult> {
   const { task } = planned;
   let sealedSegment: (segment: number) => Uint8Array;
-  if (reader.kind === 'random') {
+  if (reads.file) {
+    const file = reads.file;
+    sealedSegment = (s) => file.read(planned.position + sealedOffset(task, s), sealedLength(task, s));
+  } else if (reader.kind === 'random') {
     sealedSegment = (s) => reader.read(planned.position + sealedOffset(task, s), sealedLength(task, s));
   } else {
-    const bytes = scratch().subarray(0, planned.length);
+    const bytes = reads.scratch().subarray(0, planned.length);
     await copyTaskBytes(reader, planned, bytes);
     sealedSegment = (s) => bytes.subarray(sealedOffset(task, s), sealedOffset(task, s) + sealedLength(task, s));
   }
@@ -176,23 +193,26 @@ async function runInline(
   reader: Reader,
   key: Uint8Array,
   tasks: Iterable<PlannedTask>,
-  largest: number,
+  shape: TaskShape,
   outputs: (Uint8Array | null)[],
   state: RunState,
   report: Report,
 ): Promise<boolean> {
-  let scratch: Uint8Array | undefined;
-  const scratchOf = () => (scratch ??= new Uint8Array(largest));
-  let id = 0;
-  for (const planned of tasks) {
-    state.started(id, planned);
-    const result = await runTaskHere(reader, key, planned, outputs, scratchOf);
-    collectTaskGarbage(planned.length);
-    state.results[id++] = result;
-    if (!result.ok) return false;
-    report(planned.length);
+  const reads = localReads(reader, shape);
+  try {
+    let id = 0;
+    for (const planned of tasks) {
+      state.started(id, planned);
+      const result = await runTaskHere(reader, key, planned, outputs, reads);
+      collectTaskGarbage(planned.length);
+      state.results[id++] = result;
+      if (!result.ok) return false;
+      report(planned.length);
+    }
+    return true;
+  } finally {
+    reads.close();
   }
-  return true;
 }
 
 interface WorkerSlot {
@@ -224,8 +244,7 @@ async function runParallel(
   const { largest } = shape;
   const inFlight = new Map<number, PlannedTask>();
   const freeBuffers: ArrayBuffer[] = [];
-  let scratch: Uint8Array | undefined;
-  const scratchOf = () => (scratch ??= new Uint8Array(largest));
+  let reads: (LocalReads & { close(): void }) | undefined;
   const abortFlag = new Int32Array(new SharedArrayBuffer(4));
   let failed = false;
   let fatal: Error | undefined;
@@ -311,7 +330,8 @@ async function runParallel(
         // Workers still starting: do a task here rather than wait.
         const planned = next.value;
         state.started(id, planned);
-        const result = await runTaskHere(reader, key, planned, outputs, scratchOf, () => failed);
+        reads ??= localReads(reader, shape);
+        const result = await runTaskHere(reader, key, planned, outputs, reads, () => failed);
         collectTaskGarbage(planned.length);
         state.results[id++] = result;
         if (!result.ok) fail();
@@ -326,6 +346,7 @@ async function runParallel(
   } catch (error) {
     fail(error as Error);
   } finally {
+    reads?.close();
     closing = true;
     // Ready workers wipe their key and exit; the others (or all, after a failure) are stopped, so
     // none can write into the outputs once this returns.
@@ -390,7 +411,7 @@ export async function decryptPayload(reader: Reader, header: ParsedHeader, paylo
     const tasks = planTasks(header, read, options);
     const ok = workerCount > 0
       ? await runParallel(reader, payloadKey, tasks, shape, outputs, workerCount, state, report)
-      : await runInline(reader, payloadKey, tasks, shape.largest, outputs, state, report);
+      : await runInline(reader, payloadKey, tasks, shape, outputs, state, report);
     if (!ok) throw new AuthenticationFailedError();
     if (reader.kind === 'sequential') await reader.expectEnd();
     const digest = options.digest ? digestOf(state.results) : null;
