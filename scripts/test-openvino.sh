@@ -45,9 +45,10 @@ else
 fi
 (cd "$loader_dir" && node -e 'const { addon: ov } = require("openvino-node"); const core = new ov.Core(); console.log("test-openvino: devices:", core.getAvailableDevices().join(", "), "| CPU plugin", JSON.stringify(core.getVersions("CPU")))')
 
-echo "test-openvino: building the loader and its dependencies ..."
-pnpm exec turbo run build --filter=@ovseal/loader...
+echo "test-openvino: building the loader, the edge runner and their dependencies ..."
+pnpm exec turbo run build --filter=@ovseal/loader... --filter=@ovseal/edge-runner...
 
 echo "test-openvino: running the OpenVINO suites ..."
-cd "$loader_dir"
-OVSEAL_REQUIRE_OPENVINO=1 pnpm exec vitest run test/openvino.test.ts test/openvino-logic.test.ts
+(cd "$loader_dir" && OVSEAL_REQUIRE_OPENVINO=1 pnpm exec vitest run test/openvino.test.ts test/openvino-logic.test.ts)
+# The edge runner serves inference through OpenVINO when its runtime loads: compare with the plain model.
+(cd "$repo_root/apps/edge-runner" && OVSEAL_REQUIRE_OPENVINO=1 pnpm exec vitest run test/runtime.test.ts)
