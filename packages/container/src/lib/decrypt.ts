@@ -18,7 +18,12 @@ import type { Reader } from './source.js';
  * tests rely on it); pass `workers` to choose.
  */
 const PARALLEL_THRESHOLD = 32 * 1024 * 1024;
-/** Bytes of sealed segments per task: large enough to amortise messaging, small enough to balance. */
+/**
+ * Bytes of sealed segments per task: large enough to amortise messaging (~0.1 ms a round trip),
+ * small enough to balance the workers and to bound the buffers in flight for streams and bytes
+ * (workers × QUEUE_DEPTH tasks): 2 MiB kept the memory an open adds to plaintext + ~40 MiB, where
+ * 4 MiB took ~10 % less CPU but ~25 MiB more memory.
+ */
 const TASK_BYTES = 2 * 1024 * 1024;
 /** Tasks queued on each worker, so it never idles waiting for the main thread between two. */
 const QUEUE_DEPTH = 2;
@@ -51,12 +56,6 @@ interface PlannedTask {
   /** Position of the task's first sealed byte, from the start of the container. */
   readonly position: number;
   readonly length: number;
-}
-
-interface RunResult {
-  readonly ok: boolean;
-  /** Per task, in payload order (for the digest). */
-  readonly results: readonly (TaskResult | undefined)[];
 }
 
 type Report = (bytes: number) => void;
