@@ -135,18 +135,24 @@ async function copyTaskBytes(reader: Reader, planned: PlannedTask, into: Uint8Ar
   }
 }
 
-/** How the calling thread reads the tasks it runs itself. */
+/** How the calling thread reads the tasks it runs itself (each made on first use). */
 interface LocalReads {
-  /** Set for file sources: segments are read into one reused buffer. */
-  readonly file: SegmentFile | null;
+  /** For file sources: segments are read into one reused buffer. */
+  readonly file: () => SegmentFile | null;
   /** A buffer for a whole task (stream sources). */
   readonly scratch: () => Uint8Array;
+  close(): void;
 }
 
-function localReads(reader: Reader, shape: TaskShape): LocalReads & { close(): void } {
-  const file = reader.kind === 'random' && reader.filePath ? new SegmentFile(reader.filePath, reader.size, shape.largestSegment) : null;
+function localReads(reader: Reader, shape: TaskShape): LocalReads {
+  const random = reader.kind === 'random' && reader.filePath ? { path: reader.filePath, size: reader.size } : null;
+  let file: SegmentFile | undefined;
   let scratch: Uint8Array | undefined;
-  return { file, scratch: () => (scratch ??= new Uint8Array(shape.largest)), close: () => file?.close() };
+  return {
+    file: () => (random ? (file ??= new SegmentFile(random.path, random.size, shape.largestSegment)) : null),
+    scratch: () => (scratch ??= new Uint8Array(shape.largest)),
+    close: () => file?.close(),
+  };
 }
 
 /**
@@ -163,8 +169,8 @@ async function runTaskHere(
 ): Promise<TaskResult> {
   const { task } = planned;
   let sealedSegment: (segment: number) => Uint8Array;
-  if (reads.file) {
-    const file = reads.file;
+  const file = reads.file();
+  if (file) {
     sealedSegment = (s) => file.read(planned.position + sealedOffset(task, s), sealedLength(task, s));
   } else if (reader.kind === 'random') {
     sealedSegment = (s) => reader.read(planned.position + sealedOffset(task, s), sealedLength(task, s));
@@ -247,7 +253,7 @@ async function runParallel(
   const { largest } = shape;
   const inFlight = new Map<number, PlannedTask>();
   const freeBuffers: ArrayBuffer[] = [];
-  let reads: (LocalReads & { close(): void }) | undefined;
+  let reads: LocalReads | undefined;
   const abortFlag = new Int32Array(new SharedArrayBuffer(4));
   let failed = false;
   let fatal: Error | undefined;
