@@ -18,7 +18,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +260,11 @@ async function main() {
 
     log('open from a file…');
     report.openFile = throughput(size, await timed(runs, () => openOnce(sealed, identities)));
+    log('open from bytes in memory…');
+    {
+      const bytes = readFileSync(sealed);
+      report.openBytes = throughput(size, await timed(Math.min(runs, 3), () => openOnce(bytes, identities)));
+    }
     log('open from a stream…');
     report.openStream = throughput(size, await timed(runs, () => openOnce(createReadStream(sealed), identities)));
     report.openStream1M = throughput(size, await timed(Math.min(runs, 3), () => openOnce(createReadStream(sealed, { highWaterMark: MiB }), identities)));
@@ -371,6 +376,7 @@ function printTable(r) {
   row(`seal (file, fsync'd)`, t(r.seal), `${more(r.seal)}; disk write+fsync alone: ${r.diskWriteMbps.toFixed(0)} MB/s`);
   row('seal without I/O', t(r.sealCompute), more(r.sealCompute));
   row('open from a file', t(r.openFile), more(r.openFile));
+  row('open from bytes in memory', t(r.openBytes), more(r.openBytes));
   row('open from a stream (64 KiB chunks)', t(r.openStream), `${more(r.openStream)}; the stream alone: ${r.rawStream.mbps.toFixed(0)} MB/s`);
   row('open from a stream (1 MiB chunks)', t(r.openStream1M), `${more(r.openStream1M)}; the stream alone: ${r.rawStream1M.mbps.toFixed(0)} MB/s`);
   row('open, trust policy (digest too)', t(r.openTrusted), more(r.openTrusted));
