@@ -46,6 +46,8 @@ export { inspect } from './inspect.js';
 export { verify } from './verify.js';
 export type { VerifyOptions, VerifyResult } from './verify.js';
 export { rewrap } from './rewrap.js';
+export { unlockHeader } from './unlock-header.js';
+export type { UnlockHeaderOptions, UnlockedHeader } from './unlock-header.js';
 export type { RewrapOptions, RewrapResult } from './rewrap.js';
 export { generateSigningKey } from './generate-signing-key.js';
 export type { SigningKeyPair } from './generate-signing-key.js';

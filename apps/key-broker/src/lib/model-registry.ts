@@ -8,13 +8,12 @@ import { Transform } from 'node:stream';
 import {
   inspect,
   OvsealError,
-  TruncatedError,
+  unlockHeader,
   verify,
   type ContainerInfo,
   type Identity,
   type Stanza,
   type TrustPolicy,
-  type WrapContext,
 } from '@ovseal/container';
 import { stanzaToJson } from '../protocol/stanza-json.js';
 import type { ModelRecord } from '../store.js';
@@ -24,37 +23,6 @@ import { HttpError, VERSION_PATTERN } from './http.js';
 const CONTAINER_CODES = new Set(['ERR_MALFORMED_HEADER', 'ERR_UNSUPPORTED_VERSION', 'ERR_LIMIT_EXCEEDED', 'ERR_NO_MATCHING_KEY', 'ERR_AUTHENTICATION_FAILED',
   'ERR_TRUNCATED', 'ERR_SIGNATURE_MISSING', 'ERR_SIGNATURE_INVALID', 'ERR_SIGNATURE_UNTRUSTED', 'ERR_EXPIRED']);
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Wraps the broker's identities to see the stanzas and context the container hands them. */
-class CapturingIdentity implements Identity {
-  stanzas: readonly Stanza[] | undefined;
-  context: WrapContext | undefined;
-  unwrapped = false;
-  readonly #inner: readonly Identity[];
-
-  constructor(inner: readonly Identity[]) {
-    this.#inner = inner;
-  }
-
-  async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    this.stanzas = stanzas;
-    this.context = context;
-    let firstError: unknown;
-    for (const identity of this.#inner) {
-      try {
-        const key = await identity.unwrap(stanzas, context);
-        if (key) {
-          this.unwrapped = true;
-          return key;
-        }
-      } catch (error) {
-        firstError ??= error;
-      }
-    }
-    if (firstError !== undefined) throw firstError;
-    return null;
-  }
-}
 
 /** Streams the upload to a temp file (bounded), hashing it. */
 async function receive(req: IncomingMessage, dir: string, limit: number): Promise<{ path: string; size: number; sha256: string }> {
@@ -113,8 +81,7 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
     }
     const id = `${info.metadata.name}@${info.metadata.version}`;
     if (await options.isRegistered(id)) throw new HttpError(409, 'model_exists', `${id} is registered already: seal a new version`);
-    const capture = new CapturingIdentity(options.identities);
-    await checkUnwrapsAndVerifies(upload.path, capture, options.trust, headerOnly);
+    const stanzas = await checkUnwrapsAndVerifies(upload.path, options.identities, options.trust, headerOnly);
     const record: ModelRecord = {
       id,
       name: info.metadata.name,
@@ -124,7 +91,7 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
       createdAt: info.metadata.createdAt.getTime(),
       notAfter: info.metadata.notAfter ? info.metadata.notAfter.getTime() : null,
       entries: info.entries.map((entry) => ({ name: entry.name, role: entry.role, size: entry.size })),
-      stanzas: capture.stanzas!.map(stanzaToJson),
+      stanzas: stanzas.map(stanzaToJson),
       size: info.totalSize,
       sha256: headerOnly ? null : upload.sha256,
       payloadDigest: info.payloadDigest,
@@ -147,18 +114,21 @@ async function inspectUpload(path: string): Promise<ContainerInfo> {
   }
 }
 
-async function checkUnwrapsAndVerifies(path: string, capture: CapturingIdentity, trust: TrustPolicy | undefined, headerOnly: boolean): Promise<void> {
+/**
+ * Proves the broker can unwrap the data key (commitment and header MAC checked), and for a whole
+ * container also checks every payload tag (and the signature's payload digest). Returns the stanzas.
+ */
+async function checkUnwrapsAndVerifies(path: string, identities: readonly Identity[], trust: TrustPolicy | undefined, headerOnly: boolean): Promise<readonly Stanza[]> {
   try {
-    await verify(path, { identities: [capture], ...(trust ? { trust } : {}) });
+    const unlocked = await unlockHeader(path, { identities, ...(trust ? { trust } : {}) });
+    unlocked.dataKey.fill(0);
+    if (!headerOnly) await verify(path, { identities, ...(trust ? { trust } : {}) });
+    return unlocked.stanzas;
   } catch (error) {
-    // Header only: the payload is absent, so reading it ends in TruncatedError — after the data key
-    // passed the key commitment and the header MAC, which is what a header can prove.
-    if (headerOnly && error instanceof TruncatedError && capture.unwrapped) return;
     if (error instanceof OvsealError && CONTAINER_CODES.has(error.code)) {
       const status = error.code === 'ERR_NO_MATCHING_KEY' ? 422 : 400;
       throw new HttpError(status, error.code === 'ERR_NO_MATCHING_KEY' ? 'no_broker_key' : 'bad_container', `${error.code}: ${error.message}`);
     }
     throw new HttpError(502, 'key_unavailable', `the broker could not unwrap the data key: ${(error as Error).message}`);
   }
-  if (!capture.unwrapped || !capture.stanzas) throw new HttpError(422, 'no_broker_key', 'none of the broker identities unwraps this container');
 }
