@@ -60,6 +60,7 @@ export function freshRandomness(): SealRandomness {
 export interface SealSink {
   /** Called once, before any payload byte, with the size of the header area. */
   begin(payloadOffset: number): Promise<void>;
+  /** Payload bytes in order. `bytes` is reused once the promise resolves: copy it to keep it. */
   writePayload(bytes: Uint8Array): Promise<void>;
   writeHeaderArea(bytes: Uint8Array): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { TruncatedError } from '../errors.js';
 import { runInNewContext } from 'node:vm';
+import { TruncatedError } from '../errors.js';
 import { segmentCount, segmentHash, segmentNonce, segmentPlainLength } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
 import { authenticateSegment, decryptSegmentInto, encryptSegmentInto } from './segment-cipher.js';
@@ -151,12 +151,13 @@ export function encryptSegments(task: SealTask, key: Uint8Array, plain: Uint8Arr
 
 /**
  * Every `update` of Node's cipher allocates its output, and V8 frees those buffers only when a GC
- * runs: external memory alone lets ~64 MiB of them pile up per thread first (measured: 2 workers
- * opening 1 GiB peaked 75 MiB above plaintext, 14 MiB with a minor GC after every 4 MiB). A minor
- * GC after each task bounds that garbage to about one task (a scavenge of a
- * small young generation: well under a millisecond). `gc` is only reachable with
- * --expose-gc, which a worker cannot be started with: the flag is set just long enough to fetch it
- * (or the process's own `gc` is used when it was started with it).
+ * runs: external memory alone lets ~64 MiB of them pile up per thread first (measured in a
+ * micro-benchmark, 2 workers decrypting 1 GiB: 74 MiB above plaintext, 14 MiB with a minor GC
+ * every 4 MiB; they also stay in cache when recycled that fast). A scavenge of the young
+ * generation every few MiB bounds that garbage. `gc` is only reachable with --expose-gc, which a
+ * worker cannot be started with: the flag is set just long enough to fetch it (or the process's
+ * own `gc` is used when it was started with it). The calling thread collects only while it
+ * decrypts a large payload itself or reads a stream for the workers.
  */
 function minorGcFunction(): () => void {
   const own = (globalThis as { gc?: (options?: object) => void }).gc;
