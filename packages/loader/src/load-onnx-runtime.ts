@@ -44,7 +44,10 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
   const sessionOptions = options.sessionOptions ?? {};
   refuseOnnxRuntimeModelDump(sessionOptions);
   const ort = await importOnnxRuntime();
-  const { model: opened, commit } = await openSealed(source, options);
+  // Native runtimes cannot wrap shared memory, so a parallel open would need a second, plain copy
+  // of the whole model (twice the memory, and that copy's page faults cost about what the workers
+  // save). Decrypting on this thread writes straight into plain memory; pass `workers` to override.
+  const { model: opened, commit } = await openSealed(source, { ...options, workers: options.workers ?? 0 });
   let copy: Uint8Array | undefined;
   const wipe = () => {
     opened.dispose();

@@ -83,7 +83,10 @@ export async function loadOpenVino(source: ModelSource, options: LoadOpenVinoOpt
   const core = options.core ?? new addon!.Core();
   const getAddon = async () => (addon ??= await importOpenVino());
 
-  const { model: opened, commit } = await openSealed(source, options);
+  // Native runtimes cannot wrap shared memory, so a parallel open would need a second, plain copy
+  // of the whole model (twice the memory, and that copy's page faults cost about what the workers
+  // save). Decrypting on this thread writes straight into plain memory; pass `workers` to override.
+  const { model: opened, commit } = await openSealed(source, { ...options, workers: options.workers ?? 0 });
   const owned: Uint8Array[] = [];
   const dispose = () => {
     opened.dispose();
