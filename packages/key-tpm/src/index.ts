@@ -9,6 +9,7 @@ export { TpmEcdhRecipient } from './tpm-ecdh-recipient.js';
 export { TpmEcdhIdentity } from './tpm-ecdh-identity.js';
 export { TpmRsaRecipient } from './tpm-rsa-recipient.js';
 export { TpmRsaIdentity } from './tpm-rsa-identity.js';
+export { SoftwareEcdhIdentity } from './software-ecdh-identity.js';
 export type { DeviceKeySource, DeviceKeyOptions } from './lib/device-key.js';
 export type { PublicKeyInput } from './lib/public-key.js';
 export { initDeviceKey } from './init-device-key.js';

@@ -21,7 +21,7 @@ export function pointOf(key: KeyObject): Buffer {
   return Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
 }
 
-function keyOfPoint(point: Uint8Array): KeyObject {
+export function keyOfPoint(point: Uint8Array): KeyObject {
   const x = Buffer.from(point.subarray(1, 1 + COORDINATE_LENGTH)).toString('base64url');
   const y = Buffer.from(point.subarray(1 + COORDINATE_LENGTH)).toString('base64url');
   return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x, y }, format: 'jwk' });
