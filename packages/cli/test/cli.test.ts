@@ -93,6 +93,25 @@ describe('ovseal CLI (real binary)', () => {
     expect(none.code).toBe(2);
   });
 
+  it('an interrupted rewrap: open explains the journal; rewrap --recover restores the header', () => {
+    expect(ovseal(dir, ['seal', 'model.xml', 'model.bin', '-r', 'file:other.key', '-o', 'j.ovseal']).code).toBe(0);
+    const good = readFileSync(join(dir, 'j.ovseal'));
+    const payloadOffset = good.readUInt32BE(12);
+    writeFileSync(join(dir, 'j.ovseal.rewrap-journal'), good.subarray(0, payloadOffset));
+    const torn = Buffer.from(good);
+    torn.fill(0, 40, 200);
+    writeFileSync(join(dir, 'j.ovseal'), torn);
+    const failed = ovseal(dir, ['open', 'j.ovseal', '-i', 'file:other.key', '-o', 'j-out/']);
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).toContain('ovseal: hint: restore the header with `ovseal rewrap --recover j.ovseal`');
+    expect(ovseal(dir, ['rewrap', 'j.ovseal', '-i', 'file:other.key', '--add', 'file:k.key']).code).toBe(2);
+    const recovered = ovseal(dir, ['rewrap', '--recover', 'j.ovseal']);
+    expect(recovered.code).toBe(0);
+    expect(readFileSync(join(dir, 'j.ovseal')).equals(good)).toBe(true);
+    expect(existsSync(join(dir, 'j.ovseal.rewrap-journal'))).toBe(false);
+    expect(ovseal(dir, ['open', 'j.ovseal', '-i', 'file:other.key', '-o', 'j-out/']).code).toBe(0);
+  });
+
   it('seals an ONNX model with env: recipients and opens it with the same key from a file', () => {
     const key = ovseal(dir, ['keygen']).stdout.trim();
     const sealed = ovseal(dir, ['seal', ocrModels.classifier, '-r', 'env:OVSEAL_TEST_KEY', '-o', 'cls.ovseal'], { OVSEAL_TEST_KEY: key });

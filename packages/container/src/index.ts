@@ -46,6 +46,7 @@ export { inspect } from './inspect.js';
 export { verify } from './verify.js';
 export type { VerifyOptions, VerifyResult } from './verify.js';
 export { rewrap } from './rewrap.js';
+export { recoverRewrap } from './recover-rewrap.js';
 export { unlockHeader } from './unlock-header.js';
 export type { UnlockHeaderOptions, UnlockedHeader } from './unlock-header.js';
 export type { RewrapOptions, RewrapResult } from './rewrap.js';

@@ -1,10 +1,10 @@
-import { open as openFile } from 'node:fs/promises';
 import { InvalidArgumentError } from './errors.js';
 import { writeAtomically, writeFully } from './lib/atomic-file.js';
 import { encodeHeaderWithoutMac, headerLengthOf, type HeaderFields, type ParsedHeader } from './lib/header.js';
 import { headerInfo } from './lib/info.js';
 import { headerMac, wipe } from './lib/keys.js';
 import { HEADER_ALIGN, HEADER_RESERVE } from './lib/limits.js';
+import { refuseIfInterrupted, rewriteHeaderArea } from './lib/rewrap-journal.js';
 import { openReader, readHeader, type RandomReader } from './lib/source.js';
 import { unlock, wrapContextOf } from './lib/unlock.js';
 import type { ContainerInfo, Identity, Recipient, Stanza } from './types.js';
@@ -39,8 +39,9 @@ async function copyPayload(reader: RandomReader, from: number, write: (bytes: Ui
 /**
  * Adds or removes recipients by rewriting the header only: the payload is neither decrypted nor
  * re-encrypted, and the publisher signature stays valid (it does not cover the recipients). When
- * the new header fits the header area, the file is updated in place (one write of the header area,
- * then fsync); otherwise, or with `output`, a new file is written atomically.
+ * the new header fits the header area, the file is updated in place, journaled: the old header area
+ * is saved to `PATH.rewrap-journal` first, so an interrupted rewrap can be undone with
+ * {@link recoverRewrap}. Otherwise, or with `output`, a new file is written atomically.
  *
  * @example
  * ```ts
@@ -48,6 +49,7 @@ async function copyPayload(reader: RandomReader, from: number, write: (bytes: Ui
  * ```
  */
 export async function rewrap(path: string, options: RewrapOptions): Promise<RewrapResult> {
+  await refuseIfInterrupted(path);
   const reader = openReader(path) as RandomReader;
   let header: ParsedHeader;
   let dataKey: Uint8Array | undefined;
@@ -72,14 +74,7 @@ export async function rewrap(path: string, options: RewrapOptions): Promise<Rewr
     const newLength = headerLengthOf(fields);
 
     if (!options.output && newLength <= header.payloadOffset) {
-      const area = encode(header.payloadOffset);
-      const file = await openFile(path, 'r+');
-      try {
-        await writeFully(file, area, 0);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await rewriteHeaderArea(path, reader.read(0, header.payloadOffset), encode(header.payloadOffset));
       return { info: headerInfo(fields, header.payloadOffset), ...counts, inPlace: true };
     }
     const payloadOffset = Math.ceil((newLength + HEADER_RESERVE) / HEADER_ALIGN) * HEADER_ALIGN;

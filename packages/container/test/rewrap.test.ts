@@ -165,3 +165,33 @@ describe('rewrap', () => {
     });
   });
 });
+
+describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => {
+  test('a finished rewrap leaves no journal; an interrupted one is refused until recovered, then the container opens', async () => {
+    const owner = testKey();
+    await withTempDir(async (dir) => {
+      const { path, bytes } = await sealed(dir, [owner.recipient]);
+      await rewrap(path, { identities: [owner.identity], add: [testKey().recipient] });
+      expect((await readdir(dir)).sort()).toEqual(['m.ovseal']);
+
+      // Simulate a crash in the middle of the header write: the journal (the old header area) was
+      // saved, the header in the file is torn.
+      const before = await readFile(path);
+      const payloadOffset = before.readUInt32BE(12);
+      await writeFile(`${path}.rewrap-journal`, before.subarray(0, payloadOffset));
+      const torn = Buffer.from(before);
+      torn.fill(0xa5, 100, 300);
+      await writeFile(path, torn);
+      await expectOvsealError(open(path, { identities: [owner.identity] }));
+
+      const refused = await expectOvsealError(rewrap(path, { identities: [owner.identity], add: [testKey().recipient] }), ['ERR_INVALID_ARGUMENT']);
+      expect(refused.hint).toContain('--recover');
+      const { recoverRewrap } = await import('@ovseal/container');
+      expect(await recoverRewrap(path)).toBe(true);
+      expect(await recoverRewrap(path)).toBe(false);
+      expect((await readFile(path)).equals(before)).toBe(true);
+      expect(bytes.subarray(payloadOffset).equals(before.subarray(payloadOffset))).toBe(true);
+      await expectOpens(path, owner.identity);
+    });
+  });
+});

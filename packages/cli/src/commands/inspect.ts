@@ -1,6 +1,7 @@
 import { inspect as inspectContainer, type ContainerInfo } from '@ovseal/container';
 import { parse } from '../lib/args.js';
 import { printJson, UsageError, type Io } from '../lib/output.js';
+import { withJournalHint } from '../lib/journal-hint.js';
 
 export const inspectHelp = `Usage: ovseal inspect CONTAINER [--json]
 
@@ -46,7 +47,7 @@ function human(info: ContainerInfo): string {
 export async function inspect(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {});
   if (positionals.length !== 1) throw new UsageError('inspect takes one container', 'ovseal inspect model.ovseal');
-  const info = await inspectContainer(positionals[0]!);
+  const info = await withJournalHint(positionals[0]!, () => inspectContainer(positionals[0]!));
   if (values.json) printJson(io, { ok: true, ...describe(info) });
   else io.stdout.write(human(info));
   return 0;

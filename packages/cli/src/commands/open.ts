@@ -8,6 +8,7 @@ import { printJson, say, UsageError, warn, type Io } from '../lib/output.js';
 import { progressBar } from '../lib/progress.js';
 import { trustFrom } from '../lib/trust.js';
 import { identityFromUri } from '../lib/uris.js';
+import { withJournalHint } from '../lib/journal-hint.js';
 
 export const openHelp = `Usage: ovseal open CONTAINER -i URI [-i URI...] -o DIR [--trust PUB...] [--force] [--json]
 
@@ -63,11 +64,10 @@ export async function open(argv: string[], io: Io): Promise<number> {
   if (uris.length === 0) throw new UsageError('missing -i/--identity', 'pass the key the container was sealed to, e.g. -i file:model.key');
   const identities = await Promise.all(uris.map(identityFromUri));
   const progress = progressBar(io, 'opening', !values.json);
-  const model = await openContainer(positionals[0]!, {
-    identities,
-    trust: await trustFrom(list(values.trust)),
-    onProgress: (done, total) => progress.update(done, total),
-  });
+  const trust = await trustFrom(list(values.trust));
+  const model = await withJournalHint(positionals[0]!, () =>
+    openContainer(positionals[0]!, { identities, trust, onProgress: (done, total) => progress.update(done, total) }),
+  );
   progress.done();
   try {
     warn(io, `writing the decrypted model to ${out}: plaintext on disk (devices should load it in memory with @ovseal/loader)`);

@@ -4,6 +4,7 @@ import { printJson, say, UsageError, warn, type Io } from '../lib/output.js';
 import { progressBar } from '../lib/progress.js';
 import { trustFrom } from '../lib/trust.js';
 import { identityFromUri } from '../lib/uris.js';
+import { withJournalHint } from '../lib/journal-hint.js';
 
 export const verifyHelp = `Usage: ovseal verify CONTAINER [--trust PUB...] [--require-signature] [-i URI...] [--json]
 
@@ -19,12 +20,15 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('verify takes one container', 'ovseal verify model.ovseal --trust publisher.pem.pub');
   const identities = await Promise.all(list(values.identity).map(identityFromUri));
   const progress = progressBar(io, 'verifying', !values.json);
-  const result = await verifyContainer(positionals[0]!, {
-    identities,
-    trust: await trustFrom(list(values.trust)),
-    requireSignature: values['require-signature'] === true,
-    onProgress: (done, total) => progress.update(done, total),
-  });
+  const trust = await trustFrom(list(values.trust));
+  const result = await withJournalHint(positionals[0]!, () =>
+    verifyContainer(positionals[0]!, {
+      identities,
+      trust,
+      requireSignature: values['require-signature'] === true,
+      onProgress: (done, total) => progress.update(done, total),
+    }),
+  );
   progress.done();
   if (!result.signature && !result.decrypted) {
     throw new UsageError('nothing was verified: the container is unsigned and no identity was given', 'pass -i KEY to check it with a key, or --require-signature');

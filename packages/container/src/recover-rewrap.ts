@@ -1,0 +1,15 @@
+import { restoreHeaderArea } from './lib/rewrap-journal.js';
+
+/**
+ * Undoes an interrupted in-place {@link rewrap}: puts back the header area it saved in
+ * `PATH.rewrap-journal`, so the container opens as it did before. Returns false when no journal
+ * exists (nothing was interrupted).
+ *
+ * @example
+ * ```ts
+ * if (await recoverRewrap('model.ovseal')) console.log('restored the header of model.ovseal');
+ * ```
+ */
+export async function recoverRewrap(path: string): Promise<boolean> {
+  return restoreHeaderArea(path);
+}
