@@ -25,30 +25,28 @@ export async function refuseIfInterrupted(path: string): Promise<void> {
   }
 }
 
-/** Overwrites the header area in place, journaled (see above). */
-export async function rewriteHeaderArea(path: string, oldArea: Uint8Array, newArea: Uint8Array): Promise<void> {
-  await writeAtomically(journalPath(path), async (journal) => writeFully(journal, oldArea, 0), 0o600);
+/** Writes `area` over the start of the file and syncs it. */
+async function overwriteStart(path: string, area: Uint8Array): Promise<void> {
   const file = await open(path, 'r+');
   try {
-    await writeFully(file, newArea, 0);
+    await writeFully(file, area, 0);
     await file.sync();
   } finally {
     await file.close();
   }
+}
+
+/** Overwrites the header area in place, journaled (see above). */
+export async function rewriteHeaderArea(path: string, oldArea: Uint8Array, newArea: Uint8Array): Promise<void> {
+  await writeAtomically(journalPath(path), async (journal) => writeFully(journal, oldArea, 0), 0o600);
+  await overwriteStart(path, newArea);
   await unlink(journalPath(path));
 }
 
 /** Restores the header area saved by an interrupted rewrap. Returns false when there is nothing to recover. */
 export async function restoreHeaderArea(path: string): Promise<boolean> {
   if (!(await exists(journalPath(path)))) return false;
-  const saved = await readFile(journalPath(path));
-  const file = await open(path, 'r+');
-  try {
-    await writeFully(file, saved, 0);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  await overwriteStart(path, await readFile(journalPath(path)));
   await unlink(journalPath(path));
   return true;
 }
