@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
-import type { ContainerInfo, EntryRole, Identity, ModelFormat, TrustPolicy } from '@ovseal/container';
+import type { ContainerInfo, EntryRole, ModelFormat, OpenCommonOptions } from '@ovseal/container';
 
 /**
  * Where a sealed model comes from:
@@ -37,14 +37,11 @@ export interface RollbackStore {
   recordVersion(model: string, version: string): Promise<void>;
 }
 
-/** Options of `openModel`, shared by the runtime loaders. */
-export interface OpenModelOptions {
-  /** Keys to try, in order; the first whose stanza unwraps opens the container. */
-  readonly identities: readonly Identity[];
-  /** Require a valid publisher signature (over the header and the payload digest) by one of these keys. */
-  readonly trust?: TrustPolicy | undefined;
-  /** The time the not-after date is checked against (default: now). */
-  readonly now?: Date | undefined;
+/**
+ * Options of `openModel`, shared by the runtime loaders: the container's open options (identities,
+ * trust, now, workers, onProgress), plus rollback protection and HTTP settings.
+ */
+export interface OpenModelOptions extends OpenCommonOptions {
   /** Refuse a model older than the highest version of the same name already loaded on this device. */
   readonly rollback?: RollbackStore | undefined;
   /**
@@ -52,10 +49,6 @@ export interface OpenModelOptions {
    * natural order where digit runs compare as numbers).
    */
   readonly compareVersions?: ((a: string, b: string) => number) | undefined;
-  /** Worker threads for the payload; 0 decrypts on the calling thread. Default: automatic (large payloads in parallel). */
-  readonly workers?: number | undefined;
-  /** Called as sealed payload bytes are decrypted: `done` of `total` bytes. */
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
   /** Request settings for `http(s)` sources. */
   readonly http?: HttpOptions | undefined;
 }
