@@ -1,17 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WireStanza } from '@ovseal/key-broker/protocol';
+import type { KeyReleaseResponse } from '@ovseal/key-broker/protocol';
 
 /** The device-wrapped key of one model version, as cached on disk (useless without this device's TPM). */
-export interface CachedKey {
-  readonly model: string;
-  readonly name: string;
-  readonly version: string;
-  readonly containerId: string;
-  readonly stanza: WireStanza;
-  /** ISO: the runner stops serving the model after this time, online or not. */
-  readonly notAfter: string;
+export interface CachedKey extends Omit<KeyReleaseResponse, 'releasesLeft'> {
+  // notAfter (ISO): the runner stops serving the model after this time, online or not.
   readonly fetchedAt: string;
   readonly size: number;
   readonly etag: string | null;
