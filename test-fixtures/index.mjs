@@ -1,6 +1,6 @@
 // Fixtures the project's own tests, benchmarks and demo use. Everything here is either generated
 // by code in this folder or shipped by an npm package; nothing is copied from ../shared.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -91,4 +91,23 @@ export function writeTinyIr(dir, options = {}) {
 /** Folder of the real models from other projects (../shared/fixtures), from OVSEAL_FIXTURES. */
 export function sharedFixturesDir() {
   return process.env.OVSEAL_FIXTURES ?? join(dirname(new URL(import.meta.url).pathname), '..', '..', 'shared', 'fixtures');
+}
+
+/** The OpenVINO release the repository installs from PyPI (scripts/ensure-openvino.mjs, .ci/run). */
+export const OPENVINO_VERSION = '2026.4.1';
+
+/**
+ * The folder holding the OpenVINO runtime's `libopenvino_c` for tests, benchmarks and the demo:
+ * $OVSEAL_OPENVINO_LIB, else the wheel in the repository's `.venv-openvino` (installed by
+ * `node scripts/ensure-openvino.mjs`), else `undefined`.
+ */
+export function openVinoLibraryDir() {
+  if (process.env.OVSEAL_OPENVINO_LIB) return process.env.OVSEAL_OPENVINO_LIB;
+  const lib = join(dirname(new URL(import.meta.url).pathname), '..', '.venv-openvino', 'lib');
+  if (!existsSync(lib)) return undefined;
+  for (const python of readdirSync(lib).filter((name) => name.startsWith('python'))) {
+    const libs = join(lib, python, 'site-packages', 'openvino', 'libs');
+    if (existsSync(libs) && readdirSync(libs).some((name) => name.startsWith('libopenvino_c.so'))) return libs;
+  }
+  return undefined;
 }

@@ -1,0 +1,10 @@
+// Types of @ovseal/test-fixtures (a plain .mjs package) as these tests use it.
+declare module '@ovseal/test-fixtures' {
+  export function tinyIr(options?: { shape?: number[]; addend?: number[] | number; name?: string }): {
+    xml: string;
+    weights: Uint8Array;
+  };
+  export const ocrModels: Readonly<{ detector: string; recognizer: string; classifier: string; labels: string }>;
+  export function openVinoLibraryDir(): string | undefined;
+  export const OPENVINO_VERSION: string;
+}
