@@ -18,6 +18,13 @@ export interface CompiledModelCacheKey {
   readonly config: Readonly<Record<string, string>>;
 }
 
+/** A compiled model imported from the cache, and the release of the decrypted blob it reads. */
+export interface CachedCompiledModel {
+  readonly compiledModel: OpenVinoCompiledModel;
+  /** Zeroes the decrypted blob: call it after the compiled model is released. Idempotent. */
+  release(): void;
+}
+
 /** What happened to a cache entry; for logs and tests. */
 export type CompiledModelCacheEvent =
   | { readonly type: 'hit'; readonly file: string }
@@ -93,8 +100,11 @@ export class CompiledModelCache {
   /**
    * Imports the cached compiled model for `key`, or returns `undefined` (a miss, or an entry that
    * had to be discarded). Never throws for a bad entry.
+   *
+   * OpenVINO reads an imported blob in place, so the decrypted blob stays in memory with the
+   * compiled model: call `release()` once the compiled model is released, to zero it.
    */
-  async load(core: OpenVinoCore, key: CompiledModelCacheKey): Promise<OpenVinoCompiledModel | undefined> {
+  async load(core: OpenVinoCore, key: CompiledModelCacheKey): Promise<CachedCompiledModel | undefined> {
     const file = this.fileFor(key);
     if (!(await exists(file))) {
       this.#emit({ type: 'miss', file });
@@ -106,23 +116,27 @@ export class CompiledModelCache {
     } catch (error) {
       return this.#discard(file, 'unreadable', error);
     }
+    let matches: boolean;
     try {
-      if (new TextDecoder().decode(opened.get(KEY_ENTRY)) !== canonicalKey(key)) {
-        return await this.#discard(file, 'mismatch');
-      }
-      let compiled: OpenVinoCompiledModel;
-      try {
-        compiled = await importCompiledBlob(core, opened.get(BLOB_ENTRY), key.device, key.config);
-      } catch (error) {
-        return await this.#discard(file, 'import-failed', error);
-      }
-      this.#emit({ type: 'hit', file });
-      return compiled;
+      matches = new TextDecoder().decode(opened.get(KEY_ENTRY)) === canonicalKey(key);
     } catch (error) {
-      return this.#discard(file, 'unreadable', error);
-    } finally {
       opened.dispose();
+      return this.#discard(file, 'unreadable', error);
     }
+    if (!matches) {
+      opened.dispose();
+      return this.#discard(file, 'mismatch');
+    }
+    let compiledModel: OpenVinoCompiledModel;
+    try {
+      compiledModel = await importCompiledBlob(core, opened.get(BLOB_ENTRY), key.device, key.config);
+    } catch (error) {
+      opened.dispose();
+      return this.#discard(file, 'import-failed', error);
+    }
+    this.#emit({ type: 'hit', file });
+    const entry = opened;
+    return { compiledModel, release: () => entry.dispose() };
   }
 
   /**

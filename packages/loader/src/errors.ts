@@ -9,19 +9,28 @@ export type LoaderErrorCode =
   | 'ERR_OPENVINO_UNAVAILABLE'
   | 'ERR_ONNXRUNTIME_UNAVAILABLE'
   | 'ERR_UNSAFE_CONFIG'
-  | 'ERR_UNSUPPORTED_MODEL';
+  | 'ERR_UNSUPPORTED_MODEL'
+  | 'ERR_EXTERNAL_DATA';
 
-/** `openvino-node` or its native runtime cannot be loaded. */
+/**
+ * No OpenVINO binding loads: neither `openvino-node` with its native runtime, nor
+ * `@ovseal/openvino-c` with an installed OpenVINO runtime (`libopenvino_c`).
+ */
 export class OpenVinoUnavailableError extends OvsealError {
   declare readonly code: 'ERR_OPENVINO_UNAVAILABLE';
+  /** What went wrong with each binding that was tried. */
+  readonly reason: string;
   constructor(reason: string, options?: { cause?: unknown }) {
-    super('ERR_OPENVINO_UNAVAILABLE', `openvino-node cannot be loaded: ${reason}`, {
+    super('ERR_OPENVINO_UNAVAILABLE', `OpenVINO cannot be loaded: ${reason}`, {
       cause: options?.cause,
       hint:
-        'install openvino-node with its native runtime: `npm install openvino-node@2024.3.0` runs its install ' +
-        'script, which downloads the runtime from storage.openvinotoolkit.org (with pnpm, allow its build ' +
-        'script, or run `node node_modules/openvino-node/scripts/download_runtime.js` once)',
+        'install @ovseal/openvino-c and the OpenVINO runtime, which needs no download from OpenVINO\'s own ' +
+        'hosts: `python3 -m pip install openvino` (the wheel holds libopenvino_c), a distribution package or an ' +
+        'archive; set OVSEAL_OPENVINO_LIB to the folder holding libopenvino_c if it is not found by itself. ' +
+        'Or install openvino-node with its native runtime (its install script downloads it from ' +
+        'storage.openvinotoolkit.org)',
     });
+    this.reason = reason;
   }
 }
 
@@ -55,5 +64,17 @@ export class UnsupportedModelError extends OvsealError {
   declare readonly code: 'ERR_UNSUPPORTED_MODEL';
   constructor(message: string) {
     super('ERR_UNSUPPORTED_MODEL', message);
+  }
+}
+
+/**
+ * An ONNX model refers to external data the container does not hold (or in a way the loader
+ * cannot hand to the runtime from memory). The runtime would otherwise read an unsealed file from
+ * disk, so the load is refused before it sees the model.
+ */
+export class ExternalDataError extends OvsealError {
+  declare readonly code: 'ERR_EXTERNAL_DATA';
+  constructor(message: string, hint?: string) {
+    super('ERR_EXTERNAL_DATA', message, hint === undefined ? undefined : { hint });
   }
 }

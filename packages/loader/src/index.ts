@@ -8,6 +8,7 @@ export type {
   CompiledModelCacheKey,
   CompiledModelCacheEvent,
   CompiledModelCacheOptions,
+  CachedCompiledModel,
 } from './compiled-model-cache.js';
 export { JsonFileRollbackStore } from './json-file-rollback-store.js';
 export { compareVersions } from './compare-versions.js';
@@ -16,6 +17,7 @@ export {
   OnnxRuntimeUnavailableError,
   UnsafeConfigError,
   UnsupportedModelError,
+  ExternalDataError,
 } from './errors.js';
 export type { LoaderErrorCode } from './errors.js';
 export type {
@@ -31,5 +33,9 @@ export type {
   OpenVinoCore,
   OpenVinoModel,
   OpenVinoCompiledModel,
+  OpenVinoInferRequest,
+  OpenVinoPort,
   OpenVinoTensor,
+  OpenVinoBindingName,
+  OpenVinoBindingChoice,
 } from './lib/openvino.js';

@@ -2,6 +2,7 @@ import type { ContainerInfo } from '@ovseal/container';
 import type { InferenceSession } from 'onnxruntime-node';
 import { UnsupportedModelError } from './errors.js';
 import { singleEntry } from './lib/model-format.js';
+import { externalDataFiles } from './lib/onnx-external-data.js';
 import { openSealed } from './lib/open-sealed.js';
 import { importOnnxRuntime } from './lib/onnxruntime.js';
 import { wrappableBytes } from './lib/owned-bytes.js';
@@ -59,13 +60,18 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
       throw new UnsupportedModelError(`ONNX Runtime loads ONNX models; this container holds "${opened.format}"`);
     }
     const entry = singleEntry(opened, 'onnx');
+    // External data from the container only: ONNX Runtime never looks for a file on disk.
+    const { files } = externalDataFiles(entry, opened);
     const wrappable = wrappableBytes(entry.data);
     if (wrappable.copied) {
       // Keep one plaintext copy: the shared one is zeroed now, the copy once the session exists.
       copy = wrappable.bytes;
       entry.data.fill(0);
     }
-    session = await ort.InferenceSession.create(wrappable.bytes, sessionOptions);
+    session = await ort.InferenceSession.create(
+      wrappable.bytes,
+      files.length === 0 ? sessionOptions : { ...sessionOptions, externalData: [...files] },
+    );
     await commit();
   } catch (error) {
     wipe();

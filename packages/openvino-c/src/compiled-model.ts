@@ -38,6 +38,11 @@ export class CompiledModel extends NativeHandle {
     return pick(this.outputs, nameOrIndex, 'output');
   }
 
+  /** @internal What requests made from this compiled model must keep alive. */
+  get keepAlive(): readonly unknown[] {
+    return this.retained;
+  }
+
   createInferRequest(): InferRequest {
     const { fns } = this.#runtime;
     const pointer = this.#runtime.out(fns.ov_compiled_model_create_infer_request, 'ov_compiled_model_create_infer_request', this.pointer);

@@ -129,9 +129,13 @@ export class Core extends NativeHandle {
   }
 
   /**
-   * Imports a blob made by `CompiledModel.exportModelSync`, from memory, on a worker thread. The
-   * compiled model keeps the properties it was compiled with: the C API has no import with
-   * properties, so `config` is accepted for openvino-node compatibility and not applied.
+   * Imports a blob made by `CompiledModel.exportModelSync`, from memory, on a worker thread.
+   *
+   * OpenVINO (2025 and later) **reads the blob in place**: the compiled model's constants point into
+   * it. The compiled model keeps `blob` alive; do not change or zero it while the compiled model
+   * (or a request made from it) is in use. The compiled model keeps the properties it was compiled
+   * with: the C API has no import with properties, so `config` is accepted for openvino-node
+   * compatibility and not applied.
    */
   importModel(blob: Uint8Array, device: string, _config?: Properties): Promise<CompiledModel> {
     return this.pinnedDuring(async (core) => {
@@ -143,7 +147,7 @@ export class Core extends NativeHandle {
         blob.byteLength,
         device,
       );
-      return new CompiledModel(this.#runtime, compiled, []);
+      return new CompiledModel(this.#runtime, compiled, [blob]);
     });
   }
 
@@ -151,7 +155,7 @@ export class Core extends NativeHandle {
   importModelSync(blob: Uint8Array, device: string, _config?: Properties): CompiledModel {
     const { fns } = this.#runtime;
     const compiled = this.#runtime.out(fns.ov_core_import_model, 'ov_core_import_model', this.pointer, koffi.address(blob), blob.byteLength, device);
-    return new CompiledModel(this.#runtime, compiled, []);
+    return new CompiledModel(this.#runtime, compiled, [blob]);
   }
 
   /** Devices the runtime can use (`CPU`, `GPU.0`, …). */

@@ -33,7 +33,9 @@ export class InferRequest extends NativeHandle {
 
   /** @internal */
   constructor(runtime: Runtime, pointer: Pointer, compiled: CompiledModel) {
-    super(pointer, (p) => runtime.fns.ov_infer_request_free(p), 'infer request', [compiled]);
+    // The native request keeps the compiled model alive after `compiled.dispose()`: so must the JS
+    // side keep the memory that model reads (wrapped weights, an imported blob).
+    super(pointer, (p) => runtime.fns.ov_infer_request_free(p), 'infer request', [compiled, ...compiled.keepAlive]);
     this.#runtime = runtime;
     this.#compiled = compiled;
   }

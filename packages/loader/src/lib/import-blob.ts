@@ -2,8 +2,9 @@ import type { OpenVinoCompiledModel, OpenVinoCore } from './openvino.js';
 
 /**
  * `core.importModel` over the decrypted blob without copying it in JavaScript: a Buffer view of
- * the same memory (openvino-node reads it through the Buffer API, which accepts shared memory).
- * OpenVINO copies the bytes into its own stream, so the caller may zero them once this resolves.
+ * the same memory. OpenVINO 2025 and later read an imported blob **in place** (the compiled
+ * model's constants point into it), so the caller keeps the blob unchanged until the compiled
+ * model is released, and zeroes it only then.
  */
 export function importCompiledBlob(
   core: OpenVinoCore,

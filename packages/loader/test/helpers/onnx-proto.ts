@@ -21,7 +21,13 @@ message TensorProto {
   repeated double double_data = 10 [packed = true];
   repeated uint64 uint64_data = 11 [packed = true];
   string doc_string = 12;
+  repeated StringStringEntryProto external_data = 13;
   int32 data_location = 14;
+}
+
+message StringStringEntryProto {
+  string key = 1;
+  string value = 2;
 }
 
 message TensorShapeProto {
@@ -175,4 +181,45 @@ export function addModel(weights: Uint8Array): Uint8Array {
     },
   });
   return ModelProto.encode(model).finish();
+}
+
+/**
+ * `y = (x + a) + b` over float [n], with both initializers as ONNX external data in one file at
+ * `location` (`a` at offset 0, `b` right after it): the layout ONNX uses for models over 2 GB.
+ * Returns the model and the external file's bytes.
+ */
+export function externalDataModel(a: Float32Array, b: Float32Array, location: string): { model: Uint8Array; external: Uint8Array } {
+  if (a.length !== b.length) throw new Error('a and b must have the same length');
+  const n = a.length;
+  const tensorType = { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_value: n }] } } };
+  const external = (name: string, offset: number) => ({
+    name,
+    dims: [n],
+    data_type: DataType.FLOAT,
+    data_location: 1,
+    external_data: [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(n * 4) },
+    ],
+  });
+  const model = ModelProto.fromObject({
+    ir_version: 8,
+    producer_name: 'ovseal-tests',
+    opset_import: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'add-external',
+      node: [
+        { input: ['x', 'a'], output: ['t'], name: 'add_a', op_type: 'Add' },
+        { input: ['t', 'b'], output: ['y'], name: 'add_b', op_type: 'Add' },
+      ],
+      initializer: [external('a', 0), external('b', n * 4)],
+      input: [{ name: 'x', type: tensorType }],
+      output: [{ name: 'y', type: tensorType }],
+    },
+  });
+  const bytes = new Uint8Array(n * 8);
+  bytes.set(new Uint8Array(a.buffer, a.byteOffset, n * 4), 0);
+  bytes.set(new Uint8Array(b.buffer, b.byteOffset, n * 4), n * 4);
+  return { model: ModelProto.encode(model).finish(), external: bytes };
 }
