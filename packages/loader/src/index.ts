@@ -38,4 +38,6 @@ export type {
   OpenVinoTensor,
   OpenVinoBindingName,
   OpenVinoBindingChoice,
+  OpenVinoElementType,
+  OpenVinoInputs,
 } from './lib/openvino.js';

@@ -34,7 +34,7 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
 }
 
 function describe(model: ServedModel) {
-  return { id: model.id, name: model.name, version: model.version, runtime: model.runtime, notAfter: new Date(model.notAfter).toISOString(), source: model.source, inputs: model.model.inputNames, outputs: model.model.outputNames };
+  return { id: model.id, name: model.name, version: model.version, runtime: model.runtime, engine: model.model.engine, notAfter: new Date(model.notAfter).toISOString(), source: model.source, inputs: model.model.inputNames, outputs: model.model.outputNames };
 }
 
 export interface RunnerHttpOptions {
@@ -97,6 +97,7 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     send(res, 200, {
       model: model.id,
       runtime: model.runtime,
+      engine: model.model.engine,
       ms: Math.round(ms * 10) / 10,
       outputs: Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, encodeTensor(tensor, encoding)])),
     });

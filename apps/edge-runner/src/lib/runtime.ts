@@ -1,4 +1,4 @@
-import { loadOnnxRuntime, loadOpenVino, type LoadedOpenVinoModel } from '@ovseal/loader';
+import { loadOnnxRuntime, loadOpenVino, type LoadedOpenVinoModel, type OpenVinoElementType, type OpenVinoTensor } from '@ovseal/loader';
 import type { Identity, TrustPolicy } from '@ovseal/container';
 import type { RollbackStore } from '@ovseal/loader';
 import type { Tensor, TensorData, TensorType } from './tensor-json.js';
@@ -7,6 +7,8 @@ import { typeOfArray } from './tensor-json.js';
 /** A model decrypted in memory and loaded into a runtime. */
 export interface RunningModel {
   readonly runtime: 'onnxruntime' | 'openvino';
+  /** The runtime and binding behind the answers, e.g. `OpenVINO 2026.4.1 (@ovseal/openvino-c)`, `ONNX Runtime 1.30.0`. */
+  readonly engine: string;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
@@ -35,6 +37,7 @@ async function loadWithOnnxRuntime(path: string, options: LoadModelOptions): Pro
   const { session } = loaded;
   return {
     runtime: 'onnxruntime',
+    engine: `ONNX Runtime ${(module as { env?: { versions?: { common?: string } } }).env?.versions?.common ?? ''}`.trim(),
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(inputs) {
@@ -59,34 +62,45 @@ async function loadWithOpenVino(path: string, options: LoadModelOptions): Promis
     // Full precision: the same answers as ONNX Runtime and as the plain model (some CPUs default to bf16).
     config: { INFERENCE_PRECISION_HINT: 'f32' },
   });
-  // The loader imported openvino-node successfully, so this import resolves the same addon.
-  const module = (await import('openvino-node')) as typeof import('openvino-node') & { default?: typeof import('openvino-node') };
-  const ov = module.addon ?? module.default!.addon;
+  const ov = loaded.openvino;
   const compiled = loaded.compiledModel;
+  const { name, version } = loaded.binding;
   return {
     runtime: 'openvino',
+    engine: `OpenVINO ${version?.split('-')[0] ?? ''} (${name === 'openvino-c' ? '@ovseal/openvino-c' : name})`.replace('  ', ' '),
     inputNames: compiled.inputs.map((input) => input.getAnyName()),
     outputNames: compiled.outputs.map((output) => output.getAnyName()),
     async run(inputs) {
       const request = compiled.createInferRequest();
-      const feeds: Record<string, InstanceType<typeof ov.Tensor>> = {};
-      for (const [name, tensor] of Object.entries(inputs)) {
-        if (tensor.data instanceof BigInt64Array) throw new TypeError('int64 inputs are not supported with OpenVINO here');
-        feeds[name] = new ov.Tensor(tensor.type === 'float32' ? 'f32' : tensor.type === 'float64' ? 'f64' : tensor.type === 'int32' ? 'i32' : tensor.type === 'uint8' ? 'u8' : 'i8', [...tensor.dims], tensor.data);
+      try {
+        const feeds: Record<string, OpenVinoTensor> = {};
+        for (const [name, tensor] of Object.entries(inputs)) feeds[name] = new ov.Tensor(OPENVINO_TYPES[tensor.type], [...tensor.dims], tensor.data);
+        const results = await request.inferAsync(feeds);
+        const outputs: Record<string, Tensor> = {};
+        for (const [name, value] of Object.entries(results)) {
+          const data = value.data as unknown as TensorData;
+          outputs[name] = { type: typeOfArray(data) ?? 'float32', dims: value.getShape(), data: data.slice() as TensorData };
+        }
+        return outputs;
+      } finally {
+        request.dispose?.();
       }
-      const results = await request.inferAsync(feeds);
-      const outputs: Record<string, Tensor> = {};
-      for (const [name, value] of Object.entries(results)) {
-        const data = value.getData() as unknown as TensorData;
-        outputs[name] = { type: typeOfArray(data) ?? 'float32', dims: value.getShape(), data: data.slice() as TensorData };
-      }
-      return outputs;
     },
     async dispose() {
       loaded.dispose();
     },
   };
 }
+
+/** The JSON API's element types as OpenVINO names them. */
+const OPENVINO_TYPES: Record<TensorType, OpenVinoElementType> = {
+  float32: 'f32',
+  float64: 'f64',
+  int8: 'i8',
+  uint8: 'u8',
+  int32: 'i32',
+  int64: 'i64',
+};
 
 /**
  * Decrypts the sealed model in memory (through `@ovseal/loader`) and loads it: OpenVINO where its

@@ -7,8 +7,12 @@ import { OpenVinoUnavailableError } from '../errors.js';
  */
 export interface OpenVinoAddon {
   readonly Core: new () => OpenVinoCore;
-  readonly Tensor: new (type: 'u8' | 'f32', shape: number[], data?: Uint8Array | Float32Array) => OpenVinoTensor;
+  /** `new Tensor(type, shape, data?)`: `type` is an element type name (`f32`, `u8`, `i64`, …); `data` is wrapped, not copied. */
+  readonly Tensor: new (type: OpenVinoElementType, shape: number[], data?: ArrayBufferView) => OpenVinoTensor;
 }
+
+/** Element type names both bindings accept. */
+export type OpenVinoElementType = 'u8' | 'u16' | 'u32' | 'u64' | 'i8' | 'i16' | 'i32' | 'i64' | 'f32' | 'f64';
 
 /** `ov.Core`: the calls the loader makes. */
 export interface OpenVinoCore {
