@@ -1,8 +1,9 @@
 /**
  * Proves that loading writes no plaintext to disk: a model whose weights repeat a random marker is
  * sealed, then loaded (file source decrypted by worker threads, and an HTTP stream) and run in
- * ONNX Runtime; afterwards every regular file created or changed under the temp dir, the working
- * dir and HOME during the load is searched for the marker.
+ * ONNX Runtime, and an IR with the same weights is loaded into OpenVINO, compiled, exported and
+ * written to the encrypted compiled-model cache; afterwards every regular file created or changed
+ * under the temp dir, the working dir and HOME during the load is searched for the marker.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,9 +15,11 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { seal } from '@ovseal/container';
-import { loadOnnxRuntime, openModel } from '../src/index.js';
+import { tinyIr } from '@ovseal/test-fixtures';
+import { CompiledModelCache, loadOnnxRuntime, loadOpenVino, openModel } from '../src/index.js';
 import { freshKey } from './helpers/keys.js';
 import { addModel } from './helpers/onnx-proto.js';
+import { describeOpenVino } from './helpers/openvino.js';
 
 const { recipient, identity } = freshKey();
 const marker = randomBytes(32);
@@ -24,6 +27,7 @@ const marker = randomBytes(32);
 const WEIGHT_BYTES = 40 * 1024 * 1024;
 let dir: string;
 let sealedPath: string;
+let sealedIrPath: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ovseal-noplain-'));
@@ -34,6 +38,18 @@ beforeAll(async () => {
     output: sealedPath,
     entries: [{ name: 'model.onnx', role: 'onnx', data: addModel(weights) }],
     metadata: { name: 'marked', version: '1' },
+    recipients: [recipient],
+  });
+  // The same marked weights as the constant of an OpenVINO IR (y = x + weights).
+  const { xml } = tinyIr({ shape: [1, WEIGHT_BYTES / 4], addend: 0 });
+  sealedIrPath = join(dir, 'marked-ir.ovseal');
+  await seal({
+    output: sealedIrPath,
+    entries: [
+      { name: 'model.xml', role: 'xml', data: new TextEncoder().encode(xml) },
+      { name: 'model.bin', role: 'weights', data: weights },
+    ],
+    metadata: { name: 'marked-ir', version: '1', format: 'openvino-ir' },
     recipients: [recipient],
   });
 });
@@ -70,6 +86,40 @@ test('no file created or changed during a load contains the plaintext', async ()
   const leaks = filesWithMarker(changed);
   console.info(`no-plaintext-on-disk: searched ${changed.length} files changed under ${roots.join(', ')}`);
   expect(leaks).toEqual([]);
+});
+
+describeOpenVino('OpenVINO', (ov) => {
+  test('no file created or changed during an OpenVINO load, compile, export and cache write holds the plaintext', async () => {
+    const roots = distinctRoots([tmpdir(), process.cwd(), homedir()]);
+    const events: string[] = [];
+    const cache = new CompiledModelCache({
+      dir: join(dir, 'compiled-cache'),
+      recipients: [recipient],
+      identities: [identity],
+      onEvent: (event) => events.push(event.type),
+    });
+    const windowStart = Date.now();
+    const options = { identities: [identity], openvino: ov, cache, config: { INFERENCE_PRECISION_HINT: 'f32' } };
+    const loaded = await loadOpenVino(sealedIrPath, options);
+    // The compiled model holds the weights in clear (exported to an anonymous memory file): had the
+    // cache written it unsealed, the scan below would find the marker.
+    const blob = loaded.compiledModel.exportModelSync();
+    expect(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).includes(marker)).toBe(true);
+    blob.fill(0);
+    const n = WEIGHT_BYTES / 4;
+    const [output] = Object.values(await loaded.compiledModel.createInferRequest().inferAsync([new Float32Array(n)]));
+    expect((output!.data as Float32Array).length).toBe(n);
+    loaded.dispose();
+    const again = await loadOpenVino(sealedIrPath, options);
+    expect(again.fromCache).toBe(true);
+    again.dispose();
+    expect(events).toEqual(['miss', 'stored', 'hit']);
+
+    const changed = changedFilesSince(roots, windowStart);
+    expect(changed.some((path) => path.startsWith(cache.dir))).toBe(true);
+    console.info(`no-plaintext-on-disk (OpenVINO): searched ${changed.length} files changed under ${roots.join(', ')}`);
+    expect(filesWithMarker(changed)).toEqual([]);
+  });
 });
 
 /** Regular files under `roots` whose data or inode changed at or after `since` (symlinks not followed). */
