@@ -193,7 +193,11 @@ export class TokenConnection {
     const given = Buffer.from(pin);
     const known = Buffer.from(this.pin);
     if (given.length !== known.length || !timingSafeEqual(given, known)) {
-      throw new Pkcs11Error('ERR_PKCS11_PIN_INCORRECT', `${this.description}: the PIN differs from the one this process is logged in with`, { ckr: 'CKR_PIN_INCORRECT' });
+      throw new Pkcs11Error('ERR_PKCS11_PIN_INCORRECT', `PKCS#11 C_Login (${this.description}): CKR_PIN_INCORRECT (the PIN differs from the one this process is logged in with)`, {
+        ckr: 'CKR_PIN_INCORRECT',
+        operation: 'C_Login',
+        hint: 'check the PIN (pin-source=file:PATH or env:NAME); repeated wrong PINs can lock the token',
+      });
     }
   }
 
