@@ -3,7 +3,8 @@
  * (a second implementation of RFC 5649 and OAEP), with keys made and listed by pkcs11-tool (a second
  * PKCS#11 client), through whole containers, and with every failure typed and nothing released.
  */
-import { createDecipheriv, createHash, createPublicKey, publicEncrypt, constants, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHash, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
@@ -56,9 +57,6 @@ describeHsm('wrapping inside SoftHSM', () => {
       expect(unwrapped).toEqual(boundValue(key, context));
       // The key id is the hash of the KEK's wrap of a fixed value, here computed by OpenSSL.
       const check = createHash('sha256').update('ovseal/v1 pkcs11 kek check\n').digest();
-      const cipher = createDecipheriv('id-aes256-wrap-pad', kekValue, Buffer.from('A65959A6', 'hex'));
-      void cipher;
-      const { createCipheriv } = await import('node:crypto');
       const wrapper = createCipheriv('id-aes256-wrap-pad', kekValue, Buffer.from('A65959A6', 'hex'));
       const wrappedCheck = Buffer.concat([wrapper.update(check), wrapper.final()]);
       expect(stanza!.args).toEqual([createHash('sha256').update('ovseal/v1 pkcs11 kek id\n').update(wrappedCheck).digest('hex').slice(0, 16)]);
@@ -216,7 +214,6 @@ describeHsm('wrapping inside SoftHSM', () => {
 
   it('a token whose user PIN was never set (locked for users): ERR_PKCS11_TOKEN_LOCKED', async () => {
     // pkcs11-tool initialises a fresh slot with an SO PIN only; SoftHSM then refuses user logins.
-    const { execFileSync } = await import('node:child_process');
     execFileSync('pkcs11-tool', ['--module', token().modulePath, '--slot-index', '2', '--init-token', '--label', 'locked', '--so-pin', '5678'], { env: { ...process.env, ...token().env }, stdio: 'pipe' });
     await expectCode(Pkcs11Recipient.open(token().uri({ object: 'kek' }).replace('token=ovseal', 'token=locked')), 'ERR_PKCS11_TOKEN_LOCKED');
   });
