@@ -2,7 +2,7 @@
 // Generates the format test vectors of docs/FORMAT.md §9 into test-fixtures/vectors/.
 // Each vector: NAME.ovseal + NAME.json (expected outcome, identity, trusted key, entry digests).
 // Run with `pnpm vectors` after changing the format; commit the result with the code and the spec.
-import { createHash, randomBytes } from 'node:crypto';
+import { constants, createCipheriv, createHash, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKey } from '../packages/container/dist/index.js';
@@ -13,6 +13,7 @@ import { layoutEntries, segmentNonce, payloadDigest, segmentHash } from '../pack
 import { encryptSegment } from '../packages/container/dist/lib/segment-cipher.js';
 import { signCore } from '../packages/container/dist/lib/signature.js';
 import { FileRecipient } from '../packages/key-file/dist/index.js';
+import { AES_KWP_STANZA, boundValue, KEK_CHECK, kekIdFromCheck, RSA_OAEP_STANZA, rsaKeyId } from '../packages/key-pkcs11/dist/lib/wire.js';
 import { tinyIr } from '../test-fixtures/index.mjs';
 
 const OUT = new URL('../test-fixtures/vectors/', import.meta.url).pathname;
@@ -64,10 +65,33 @@ function entryPlain(container, header, keys, index) {
 
 const plaintexts = new Map();
 const vectors = [];
-function add(name, description, expect, container, { kek, trust = null, error, entries = [] }) {
+function add(name, description, expect, container, { kek, identity, trust = null, error, entries = [] }) {
   vectors.push(name);
   writeFileSync(join(OUT, `${name}.ovseal`), container);
-  writeFileSync(join(OUT, `${name}.json`), JSON.stringify({ description, expect, ...(error ? { error } : {}), identity: { type: 'file', kek: Buffer.from(kek).toString('hex') }, trust, entries }, null, 2) + '\n');
+  const theIdentity = identity ?? { type: 'file', kek: Buffer.from(kek).toString('hex') };
+  writeFileSync(join(OUT, `${name}.json`), JSON.stringify({ description, expect, ...(error ? { error } : {}), identity: theIdentity, trust, entries }, null, 2) + '\n');
+}
+
+/** RFC 5649 AES key wrap with padding, by OpenSSL: what a token's CKM_AES_KEY_WRAP_KWP computes. */
+function kwp(kek, plain) {
+  const cipher = createCipheriv('id-aes256-wrap-pad', kek, Buffer.from('A65959A6', 'hex'));
+  return Buffer.concat([cipher.update(plain), cipher.final()]);
+}
+
+/** The pkcs11-aes-kwp stanza (docs/FORMAT.md §5.3), made in software as a token would make it. */
+function kwpRecipient(kek) {
+  const kekId = kekIdFromCheck(kwp(kek, KEK_CHECK));
+  return { async wrap(dataKey, context) { return [{ type: AES_KWP_STANZA, args: [kekId], body: kwp(kek, boundValue(dataKey, context)) }]; } };
+}
+
+/** The pkcs11-rsa-oaep stanza, wrapped with the public key as anyone holding it can. */
+function oaepRecipient(publicKey, hash) {
+  return {
+    async wrap(dataKey, context) {
+      const body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, boundValue(dataKey, context));
+      return [{ type: RSA_OAEP_STANZA, args: [rsaKeyId(publicKey), hash], body }];
+    },
+  };
 }
 
 rmSync(OUT, { recursive: true, force: true });
@@ -119,6 +143,25 @@ for (const algorithm of ['ed25519', 'ecdsa-p256']) {
     add('signature-invalid', 'one bit of the Ed25519 signature flipped', 'signature failure', badSig, { kek, trust: publisher.publicKeyPem, error: 'ERR_SIGNATURE_INVALID' });
   }
 }
+
+// --- pkcs11 stanzas (§5.3)
+const tokenKek = randomBytes(32);
+const kwpIdentity = { type: 'pkcs11-aes-kwp', kek: tokenKek.toString('hex') };
+const kwpContainer = await sealBytes({ entries: irEntries, recipients: [kwpRecipient(tokenKek)] });
+add('pkcs11-aes-kwp', 'a pkcs11-aes-kwp stanza: the data key wrapped by an AES key in a token (RFC 5649)', 'success', kwpContainer, { identity: kwpIdentity, entries: digests(irEntries) });
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsaIdentity = { type: 'pkcs11-rsa-oaep', privateKeyPem: rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+for (const hash of ['sha256', 'sha1']) {
+  const sealed = await sealBytes({ entries: irEntries, recipients: [new FileRecipient(otherKek), oaepRecipient(rsa.publicKey, hash)] });
+  add(`pkcs11-rsa-oaep-${hash}`, `a file stanza of another key, then a pkcs11-rsa-oaep stanza (OAEP with ${hash})`, 'success', sealed, { identity: rsaIdentity, entries: digests(irEntries) });
+}
+const kwpDonor = await sealBytes({ entries: irEntries, recipients: [kwpRecipient(tokenKek)] });
+const kwpSpan = (c) => { const h = parseHeader(c.subarray(0, c.readUInt32BE(8))); const end = h.headerLength - 32; const len = 1 + AES_KWP_STANZA.length + 1 + 2 + 16 + 4 + 72; return [end - len, end]; };
+const kwpMoved = Buffer.from(kwpContainer);
+const [kFrom] = kwpSpan(kwpContainer);
+const [kdFrom, kdTo] = kwpSpan(kwpDonor);
+kwpDonor.copy(kwpMoved, kFrom, kdFrom, kdTo);
+add('pkcs11-aes-kwp-moved', 'the pkcs11-aes-kwp stanza replaced by the same key\'s stanza from another container: its bound context hash differs', 'header failure', kwpMoved, { identity: kwpIdentity, error: 'ERR_AUTHENTICATION_FAILED' });
 
 // --- header failures
 const flip = (buffer, offset, mask = 0x01) => { const copy = Buffer.from(buffer); copy[offset] ^= mask; return copy; };

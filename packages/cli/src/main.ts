@@ -32,9 +32,9 @@ Usage: ovseal COMMAND [options]     (ovseal COMMAND --help for details)
   sign-keygen   create a publisher signing key
   tpm           TPM device keys (tpm init, tpm pubkey)
 
-Key URIs: file:KEYFILE  env:VAR  aws-kms:ARN|alias/NAME  tpm-ecdh:PUBKEY  tpm-rsa:PUBKEY  tpm:…
+Key URIs: file:KEYFILE  env:VAR  aws-kms:ARN|alias/NAME  tpm-ecdh:PUBKEY  tpm-rsa:PUBKEY  tpm:…  pkcs11:…
 Exit codes: 0 ok, 1 error, 2 usage, 3 no matching key, 4 corrupt or tampered,
-            5 signature, 6 expired or rollback, 7 key unavailable (file, KMS, TPM)`;
+            5 signature, 6 expired or rollback, 7 key unavailable (file, KMS, TPM, PKCS#11)`;
 
 /** Runs one `ovseal` invocation and returns its exit code (never throws). */
 export async function main(argv: string[], io: Io): Promise<number> {

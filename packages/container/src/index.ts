@@ -8,6 +8,7 @@ export type {
   EntryInfo,
   ModelMetadata,
   SignatureAlgorithm,
+  Signer,
   SignatureInfo,
   ContainerInfo,
 } from './types.js';
@@ -51,5 +52,7 @@ export { unlockHeader } from './unlock-header.js';
 export type { UnlockHeaderOptions, UnlockedHeader } from './unlock-header.js';
 export type { RewrapOptions, RewrapResult } from './rewrap.js';
 export { generateSigningKey } from './generate-signing-key.js';
+export { createLocalSigner } from './create-local-signer.js';
+export { ecdsaSignatureFromDer } from './ecdsa-signature-from-der.js';
 export type { SigningKeyPair } from './generate-signing-key.js';
 export { LIMITS, DEFAULT_SEGMENT_SIZE } from './lib/limits.js';

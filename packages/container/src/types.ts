@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+
 /**
  * A recipient stanza: one wrapped copy of a container's data key, as one key provider wrote it.
  *
@@ -75,6 +77,29 @@ export interface ModelMetadata {
 
 /** Publisher signature algorithms. */
 export type SignatureAlgorithm = 'ed25519' | 'ecdsa-p256';
+
+/**
+ * A publisher signing key: a local private key ({@link createLocalSigner}), a key in an HSM
+ * (`@ovseal/key-pkcs11`), a key in AWS KMS (`@ovseal/key-kms`). The private key never has to be
+ * in this process; `seal` only needs the signature and the public key.
+ *
+ * @example
+ * ```ts
+ * const signer: Signer = createLocalSigner(privateKeyPem);
+ * await seal({ output, entries, metadata, recipients, signer });
+ * ```
+ */
+export interface Signer {
+  readonly algorithm: SignatureAlgorithm;
+  /** The public key verifiers trust (Ed25519 or P-256). */
+  readonly publicKey: KeyObject;
+  /**
+   * Signs `message` whole: Ed25519 (PureEdDSA) over the message, or ECDSA P-256 over SHA-256 of
+   * it. Returns the signature as docs/FORMAT.md §3.3 stores it: 64 bytes, `r ‖ s` for ECDSA (use
+   * {@link ecdsaSignatureFromDer} for a DER one).
+   */
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
 
 /** The publisher signature of a container, as parsed (not yet verified). */
 export interface SignatureInfo {

@@ -1,11 +1,11 @@
 // Runs every test vector of test-fixtures/vectors (docs/FORMAT.md §9). The `file` identity here is
 // written from the spec (§5.1), not taken from @ovseal/key-file, so the vectors also check the
 // spec against the reference provider that generated them.
-import { createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, hkdfSync, privateDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { open, OvsealError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, open, OvsealError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
 
 const VECTORS = new URL('../../../test-fixtures/vectors/', import.meta.url).pathname;
 
@@ -13,7 +13,7 @@ interface Vector {
   description: string;
   expect: 'success' | 'header failure' | 'payload failure' | 'no match' | 'signature failure';
   error?: string;
-  identity: { type: 'file'; kek: string };
+  identity: { type: 'file'; kek: string } | { type: 'pkcs11-aes-kwp'; kek: string } | { type: 'pkcs11-rsa-oaep'; privateKeyPem: string };
   trust: string | null;
   entries: { name: string; role: string; sha256: string }[];
 }
@@ -46,6 +46,66 @@ function specFileIdentity(kek: Buffer): Identity {
   };
 }
 
+/** The pkcs11 stanzas (docs/FORMAT.md §5.3), unwrapped in software from the spec: what a token does. */
+const sha256 = (...parts: (string | Uint8Array)[]) => parts.reduce((hash, part) => hash.update(part), createHash('sha256')).digest();
+const KWP_IV = Buffer.from('A65959A6', 'hex');
+
+function openBound(bound: Buffer, context: WrapContext): Buffer {
+  const expected = sha256('ovseal/v1 pkcs11 bind\n', context.aad);
+  if (bound.length !== 64 || !timingSafeEqual(bound.subarray(32), expected)) throw new AuthenticationFailedError();
+  return bound.subarray(0, 32);
+}
+
+function specKwpIdentity(kek: Buffer): Identity {
+  const checkWrap = createCipheriv('id-aes256-wrap-pad', kek, KWP_IV);
+  const wrappedCheck = Buffer.concat([checkWrap.update(sha256('ovseal/v1 pkcs11 kek check\n')), checkWrap.final()]);
+  const kekId = sha256('ovseal/v1 pkcs11 kek id\n', wrappedCheck).toString('hex').slice(0, 16);
+  return {
+    async unwrap(stanzas, context) {
+      const ours = stanzas.find((s) => s.type === 'pkcs11-aes-kwp' && s.args[0] === kekId);
+      if (!ours) return null;
+      let bound: Buffer;
+      try {
+        const decipher = createDecipheriv('id-aes256-wrap-pad', kek, KWP_IV);
+        bound = Buffer.concat([decipher.update(ours.body), decipher.final()]);
+      } catch {
+        throw new AuthenticationFailedError();
+      }
+      return openBound(bound, context);
+    },
+  };
+}
+
+function specOaepIdentity(privateKey: KeyObject): Identity {
+  const keyId = sha256(createPublicKey(privateKey).export({ format: 'der', type: 'spki' })).toString('hex').slice(0, 16);
+  return {
+    async unwrap(stanzas, context) {
+      const ours = stanzas.find((s) => s.type === 'pkcs11-rsa-oaep' && s.args[0] === keyId);
+      if (!ours) return null;
+      const hash = ours.args[1];
+      if (hash !== 'sha256' && hash !== 'sha1') throw new AuthenticationFailedError();
+      let bound: Buffer;
+      try {
+        bound = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ours.body);
+      } catch {
+        throw new AuthenticationFailedError();
+      }
+      return openBound(bound, context);
+    },
+  };
+}
+
+function specIdentity(identity: Vector['identity']): Identity {
+  switch (identity.type) {
+    case 'file':
+      return specFileIdentity(Buffer.from(identity.kek, 'hex'));
+    case 'pkcs11-aes-kwp':
+      return specKwpIdentity(Buffer.from(identity.kek, 'hex'));
+    case 'pkcs11-rsa-oaep':
+      return specOaepIdentity(createPrivateKey(identity.privateKeyPem));
+  }
+}
+
 const names = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
 
 describe('format test vectors', () => {
@@ -59,7 +119,7 @@ describe('format test vectors', () => {
     it(`${name}: ${vector.expect}`, async () => {
       const bytes = readFileSync(join(VECTORS, `${name}.ovseal`));
       const options = {
-        identities: [specFileIdentity(Buffer.from(vector.identity.kek, 'hex'))],
+        identities: [specIdentity(vector.identity)],
         ...(vector.trust ? { trust: { publicKeys: [vector.trust] } } : {}),
       };
       for (const source of [bytes, join(VECTORS, `${name}.ovseal`)]) {

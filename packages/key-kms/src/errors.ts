@@ -10,6 +10,8 @@ export type KmsErrorCode =
   | 'ERR_KMS_KEY_INVALID_STATE'
   /** No such key or alias in that account and region. */
   | 'ERR_KMS_KEY_NOT_FOUND'
+  /** The key cannot do this: a symmetric key asked to sign, a signing key asked to encrypt, another key spec. */
+  | 'ERR_KMS_KEY_UNSUITABLE'
   /** KMS refused the wrapped key: altered, made under another key, or for another encryption context. */
   | 'ERR_KMS_INVALID_CIPHERTEXT'
   /** KMS kept throttling the request after the retries. */
@@ -42,7 +44,7 @@ export type KmsErrorCode =
  */
 export class KmsError extends OvsealError {
   declare readonly code: KmsErrorCode;
-  /** The KMS operation: `Encrypt`, `Decrypt`, `DescribeKey`. */
+  /** The KMS operation: `Encrypt`, `Decrypt`, `DescribeKey`, `GetPublicKey`, `Sign`. */
   readonly operation: string;
   /** The key the call was about, as given or recorded. */
   readonly keyId: string | undefined;

@@ -48,6 +48,8 @@ export interface CreateKeyOptions {
    * Default: every principal of the key's account.
    */
   readonly allowedPrincipals?: readonly string[];
+  /** `SYMMETRIC_DEFAULT` (default, ENCRYPT_DECRYPT) or `ECC_NIST_P256` (SIGN_VERIFY, ECDSA_SHA_256). */
+  readonly keySpec?: 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256';
 }
 
 /** A key as the helpers describe it. */
@@ -57,6 +59,8 @@ export interface KmsLocalKey {
   readonly region: string;
   readonly accountId: string;
   readonly state: 'Enabled' | 'Disabled' | 'PendingDeletion';
+  readonly keySpec: 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256';
+  readonly keyUsage: 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY';
   readonly aliases: readonly string[];
   /** Number of key material versions (1 + rotations). */
   readonly materialVersions: number;
@@ -143,6 +147,8 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
     region: key.region,
     accountId: key.accountId,
     state: key.state,
+    keySpec: key.keySpec,
+    keyUsage: key.keyUsage,
     aliases: store.aliasesOf(key),
     materialVersions: key.materials.length,
   });
@@ -152,6 +158,7 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
       region: spec.region ?? region,
       description: spec.description ?? '',
       allowedPrincipals: spec.allowedPrincipals ?? null,
+      keySpec: spec.keySpec ?? 'SYMMETRIC_DEFAULT',
     });
     if (spec.alias !== undefined) store.createAlias(spec.alias, key);
     await store.flush();

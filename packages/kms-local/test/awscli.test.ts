@@ -1,5 +1,4 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,23 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startKmsLocal, type KmsLocal } from '../src/index.js';
-import { clientFor } from './helpers.js';
+import { awsCliAvailable, awsKms, AWS_CLI, clientFor, requireAll, type CliResult } from './helpers.js';
 
-/*
- * The AWS CLI (botocore, Python) as a second, independent client: its SigV4 signer, JSON protocol
- * and error parsing share no code with the JavaScript SDK. Debian: `apt-get install -y awscli`.
- */
-const AWS = process.env['OVSEAL_AWS_CLI'] ?? 'aws';
-const available = spawnSync(AWS, ['--version'], { encoding: 'utf8' }).status === 0;
-const required = process.env['OVSEAL_REQUIRE_ALL'] === '1';
+const AWS = AWS_CLI;
+const available = awsCliAvailable;
+const required = requireAll;
 if (!available && !required) {
   console.warn(`\n*** SKIPPED kms-local awscli tests: '${AWS}' not found (apt-get install -y awscli; OVSEAL_REQUIRE_ALL=1 makes this a failure) ***\n`);
-}
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 describe.skipIf(!available && !required)('kms-local with the AWS CLI', () => {
@@ -32,26 +21,7 @@ describe.skipIf(!available && !required)('kms-local with the AWS CLI', () => {
   let dir: string;
 
   function aws(args: string[], secret = kms.credentials.secretAccessKey): Promise<CliResult> {
-    return new Promise((resolve) => {
-      execFile(
-        AWS,
-        ['--endpoint-url', kms.endpoint, '--region', kms.region, '--output', 'json', 'kms', ...args],
-        {
-          env: {
-            PATH: process.env['PATH'] ?? '',
-            HOME: dir,
-            AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: secret,
-            AWS_CONFIG_FILE: join(dir, 'none'),
-            AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-            AWS_PAGER: '',
-            AWS_MAX_ATTEMPTS: '1',
-          },
-          timeout: 60_000,
-        },
-        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr }),
-      );
-    });
+    return awsKms(kms, dir, args, secret);
   }
 
   beforeAll(async () => {

@@ -1,3 +1,5 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 
 import type { KmsLocal } from '../src/index.js';
@@ -31,4 +33,42 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { 
     return error as Error;
   }
   throw new Error('expected a rejection');
+}
+
+/*
+ * The AWS CLI (botocore, Python) as a second, independent client: its SigV4 signer, JSON protocol
+ * and error parsing share no code with the JavaScript SDK. Debian: `apt-get install -y awscli`.
+ */
+export const AWS_CLI = process.env['OVSEAL_AWS_CLI'] ?? 'aws';
+export const awsCliAvailable = spawnSync(AWS_CLI, ['--version'], { encoding: 'utf8' }).status === 0;
+export const requireAll = process.env['OVSEAL_REQUIRE_ALL'] === '1';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `aws kms ARGS` against a kms-local server, with a clean environment rooted in `home`. */
+export function awsKms(kms: KmsLocal, home: string, args: string[], secret = kms.credentials.secretAccessKey): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      AWS_CLI,
+      ['--endpoint-url', kms.endpoint, '--region', kms.region, '--output', 'json', 'kms', ...args],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: home,
+          AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: secret,
+          AWS_CONFIG_FILE: join(home, 'none'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+          AWS_PAGER: '',
+          AWS_MAX_ATTEMPTS: '1',
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr }),
+    );
+  });
 }

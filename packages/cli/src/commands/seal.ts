@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { seal as sealContainer } from '@ovseal/container';
 import { list, parse, parseDate, parseSize, requireOne } from '../lib/args.js';
 import { defaultModelName, sealEntries } from '../lib/inputs.js';
 import { printJson, say, UsageError, type Io } from '../lib/output.js';
 import { progressBar } from '../lib/progress.js';
+import { openSigner } from '../lib/signer.js';
 import { recipientFromUri } from '../lib/uris.js';
 import { describe } from './inspect.js';
 
@@ -15,7 +15,8 @@ INPUT is an IR pair (model.xml model.bin), a .onnx file, a compiled .blob, or a 
       --aux FILE        an extra file to carry along (tokenizer, labels; repeatable)
       --name NAME       model name (default: the first input's name)
       --model-version V model version (default: 1)
-      --sign KEY        publisher signing key (PEM, from ovseal sign-keygen)
+      --sign KEY        publisher signing key: a PEM (ovseal sign-keygen), pkcs11:… (a key
+                        in a token or HSM) or aws-kms:… (an ECC_NIST_P256 SIGN_VERIFY key)
       --not-after DATE  loaders refuse the model after this time (ISO 8601)
       --segment-size N  payload segment size (default 1M)
       --json            print the result as JSON`;
@@ -36,7 +37,8 @@ export async function seal(argv: string[], io: Io): Promise<number> {
   if (uris.length === 0) throw new UsageError('missing -r/--recipient', 'create a key with `ovseal keygen -o model.key`, then pass -r file:model.key');
   const entries = sealEntries(positionals, list(values.aux));
   const recipients = await Promise.all(uris.map(recipientFromUri));
-  const signer = values.sign ? await readFile(values.sign, 'utf8') : undefined;
+  const opened = values.sign ? await openSigner(values.sign, io) : undefined;
+  const signer = opened?.signer;
   const progress = progressBar(io, 'sealing', !values.json);
   const info = await sealContainer({
     output,
@@ -50,9 +52,9 @@ export async function seal(argv: string[], io: Io): Promise<number> {
     ...(signer ? { signer } : {}),
     ...(values['segment-size'] ? { segmentSize: parseSize(values['segment-size']) } : {}),
     onProgress: (done, total) => progress.update(done, total),
-  });
+  }).finally(() => opened?.close());
   progress.done();
   if (values.json) printJson(io, { ok: true, output, ...describe(info) });
-  else say(io, `sealed ${info.entries.length} ${info.entries.length === 1 ? 'entry' : 'entries'} (${info.metadata.format}, ${info.totalSize} bytes) to ${output} for ${uris.length} recipient${uris.length === 1 ? '' : 's'}${signer ? ', signed' : ''}`);
+  else say(io, `sealed ${info.entries.length} ${info.entries.length === 1 ? 'entry' : 'entries'} (${info.metadata.format}, ${info.totalSize} bytes) to ${output} for ${uris.length} recipient${uris.length === 1 ? '' : 's'}${info.signature ? `, signed (${info.signature.algorithm} ${info.signature.keyId})` : ''}`);
   return 0;
 }

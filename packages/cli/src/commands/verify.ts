@@ -9,7 +9,9 @@ import { withJournalHint } from '../lib/journal-hint.js';
 export const verifyHelp = `Usage: ovseal verify CONTAINER [--trust PUB...] [--require-signature] [-i URI...] [--json]
 
 Without a key: checks the publisher signature and the payload digest it covers. With -i: also the
-key commitment, the header MAC and every payload tag (nothing is written). Exit 0 only if all pass.`;
+key commitment, the header MAC and every payload tag (nothing is written). Exit 0 only if all pass.
+  --trust PUB           a trusted publisher key (repeatable): the .pub of ovseal sign-keygen, or
+                        the SPKI PEM/DER that aws kms get-public-key or pkcs11-tool exports`;
 
 export async function verify(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, {

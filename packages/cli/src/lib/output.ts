@@ -22,7 +22,7 @@ export function exitCodeFor(error: unknown): number {
   if (INTEGRITY.has(error.code)) return EXIT.integrity;
   if (error.code.startsWith('ERR_SIGNATURE_')) return EXIT.signature;
   if (POLICY.has(error.code)) return EXIT.policy;
-  if (/^ERR_(KEY|KMS|TPM)_/.test(error.code)) return EXIT.keyAccess;
+  if (/^ERR_(KEY|KMS|TPM|PKCS11)_/.test(error.code)) return EXIT.keyAccess;
   if (error.code === 'ERR_INVALID_ARGUMENT') return EXIT.usage;
   return EXIT.error;
 }

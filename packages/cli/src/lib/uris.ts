@@ -9,6 +9,7 @@ import { UsageError } from './output.js';
  *   tpm-ecdh:PEM|FILE    a device's TPM-resident key (recipient: its public key)
  *   tpm-rsa:PEM|FILE     the same with RSA-OAEP
  *   tpm-seal:…, tpm:…    TPM sealing and TPM identities (see @ovseal/key-tpm)
+ *   pkcs11:…             a key in a PKCS#11 token or HSM (RFC 7512 URI, see @ovseal/key-pkcs11)
  * Provider packages are imported only when their scheme is used, so `ovseal` starts fast and a
  * missing optional provider is reported clearly.
  */
@@ -23,7 +24,7 @@ function split(uri: string): { scheme: string; rest: string } {
 }
 
 function unknownScheme(scheme: string): never {
-  throw new UsageError(`unknown key URI scheme ${JSON.stringify(scheme)}`, 'use file:PATH, env:NAME, aws-kms:…, tpm-ecdh:…, tpm-rsa:…, tpm-seal:… or tpm:…');
+  throw new UsageError(`unknown key URI scheme ${JSON.stringify(scheme)}`, 'use file:PATH, env:NAME, aws-kms:…, tpm-ecdh:…, tpm-rsa:…, tpm-seal:…, tpm:… or pkcs11:…');
 }
 
 export async function recipientFromUri(uri: string): Promise<RemovableRecipient> {
@@ -46,6 +47,10 @@ export async function recipientFromUri(uri: string): Promise<RemovableRecipient>
     case 'tpm-seal': {
       const tpm = await import('@ovseal/key-tpm');
       return tpm.tpmRecipientFromUri(uri);
+    }
+    case 'pkcs11': {
+      const { Pkcs11Recipient } = await import('@ovseal/key-pkcs11');
+      return Pkcs11Recipient.open(uri);
     }
     default:
       return unknownScheme(scheme);
@@ -73,6 +78,10 @@ export async function identityFromUri(uri: string): Promise<Identity> {
     case 'tpm-seal': {
       const tpm = await import('@ovseal/key-tpm');
       return tpm.tpmIdentityFromUri(uri);
+    }
+    case 'pkcs11': {
+      const { Pkcs11Identity } = await import('@ovseal/key-pkcs11');
+      return Pkcs11Identity.fromUri(uri);
     }
     default:
       return unknownScheme(scheme);

@@ -6,8 +6,8 @@ import { keyIdOf, publicKeyFromRaw, toPublicKey, verifyCore } from './signature.
 
 /** Publisher keys a reader trusts; a container must carry a valid signature by one of them. */
 export interface TrustPolicy {
-  /** SPKI PEM strings or public/private KeyObjects. */
-  readonly publicKeys: readonly (string | KeyObject)[];
+  /** SPKI PEM strings, SPKI DER bytes (AWS KMS `GetPublicKey`, a token's export), or KeyObjects. */
+  readonly publicKeys: readonly (string | Uint8Array | KeyObject)[];
 }
 
 export function checkNotExpired(header: ParsedHeader, now: Date): void {

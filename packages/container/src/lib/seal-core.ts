@@ -2,7 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { InvalidArgumentError, IoError, OvsealError } from '../errors.js';
-import type { ContainerInfo, EntryRole, ModelFormat, Recipient, Stanza } from '../types.js';
+import type { ContainerInfo, EntryRole, ModelFormat, Recipient, Signer, Stanza } from '../types.js';
 import { PayloadEncryptor } from './encrypt.js';
 import { encodeCore, encodeHeaderWithoutMac, headerLengthOf, validateFields, type HeaderEntry, type HeaderFields } from './header.js';
 import { headerInfo } from './info.js';
@@ -10,7 +10,7 @@ import { DATA_KEY_LENGTH, deriveKeys, headerMac, wipe } from './keys.js';
 import { payloadDigest } from './layout.js';
 import { DEFAULT_SEGMENT_SIZE, HEADER_ALIGN, HEADER_RESERVE } from './limits.js';
 import type { SealTask } from './segment-task.js';
-import { signCore } from './signature.js';
+import { placeholderSignature, signCoreWith, toSigner } from './signer.js';
 import { wrapContextOf } from './unlock.js';
 
 /** One file to seal: from a path, bytes, or a stream of chunks. */
@@ -37,8 +37,11 @@ export interface SealCommonOptions {
   readonly entries: readonly SealEntryInput[];
   readonly metadata: SealMetadataInput;
   readonly recipients: readonly Recipient[];
-  /** Publisher signing key (Ed25519 or ECDSA P-256): PEM or KeyObject. */
-  readonly signer?: KeyObject | string;
+  /**
+   * Publisher signing key (Ed25519 or ECDSA P-256): a {@link Signer} (local, HSM, KMS), or a local
+   * private key as PEM or KeyObject.
+   */
+  readonly signer?: Signer | KeyObject | string;
   readonly segmentSize?: number;
   /** Free bytes kept after the header so rewraps can add recipients in place. Default 4096. */
   readonly headerReserve?: number;
@@ -192,16 +195,12 @@ async function* tasksOf(entryIndex: number, reader: EntryReader, segmentSize: nu
   }
 }
 
-/** Placeholder signature of the right size, so the header length is known before the payload. */
-function placeholderSignature(signer: KeyObject | string | undefined, fields: HeaderFields) {
-  return signer ? signCore(encodeCore(fields), signer) : null;
-}
-
 export async function sealInto(sink: SealSink, options: SealCommonOptions, randomness: SealRandomness = freshRandomness()): Promise<ContainerInfo> {
   const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
   if (!options.recipients || options.recipients.length === 0) {
     throw new InvalidArgumentError('at least one recipient is needed', { hint: 'pass -r/--recipient, e.g. -r file:model.key' });
   }
+  const signer = options.signer === undefined ? undefined : toSigner(options.signer);
   const { dataKey, containerId, salt } = randomness;
   const keys = deriveKeys(dataKey, salt);
   try {
@@ -217,7 +216,7 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const draftEntries: HeaderEntry[] = options.entries.map((e) => ({ name: e.name, role: e.role, size: 0 }));
     const draft: HeaderFields = { ...base, entries: draftEntries, stanzas, signature: null };
     validateFields(draft);
-    const sizedDraft = { ...draft, signature: placeholderSignature(options.signer, draft) };
+    const sizedDraft = { ...draft, signature: signer ? placeholderSignature(signer) : null };
     const headerLength = headerLengthOf(sizedDraft);
     const reserve = options.headerReserve ?? HEADER_RESERVE;
     const payloadOffset = Math.ceil((headerLength + reserve) / HEADER_ALIGN) * HEADER_ALIGN;
@@ -255,7 +254,7 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     }
 
     const final: HeaderFields = { ...draft, entries, payloadDigest: payloadDigest(hashes) };
-    const signed: HeaderFields = { ...final, signature: options.signer ? signCore(encodeCore(final), options.signer) : null };
+    const signed: HeaderFields = { ...final, signature: signer ? await signCoreWith(encodeCore(final), signer) : null };
     const withoutMac = encodeHeaderWithoutMac(signed, payloadOffset);
     const area = new Uint8Array(payloadOffset);
     area.set(withoutMac, 0);

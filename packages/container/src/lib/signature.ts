@@ -7,17 +7,28 @@ import type { HeaderSignature } from './header.js';
 /** Domain separation: a signature over a core can never be confused with another message. */
 const SIGNED_LABEL = utf8('ovseal/v1 signature\n');
 
-function signedMessage(core: Uint8Array): Uint8Array {
+export function signedMessage(core: Uint8Array): Uint8Array {
   return concatBytes([SIGNED_LABEL, core]);
 }
 
 export function toPrivateKey(key: KeyObject | string): KeyObject {
-  return typeof key === 'string' ? createPrivateKey(key) : key;
+  const privateKey = typeof key === 'string' ? createPrivateKey(key) : key;
+  if (privateKey.type !== 'private') throw new InvalidArgumentError('a signing key must be a private key', { hint: 'create one with `ovseal sign-keygen`' });
+  return privateKey;
 }
 
-export function toPublicKey(key: KeyObject | string): KeyObject {
-  if (typeof key !== 'string') return key.type === 'private' ? createPublicKey(key) : key;
-  return createPublicKey(key);
+/** A public key from SPKI PEM, SPKI DER bytes (as AWS KMS `GetPublicKey` or a token exports it), or a KeyObject. */
+export function toPublicKey(key: KeyObject | string | Uint8Array): KeyObject {
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) return key.type === 'private' ? createPublicKey(key) : key;
+  try {
+    return typeof key === 'string' ? createPublicKey(key) : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new InvalidArgumentError('not a public key: expected SPKI PEM or DER', { cause, hint: 'export it with `aws kms get-public-key`, `pkcs11-tool --read-object --type pubkey`, or use the .pub of `ovseal sign-keygen`' });
+  }
+}
+
+export function publicKeyOf(privateKey: KeyObject): KeyObject {
+  return createPublicKey(privateKey);
 }
 
 export function algorithmOf(key: KeyObject): SignatureAlgorithm {
@@ -27,7 +38,7 @@ export function algorithmOf(key: KeyObject): SignatureAlgorithm {
 }
 
 /** Raw public key bytes as the header stores them. */
-function rawPublicKey(publicKey: KeyObject, algorithm: SignatureAlgorithm): Uint8Array {
+export function rawPublicKey(publicKey: KeyObject, algorithm: SignatureAlgorithm): Uint8Array {
   const jwk = publicKey.export({ format: 'jwk' });
   if (algorithm === 'ed25519') return Buffer.from(jwk.x!, 'base64url');
   return concatBytes([Uint8Array.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
@@ -45,14 +56,16 @@ export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
 }
 
+/** Signs with a local private key: Ed25519 over the message, ECDSA P-256 over its SHA-256 as r ‖ s. */
+export function signWithKey(message: Uint8Array, privateKey: KeyObject, algorithm: SignatureAlgorithm): Uint8Array {
+  return algorithm === 'ed25519' ? sign(null, message, privateKey) : sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+}
+
+/** Signs a core with a local key, synchronously (test forgeries and the vector generator). */
 export function signCore(core: Uint8Array, privateKeyInput: KeyObject | string): HeaderSignature {
   const privateKey = toPrivateKey(privateKeyInput);
   const algorithm = algorithmOf(privateKey);
-  const message = signedMessage(core);
-  const signature = algorithm === 'ed25519'
-    ? sign(null, message, privateKey)
-    : sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return { algorithm, publicKey: rawPublicKey(createPublicKey(privateKey), algorithm), signature };
+  return { algorithm, publicKey: rawPublicKey(publicKeyOf(privateKey), algorithm), signature: signWithKey(signedMessage(core), privateKey, algorithm) };
 }
 
 /** True when the signature verifies over the core. Malformed keys verify as false. */

@@ -1,4 +1,4 @@
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 
 import type { KmsClientOptions } from '../options.js';
 import { toKmsError, unexpectedResponse } from './to-kms-error.js';
@@ -33,6 +33,25 @@ export class KmsCaller {
       throw unexpectedResponse('Decrypt', keyArn, `decrypted under ${String(output.KeyId)}`);
     }
     return output.Plaintext;
+  }
+
+  /** A signing key's public key (SPKI DER), its ARN and what it signs with. */
+  async getPublicKey(keyId: string, region: string | undefined) {
+    const output = await this.call('GetPublicKey', keyId, region, (client, abortSignal) =>
+      client.send(new GetPublicKeyCommand({ KeyId: keyId }), { abortSignal }),
+    );
+    if (!output.PublicKey || !output.KeyId) throw unexpectedResponse('GetPublicKey', keyId, 'no PublicKey or KeyId');
+    return { keyArn: output.KeyId, spki: output.PublicKey, keySpec: output.KeySpec, keyUsage: output.KeyUsage, signingAlgorithms: output.SigningAlgorithms ?? [] };
+  }
+
+  /** An ECDSA_SHA_256 signature (DER, as KMS returns it) of a message, or of its SHA-256 digest. */
+  async sign(keyArn: string, region: string, message: Uint8Array, messageType: 'RAW' | 'DIGEST'): Promise<Uint8Array> {
+    const output = await this.call('Sign', keyArn, region, (client, abortSignal) =>
+      client.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: messageType, SigningAlgorithm: 'ECDSA_SHA_256' }), { abortSignal }),
+    );
+    if (!output.Signature) throw unexpectedResponse('Sign', keyArn, 'no Signature');
+    if (output.KeyId !== keyArn) throw unexpectedResponse('Sign', keyArn, `signed with ${String(output.KeyId)}`);
+    return output.Signature;
   }
 
   /** The key ARN an alias (or any key id) points to, in a region. */

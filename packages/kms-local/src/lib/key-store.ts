@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 
 import { invalidState, KmsFault, notFound } from './kms-fault.js';
 import { aliasArn, keyArn, parseKeyRef } from './key-ref.js';
-import { readStateFile, writeStateFile, type KeyState, type StateDocument, type StoredAlias } from './state-file.js';
+import { readStateFile, writeStateFile, type KeySpec, type KeyState, type KeyUsage, type StateDocument, type StoredAlias } from './state-file.js';
 
 export interface KeyMaterial {
   readonly version: number;
@@ -18,6 +18,10 @@ export interface KeyRecord {
   readonly region: string;
   readonly description: string;
   readonly createdAt: number;
+  readonly keySpec: KeySpec;
+  readonly keyUsage: KeyUsage;
+  /** The private key of an asymmetric (SIGN_VERIFY) key; symmetric keys have materials instead. */
+  readonly signingKey?: KeyObject;
   state: KeyState;
   deletionDate?: number;
   pendingWindowInDays?: number;
@@ -46,6 +50,8 @@ export interface NewKey {
   readonly region: string;
   readonly description?: string;
   readonly allowedPrincipals?: readonly string[] | null;
+  /** Default SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT; ECC_NIST_P256 keys are SIGN_VERIFY. */
+  readonly keySpec?: KeySpec;
 }
 
 /**
@@ -85,7 +91,7 @@ export class KeyStore {
       createdAt,
       state: 'Enabled',
       allowedPrincipals: spec.allowedPrincipals ? [...spec.allowedPrincipals] : null,
-      materials: [{ version: 1, key: randomBytes(32), createdAt }],
+      ...keyMaterialFor(spec.keySpec ?? 'SYMMETRIC_DEFAULT', createdAt),
     };
     this.keys.set(keyId, record);
     this.dirty = true;
@@ -263,6 +269,9 @@ export class KeyStore {
         createdAt: stored.createdAt,
         state: stored.state,
         allowedPrincipals: stored.allowedPrincipals ? [...stored.allowedPrincipals] : null,
+        keySpec: stored.keySpec ?? 'SYMMETRIC_DEFAULT',
+        keyUsage: stored.keyUsage ?? 'ENCRYPT_DECRYPT',
+        ...(stored.signingKey === undefined ? {} : { signingKey: createPrivateKey({ key: Buffer.from(stored.signingKey, 'base64'), format: 'der', type: 'pkcs8' }) }),
         materials: stored.materials.map((m) => ({ version: m.version, key: decodeMaterial(m.key, stored.keyId), createdAt: m.createdAt })),
       };
       if (stored.deletionDate !== undefined) record.deletionDate = stored.deletionDate;
@@ -291,6 +300,8 @@ export class KeyStore {
         ...(key.deletionDate === undefined ? {} : { deletionDate: key.deletionDate }),
         ...(key.pendingWindowInDays === undefined ? {} : { pendingWindowInDays: key.pendingWindowInDays }),
         allowedPrincipals: key.allowedPrincipals,
+        ...(key.keySpec === 'SYMMETRIC_DEFAULT' ? {} : { keySpec: key.keySpec, keyUsage: key.keyUsage }),
+        ...(key.signingKey === undefined ? {} : { signingKey: key.signingKey.export({ format: 'der', type: 'pkcs8' }).toString('base64') }),
         materials: key.materials.map((m) => ({ version: m.version, key: m.key.toString('base64'), createdAt: m.createdAt })),
       })),
       aliases: [...this.aliases.values()].map(
@@ -311,6 +322,14 @@ export class KeyStore {
 export function assertUsable(key: KeyRecord): void {
   if (key.state === 'Disabled') throw new KmsFault('DisabledException', `${key.arn} is disabled.`);
   if (key.state === 'PendingDeletion') throw invalidState(`${key.arn} is pending deletion.`);
+}
+
+/** A new key's material: 32 random bytes (symmetric, version 1), or an EC P-256 key pair (signing). */
+function keyMaterialFor(keySpec: KeySpec, createdAt: number): Pick<KeyRecord, 'keySpec' | 'keyUsage' | 'signingKey' | 'materials'> {
+  if (keySpec === 'ECC_NIST_P256') {
+    return { keySpec, keyUsage: 'SIGN_VERIFY', signingKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, materials: [] };
+  }
+  return { keySpec, keyUsage: 'ENCRYPT_DECRYPT', materials: [{ version: 1, key: randomBytes(32), createdAt }] };
 }
 
 function aliasKey(accountId: string, region: string, aliasName: string): string {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, sign, verify } from 'node:crypto';
 
 import { openBlob, readBlobHeader, sealBlob } from './ciphertext.js';
 import {
@@ -27,6 +27,10 @@ type Operation = (context: OperationContext, body: RequestBody) => Record<string
 const MAX_PLAINTEXT = 4096;
 const MAX_CIPHERTEXT = 6144;
 const ALGORITHM = 'SYMMETRIC_DEFAULT';
+const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
+const SIGNING_SPEC = 'ECC_NIST_P256';
+/** KMS's limit on a RAW message to Sign or Verify. */
+const MAX_SIGN_MESSAGE = 4096;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The supported `TrentService.*` operations, by name. */
@@ -46,14 +50,19 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ScheduleKeyDeletion: scheduleKeyDeletion,
   CancelKeyDeletion: cancelKeyDeletion,
   RotateKeyOnDemand: rotateKeyOnDemand,
+  GetPublicKey: getPublicKey,
+  Sign: signMessage,
+  Verify: verifySignatureOperation,
 };
 
 function createKey(context: OperationContext, body: RequestBody): Record<string, unknown> {
   const keyUsage = optionalString(body, 'KeyUsage') ?? 'ENCRYPT_DECRYPT';
   const keySpec = optionalString(body, 'KeySpec') ?? optionalString(body, 'CustomerMasterKeySpec') ?? ALGORITHM;
   const origin = optionalString(body, 'Origin') ?? 'AWS_KMS';
-  if (keyUsage !== 'ENCRYPT_DECRYPT' || keySpec !== ALGORITHM || origin !== 'AWS_KMS' || optionalBoolean(body, 'MultiRegion')) {
-    throw new KmsFault('UnsupportedOperationException', 'kms-local only creates single-region SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys.');
+  const symmetric = keyUsage === 'ENCRYPT_DECRYPT' && keySpec === ALGORITHM;
+  const signing = keyUsage === 'SIGN_VERIFY' && keySpec === SIGNING_SPEC;
+  if (!(symmetric || signing) || origin !== 'AWS_KMS' || optionalBoolean(body, 'MultiRegion')) {
+    throw new KmsFault('UnsupportedOperationException', `kms-local only creates single-region ${ALGORITHM} ENCRYPT_DECRYPT keys and ${SIGNING_SPEC} SIGN_VERIFY keys.`);
   }
   const policy = optionalString(body, 'Policy');
   const key = context.store.createKey({
@@ -61,6 +70,7 @@ function createKey(context: OperationContext, body: RequestBody): Record<string,
     region: context.region,
     description: optionalString(body, 'Description') ?? '',
     allowedPrincipals: policy === undefined ? null : principalsFromPolicy(policy),
+    keySpec: signing ? SIGNING_SPEC : ALGORITHM,
   });
   return { KeyMetadata: keyMetadata(key) };
 }
@@ -186,8 +196,55 @@ function cancelKeyDeletion(context: OperationContext, body: RequestBody): Record
 function rotateKeyOnDemand(context: OperationContext, body: RequestBody): Record<string, unknown> {
   const key = usableForManagement(context, requiredString(body, 'KeyId'), 'RotateKeyOnDemand');
   assertUsable(key);
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT') throw new KmsFault('UnsupportedOperationException', `${key.arn} is an asymmetric key: KMS does not rotate those.`);
   context.store.rotate(key);
   return { KeyId: key.arn };
+}
+
+function getPublicKey(context: OperationContext, body: RequestBody): Record<string, unknown> {
+  const key = usableKey(context, requiredString(body, 'KeyId'), 'GetPublicKey');
+  if (key.signingKey === undefined) throw new KmsFault('UnsupportedOperationException', `${key.arn} is a symmetric key: it has no public key.`);
+  return {
+    KeyId: key.arn,
+    PublicKey: createPublicKey(key.signingKey).export({ format: 'der', type: 'spki' }).toString('base64'),
+    CustomerMasterKeySpec: key.keySpec,
+    KeySpec: key.keySpec,
+    KeyUsage: key.keyUsage,
+    SigningAlgorithms: [SIGNING_ALGORITHM],
+  };
+}
+
+/** The message of a Sign or Verify request. kms-local signs RAW messages (KMS hashes them with SHA-256). */
+function signedMessage(body: RequestBody): Buffer {
+  const message = requiredBlob(body, 'Message', 1, MAX_SIGN_MESSAGE);
+  const messageType = optionalString(body, 'MessageType') ?? 'RAW';
+  if (messageType === 'DIGEST') {
+    // Node's crypto signs messages, not precomputed digests, and kms-local does no ECDSA of its own.
+    throw new KmsFault('UnsupportedOperationException', 'kms-local signs RAW messages only (MessageType DIGEST is not supported).');
+  }
+  if (messageType !== 'RAW') throw validation(`1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [RAW, DIGEST, EXTERNAL_MU]`);
+  const algorithm = requiredString(body, 'SigningAlgorithm');
+  if (algorithm !== SIGNING_ALGORITHM) throw new KmsFault('InvalidKeyUsageException', `${algorithm} is not a valid signing algorithm for an ${SIGNING_SPEC} key; use ${SIGNING_ALGORITHM}.`);
+  return message;
+}
+
+function signMessage(context: OperationContext, body: RequestBody): Record<string, unknown> {
+  const key = usableForSigning(context, requiredString(body, 'KeyId'), 'Sign');
+  const message = signedMessage(body);
+  dryRun(body);
+  // KMS answers ECDSA signatures DER-encoded.
+  const signature = sign('sha256', message, { key: key.signingKey!, dsaEncoding: 'der' });
+  return { KeyId: key.arn, Signature: signature.toString('base64'), SigningAlgorithm: SIGNING_ALGORITHM };
+}
+
+function verifySignatureOperation(context: OperationContext, body: RequestBody): Record<string, unknown> {
+  const key = usableForSigning(context, requiredString(body, 'KeyId'), 'Verify');
+  const message = signedMessage(body);
+  const signature = requiredBlob(body, 'Signature', 1, 6144);
+  dryRun(body);
+  const valid = verify('sha256', message, { key: createPublicKey(key.signingKey!), dsaEncoding: 'der' }, signature);
+  if (!valid) throw new KmsFault('KMSInvalidSignatureException', 'The signature is not valid for this message and key.');
+  return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: SIGNING_ALGORITHM };
 }
 
 /** Resolves a key and checks the caller may use it: `NotFoundException`, then `AccessDeniedException`. */
@@ -203,9 +260,25 @@ function visibleKey(context: OperationContext, reference: string, operation: str
 }
 
 function usableForCrypto(context: OperationContext, reference: string, operation: string): KeyRecord {
+  const key = usableKey(context, reference, operation);
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT') throw wrongUsage(key, operation);
+  return key;
+}
+
+function usableForSigning(context: OperationContext, reference: string, operation: string): KeyRecord {
+  const key = usableKey(context, reference, operation);
+  if (key.keyUsage !== 'SIGN_VERIFY' || key.signingKey === undefined) throw wrongUsage(key, operation);
+  return key;
+}
+
+function usableKey(context: OperationContext, reference: string, operation: string): KeyRecord {
   const key = visibleKey(context, reference, operation);
   assertUsable(key);
   return key;
+}
+
+function wrongUsage(key: KeyRecord, operation: string): KmsFault {
+  return new KmsFault('InvalidKeyUsageException', `${key.arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
 }
 
 function usableForManagement(context: OperationContext, reference: string, operation: string): KeyRecord {
@@ -276,15 +349,15 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
     CreationDate: seconds(key.createdAt),
     Enabled: key.state === 'Enabled',
     Description: key.description,
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage: key.keyUsage,
     KeyState: key.state,
     ...(key.deletionDate === undefined ? {} : { DeletionDate: seconds(key.deletionDate) }),
     ...(key.pendingWindowInDays === undefined ? {} : { PendingDeletionWindowInDays: key.pendingWindowInDays }),
     Origin: 'AWS_KMS',
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: ALGORITHM,
-    KeySpec: ALGORITHM,
-    EncryptionAlgorithms: [ALGORITHM],
+    CustomerMasterKeySpec: key.keySpec,
+    KeySpec: key.keySpec,
+    ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: [SIGNING_ALGORITHM] } : { EncryptionAlgorithms: [ALGORITHM] }),
     MultiRegion: false,
   };
 }

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** Key specs kms-local makes: symmetric AES-GCM keys, and ECC P-256 signing keys. */
+export type KeySpec = 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256';
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY';
+
 /** Key states kms-local models (a subset of KMS's). */
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
@@ -23,6 +27,11 @@ export interface StoredKey {
   readonly pendingWindowInDays?: number;
   /** Access key ids, account ids, `arn:aws:iam::ACCOUNT:root` or `*`; null: any principal of the key's account. */
   readonly allowedPrincipals: readonly string[] | null;
+  /** Absent for symmetric keys (files written before signing keys existed read the same). */
+  readonly keySpec?: KeySpec;
+  readonly keyUsage?: KeyUsage;
+  /** base64 PKCS#8 DER of a signing key's private key. */
+  readonly signingKey?: string;
   readonly materials: readonly StoredMaterial[];
 }
 

@@ -1,0 +1,14 @@
+export { Pkcs11Recipient } from './pkcs11-recipient.js';
+export type { Pkcs11RecipientOptions } from './pkcs11-recipient.js';
+export { Pkcs11Identity } from './pkcs11-identity.js';
+export { Pkcs11Signer } from './pkcs11-signer.js';
+export type { Pkcs11Options } from './lib/token.js';
+export { Pkcs11Error } from './errors.js';
+export type { Pkcs11ErrorCode } from './errors.js';
+export { parsePkcs11Uri, redactPin } from './parse-pkcs11-uri.js';
+export type { Pkcs11Uri, Pkcs11ObjectType } from './parse-pkcs11-uri.js';
+export { PKCS11_STANZA_TYPES } from './stanza-types.js';
+export { createSoftHsmToken } from './create-softhsm-token.js';
+export type { SoftHsmToken, SoftHsmTokenOptions } from './create-softhsm-token.js';
+export { checkSoftHsmPrerequisites, findSoftHsmModule, SOFTHSM_INSTALL_LINE } from './check-softhsm-prerequisites.js';
+export type { SoftHsmPrerequisites } from './check-softhsm-prerequisites.js';
