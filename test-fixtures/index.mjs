@@ -97,13 +97,29 @@ export function sharedFixturesDir() {
 export const OPENVINO_VERSION = '2026.4.1';
 
 /**
+ * An older release installed beside it, into `.venv-openvino-legacy`, so the tests also cover
+ * runtimes without the `_props` C functions and with the old `ov_element_type_e` numbering.
+ */
+export const OPENVINO_LEGACY_VERSION = '2024.6.0';
+
+/**
  * The folder holding the OpenVINO runtime's `libopenvino_c` for tests, benchmarks and the demo:
  * $OVSEAL_OPENVINO_LIB, else the wheel in the repository's `.venv-openvino` (installed by
  * `node scripts/ensure-openvino.mjs`), else `undefined`.
  */
 export function openVinoLibraryDir() {
   if (process.env.OVSEAL_OPENVINO_LIB) return process.env.OVSEAL_OPENVINO_LIB;
-  const lib = join(dirname(new URL(import.meta.url).pathname), '..', '.venv-openvino', 'lib');
+  return wheelLibraryDir('.venv-openvino');
+}
+
+/** The older runtime's folder ({@link OPENVINO_LEGACY_VERSION}): $OVSEAL_OPENVINO_LEGACY_LIB or `.venv-openvino-legacy`. */
+export function openVinoLegacyLibraryDir() {
+  if (process.env.OVSEAL_OPENVINO_LEGACY_LIB) return process.env.OVSEAL_OPENVINO_LEGACY_LIB;
+  return wheelLibraryDir('.venv-openvino-legacy');
+}
+
+function wheelLibraryDir(venv) {
+  const lib = join(dirname(new URL(import.meta.url).pathname), '..', venv, 'lib');
   if (!existsSync(lib)) return undefined;
   for (const python of readdirSync(lib).filter((name) => name.startsWith('python'))) {
     const libs = join(lib, python, 'site-packages', 'openvino', 'libs');

@@ -102,7 +102,7 @@ function readPort(runtime: Runtime, port: Pointer, kind: 'input' | 'output', ind
   const shape: NativePartialShape = {};
   runtime.check(fns.ov_port_get_partial_shape(port, shape), 'ov_port_get_partial_shape');
   try {
-    return new Output(anyName, nativeTypeName(type[0]!), partialShapeOf(shape), index);
+    return new Output(anyName, nativeTypeName(type[0]!, runtime.elementOffset), partialShapeOf(shape), index);
   } finally {
     fns.ov_partial_shape_free(shape);
   }

@@ -5,6 +5,7 @@ import {
   assertArrayFits,
   elementType,
   elementTypeOfNative,
+  nativeCode,
   nativeTypeName,
   type ElementTypeName,
   type TensorArray,
@@ -63,11 +64,11 @@ export class Tensor extends NativeHandle {
     }
     if (data === undefined || data.byteLength === 0) {
       // OpenVINO refuses a NULL host pointer: an empty tensor gets (zero bytes of) its own memory.
-      pointer = runtime.withShape(dims, (nativeShape) => runtime.out(runtime.fns.ov_tensor_create, 'ov_tensor_create', type.native, nativeShape));
+      pointer = runtime.withShape(dims, (nativeShape) => runtime.out(runtime.fns.ov_tensor_create, 'ov_tensor_create', nativeCode(type, runtime.elementOffset), nativeShape));
     } else {
       const address = koffi.address(data);
       pointer = runtime.withShape(dims, (nativeShape) =>
-        runtime.out(runtime.fns.ov_tensor_create_from_host_ptr, 'ov_tensor_create_from_host_ptr', type.native, nativeShape, address),
+        runtime.out(runtime.fns.ov_tensor_create_from_host_ptr, 'ov_tensor_create_from_host_ptr', nativeCode(type, runtime.elementOffset), nativeShape, address),
       );
     }
     super(pointer, release, 'tensor', wrapped === undefined ? [] : [wrapped]);
@@ -79,7 +80,7 @@ export class Tensor extends NativeHandle {
   getElementType(): string {
     const type = [0];
     this.#runtime.check(this.#runtime.fns.ov_tensor_get_element_type(this.pointer, type as [number]), 'ov_tensor_get_element_type');
-    return nativeTypeName(type[0]!);
+    return nativeTypeName(type[0]!, this.#runtime.elementOffset);
   }
 
   getShape(): number[] {
@@ -123,7 +124,7 @@ export class Tensor extends NativeHandle {
     const size: [number | bigint] = [0];
     if (fns.ov_tensor_get_element_type(this.pointer, native as [number]) !== 0) return false;
     if (fns.ov_tensor_get_byte_size(this.pointer, size) !== 0) return false;
-    const type = elementTypeOfNative(native[0]!);
+    const type = elementTypeOfNative(native[0]!, this.#runtime.elementOffset);
     return type !== undefined && Number(size[0]) === type.bytes;
   }
 
@@ -132,8 +133,8 @@ export class Tensor extends NativeHandle {
     const { fns } = this.#runtime;
     const native = [0];
     this.#runtime.check(fns.ov_tensor_get_element_type(this.pointer, native as [number]), 'ov_tensor_get_element_type');
-    const type = elementTypeOfNative(native[0]!);
-    if (type === undefined) throw new OpenVinoArgumentError(`no typed array holds ${nativeTypeName(native[0]!)} elements`);
+    const type = elementTypeOfNative(native[0]!, this.#runtime.elementOffset);
+    if (type === undefined) throw new OpenVinoArgumentError(`no typed array holds ${nativeTypeName(native[0]!, this.#runtime.elementOffset)} elements`);
     const size: [number | bigint] = [0];
     this.#runtime.check(fns.ov_tensor_get_byte_size(this.pointer, size), 'ov_tensor_get_byte_size');
     const bytes = Number(size[0]);

@@ -7,4 +7,6 @@ declare module '@ovseal/test-fixtures' {
   export const ocrModels: Readonly<{ detector: string; recognizer: string; classifier: string; labels: string }>;
   export function openVinoLibraryDir(): string | undefined;
   export const OPENVINO_VERSION: string;
+  export function openVinoLegacyLibraryDir(): string | undefined;
+  export const OPENVINO_LEGACY_VERSION: string;
 }

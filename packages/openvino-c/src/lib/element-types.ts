@@ -52,8 +52,10 @@ interface ElementType {
   readonly array: new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => TensorArray;
 }
 
-// ov_element_type_e values (openvino/c/ov_common.h): DYNAMIC 0, BOOLEAN 1, BF16 2, F16 3, F32 4,
-// F64 5, I4 6, I8 7, I16 8, I32 9, I64 10, U1 11, U2 12, U3 13, U4 14, U6 15, U8 16, U16 17, U32 18, U64 19.
+// ov_element_type_e values (openvino/c/ov_common.h) of current releases: DYNAMIC 0, BOOLEAN 1,
+// BF16 2, F16 3, F32 4, F64 5, I4 6, I8 7, I16 8, I32 9, I64 10, U1 11, U2 12, U3 13, U4 14, U6 15,
+// U8 16, U16 17, U32 18, U64 19. Releases up to 2025 had UNDEFINED = 0 first, so every value is one
+// higher there: the runtime measures which numbering it has (Runtime.elementOffset) and passes it.
 const TYPES: readonly ElementType[] = [
   { name: 'boolean', native: 1, bytes: 1, array: Uint8Array },
   { name: 'bf16', native: 2, bytes: 2, array: Uint16Array },
@@ -82,15 +84,23 @@ export function elementType(type: ElementTypeName | number | string): ElementTyp
   return found;
 }
 
-/** The element type of an `ov_element_type_e`, or `undefined` for types with no typed array (u4, nf4, …). */
-export function elementTypeOfNative(native: number): ElementType | undefined {
-  return byNative.get(native);
+/** The `ov_element_type_e` of a type in a runtime whose numbering is shifted by `offset`. */
+export function nativeCode(type: ElementType, offset: number): number {
+  return type.native + offset;
 }
 
-/** The name OpenVINO uses for an `ov_element_type_e` with no typed array here. */
-export function nativeTypeName(native: number): string {
-  return elementTypeOfNative(native)?.name ?? `ov_element_type_e(${native})`;
+/** The element type of an `ov_element_type_e`, or `undefined` for types with no typed array (u4, nf4, …). */
+export function elementTypeOfNative(native: number, offset: number): ElementType | undefined {
+  return byNative.get(native - offset);
 }
+
+/** The type's name, or `ov_element_type_e(N)` for one with no typed array here. */
+export function nativeTypeName(native: number, offset: number): string {
+  return elementTypeOfNative(native, offset)?.name ?? `ov_element_type_e(${native})`;
+}
+
+/** `f64` in the current numbering: 8 bytes here, 4 (f32) in the shifted one. Used to tell them apart. */
+export const PROBE_F64 = { native: 5, currentBytes: 8, shiftedBytes: 4 } as const;
 
 /** Checks that `data` is a typed array this element type can wrap without conversion. */
 export function assertArrayFits(type: ElementType, data: ArrayBufferView, elements: number): void {

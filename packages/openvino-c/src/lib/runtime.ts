@@ -1,5 +1,6 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import { OpenVinoError, OpenVinoUnavailableError } from '../errors.js';
+import { PROBE_F64 } from './element-types.js';
 import { bindOpenVinoC, type NativeFunction, type NativeShape, type OpenVinoCFunctions, type Out, type Pointer } from './bindings.js';
 
 const STATUS_NAMES: Record<number, string> = {
@@ -31,6 +32,8 @@ export class Runtime {
   readonly libraryPath: string;
   /** `ov_get_openvino_version().buildNumber`, e.g. `2026.4.1-22982-e213a147257-releases/2026/4`. */
   readonly buildNumber: string;
+  /** Added to this package's `ov_element_type_e` values for this library (see the constructor). */
+  readonly elementOffset: 0 | 1;
 
   constructor(libraryPath: string) {
     let lib: LibraryHandle;
@@ -54,6 +57,26 @@ export class Runtime {
     const year = Number(/^(\d{4})\./.exec(this.buildNumber)?.[1]);
     if (!(year >= MIN_YEAR)) {
       throw new OpenVinoUnavailableError(`${libraryPath} is OpenVINO ${this.buildNumber || '(no version)'}; ${MIN_YEAR}.0 or newer is needed`);
+    }
+    this.elementOffset = this.#measureElementOffset(libraryPath);
+  }
+
+  /**
+   * How `ov_element_type_e` is numbered in this library: 0 in current releases, 1 in those (up to
+   * 2025) that still had `UNDEFINED = 0`. The ABI changed without a version bump of the C API, so
+   * it is measured, not guessed from the version: a one-element tensor of code 5 is f64 (8 bytes)
+   * in the current numbering and f32 (4 bytes) in the old one.
+   */
+  #measureElementOffset(libraryPath: string): 0 | 1 {
+    const tensor = this.withShape([1], (shape) => this.out(this.fns.ov_tensor_create, 'ov_tensor_create', PROBE_F64.native, shape));
+    try {
+      const size: [number | bigint] = [0];
+      this.check(this.fns.ov_tensor_get_byte_size(tensor, size), 'ov_tensor_get_byte_size');
+      if (Number(size[0]) === PROBE_F64.currentBytes) return 0;
+      if (Number(size[0]) === PROBE_F64.shiftedBytes) return 1;
+      throw new OpenVinoUnavailableError(`${libraryPath} numbers its element types in a way this package does not know`);
+    } finally {
+      this.fns.ov_tensor_free(tensor);
     }
   }
 
