@@ -11,3 +11,6 @@ declare module '@ovseal/test-fixtures' {
   };
   export function sharedFixturesDir(): string;
 }
+declare module '@ovseal/test-fixtures/vitest' {
+  export function describeWithPart<T>(name: string, part: T | Error, how: string, body: (part: T) => void): void;
+}

@@ -1,41 +1,27 @@
 import type { Pointer } from './lib/bindings.js';
 import { captureMemoryFile } from './lib/memory-file.js';
-import { NativeHandle } from './lib/native-handle.js';
+import { HandleWithPorts } from './lib/handle-with-ports.js';
 import type { Runtime } from './lib/runtime.js';
 import { InferRequest } from './infer-request.js';
-import { pick } from './model.js';
-import { readPorts, type Output } from './output.js';
 
 /**
- * A model compiled for a device (`ov_compiled_model_t`). It keeps alive the memory the model it was
- * compiled from points into (an IR's wrapped weights).
+ * A model compiled for a device (`ov_compiled_model_t`): `inputs`, `outputs`, `input(…)`,
+ * `output(…)`. It keeps alive the memory the model it was compiled from points into (an IR's
+ * wrapped weights, an imported blob).
  */
-export class CompiledModel extends NativeHandle {
+export class CompiledModel extends HandleWithPorts {
   readonly #runtime: Runtime;
-  #ports: { inputs: Output[]; outputs: Output[] } | undefined;
 
   /** @internal */
   constructor(runtime: Runtime, pointer: Pointer, keepAlive: readonly unknown[]) {
-    super(pointer, (p) => runtime.fns.ov_compiled_model_free(p), 'compiled model', keepAlive);
+    const { fns } = runtime;
+    super(runtime, pointer, (p) => fns.ov_compiled_model_free(p), 'compiled model', keepAlive, {
+      inputsSize: fns.ov_compiled_model_inputs_size,
+      inputByIndex: fns.ov_compiled_model_input_by_index,
+      outputsSize: fns.ov_compiled_model_outputs_size,
+      outputByIndex: fns.ov_compiled_model_output_by_index,
+    });
     this.#runtime = runtime;
-  }
-
-  get inputs(): Output[] {
-    return this.#readPorts().inputs;
-  }
-
-  get outputs(): Output[] {
-    return this.#readPorts().outputs;
-  }
-
-  /** The input at an index or with a tensor name; without an argument, the only input. */
-  input(nameOrIndex?: string | number): Output {
-    return pick(this.inputs, nameOrIndex, 'input');
-  }
-
-  /** The output at an index or with a tensor name; without an argument, the only output. */
-  output(nameOrIndex?: string | number): Output {
-    return pick(this.outputs, nameOrIndex, 'output');
   }
 
   /** @internal What requests made from this compiled model must keep alive. */
@@ -59,14 +45,5 @@ export class CompiledModel extends NativeHandle {
     return captureMemoryFile((path) =>
       this.#runtime.check(this.#runtime.fns.ov_compiled_model_export_model(pointer, path), 'ov_compiled_model_export_model'),
     );
-  }
-
-  #readPorts() {
-    const { fns } = this.#runtime;
-    this.#ports ??= {
-      inputs: readPorts(this.#runtime, this.pointer, 'input', fns.ov_compiled_model_inputs_size, fns.ov_compiled_model_input_by_index),
-      outputs: readPorts(this.#runtime, this.pointer, 'output', fns.ov_compiled_model_outputs_size, fns.ov_compiled_model_output_by_index),
-    };
-    return this.#ports;
   }
 }

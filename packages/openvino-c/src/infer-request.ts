@@ -4,7 +4,7 @@ import type { Pointer } from './lib/bindings.js';
 import type { TensorArray } from './lib/element-types.js';
 import { NativeHandle } from './lib/native-handle.js';
 import type { Runtime } from './lib/runtime.js';
-import { pick } from './model.js';
+import { pick } from './lib/handle-with-ports.js';
 import type { Output } from './output.js';
 import { Tensor } from './tensor.js';
 

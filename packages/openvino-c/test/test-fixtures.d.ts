@@ -10,3 +10,6 @@ declare module '@ovseal/test-fixtures' {
   export function openVinoLegacyLibraryDir(): string | undefined;
   export const OPENVINO_LEGACY_VERSION: string;
 }
+declare module '@ovseal/test-fixtures/vitest' {
+  export function describeWithPart<T>(name: string, part: T | Error, how: string, body: (part: T) => void): void;
+}

@@ -4,10 +4,9 @@
  * wheel there; vitest.config.ts passes its folder on as OVSEAL_OPENVINO_LIB). Without it the suites
  * skip loudly; under OVSEAL_REQUIRE_ALL=1 or OVSEAL_REQUIRE_OPENVINO=1 (CI) they fail instead.
  */
-import { describe, test } from 'vitest';
 import { loadOpenVinoC, type OpenVinoC } from '@ovseal/openvino-c';
+import { describeWithPart } from '@ovseal/test-fixtures/vitest';
 
-const required = process.env.OVSEAL_REQUIRE_ALL === '1' || process.env.OVSEAL_REQUIRE_OPENVINO === '1';
 const HOW =
   'run `node scripts/ensure-openvino.mjs` (installs the pinned `openvino` wheel from PyPI into .venv-openvino) or set OVSEAL_OPENVINO_LIB';
 
@@ -17,17 +16,5 @@ export const openvino: OpenVinoC | Error = process.env.OVSEAL_OPENVINO_LIB
 
 /** `describe` that runs on the real runtime, or skips loudly (fails where the runtime is required). */
 export function describeOpenVino(name: string, body: (ov: OpenVinoC) => void): void {
-  if (!(openvino instanceof Error)) {
-    describe(name, () => body(openvino as OpenVinoC));
-    return;
-  }
-  const reason = `${name}: OpenVINO runtime not available (${openvino.message.split('\n')[0]}); ${HOW}`;
-  if (required) {
-    test(`${name}: the OpenVINO runtime loads (required here)`, () => {
-      throw new Error(reason);
-    });
-    return;
-  }
-  console.warn(`\n!!! SKIPPED ${reason}\n`);
-  test.skip(`${name} (SKIPPED: no OpenVINO runtime; ${HOW})`, () => undefined);
+  describeWithPart(name, openvino, HOW, body);
 }
