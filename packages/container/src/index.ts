@@ -31,6 +31,8 @@ export {
 } from './errors.js';
 export type { ContainerErrorCode } from './errors.js';
 export { createWrapContext } from './wrap-context.js';
+export { unwrapMatching } from './unwrap-matching.js';
+export type { StanzaMatcher } from './unwrap-matching.js';
 export { seal } from './seal.js';
 export type { SealOptions } from './seal.js';
 export { sealToBuffer } from './seal-to-buffer.js';
