@@ -48,14 +48,21 @@ export interface StanzaMatcher {
  */
 export async function unwrapMatching(stanzas: readonly Stanza[], context: WrapContext, matcher: StanzaMatcher): Promise<Uint8Array | null> {
   const byKey = new Map<string, Stanza[]>();
+  let firstFailure: unknown;
   for (const stanza of stanzas) {
-    const key = await matcher.keyOf(stanza);
+    let key: string | null;
+    try {
+      key = await matcher.keyOf(stanza);
+    } catch (error) {
+      // e.g. a KMS alias that cannot be resolved right now: another key may still unwrap.
+      firstFailure ??= error;
+      continue;
+    }
     if (key === null) continue;
     const same = byKey.get(key);
     if (same) same.push(stanza);
     else byKey.set(key, [stanza]);
   }
-  let firstFailure: unknown;
   // Keys in a fixed order (not header order): which key is tried first, which one wins and which
   // failure is reported never depend on how the stanzas were arranged.
   for (const key of [...byKey.keys()].sort()) {
