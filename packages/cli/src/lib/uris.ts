@@ -14,9 +14,6 @@ import { UsageError } from './output.js';
  * missing optional provider is reported clearly.
  */
 
-/** A recipient that can also tell which stanzas it made (for `rewrap --remove`). */
-export type RemovableRecipient = Recipient & { describes?(stanza: Stanza): boolean };
-
 function split(uri: string): { scheme: string; rest: string } {
   const colon = uri.indexOf(':');
   if (colon <= 0) throw new UsageError(`${JSON.stringify(uri)} is not a key URI`, 'use file:PATH, env:NAME, aws-kms:ARN, tpm-ecdh:PUBKEY, …');
@@ -27,7 +24,7 @@ function unknownScheme(scheme: string): never {
   throw new UsageError(`unknown key URI scheme ${JSON.stringify(scheme)}`, 'use file:PATH, env:NAME, aws-kms:…, tpm-ecdh:…, tpm-rsa:…, tpm-seal:…, tpm:… or pkcs11:…');
 }
 
-export async function recipientFromUri(uri: string): Promise<RemovableRecipient> {
+export async function recipientFromUri(uri: string): Promise<Recipient> {
   const { scheme, rest } = split(uri);
   switch (scheme) {
     case 'file': {
@@ -95,6 +92,7 @@ export async function identityFromUri(uri: string): Promise<Identity> {
 export async function stanzaSelector(uri: string): Promise<(stanza: Stanza) => boolean> {
   if (!uri.includes(':')) return (stanza) => stanza.type === uri;
   const recipient = await recipientFromUri(uri);
-  if (!recipient.describes) throw new UsageError(`cannot tell which stanzas ${uri} made`, 'remove by stanza type instead, e.g. --remove aws-kms');
-  return (stanza) => recipient.describes!(stanza);
+  const describes = recipient.describes?.bind(recipient);
+  if (!describes) throw new UsageError(`cannot tell which stanzas ${uri} made`, 'remove by stanza type instead, e.g. --remove aws-kms');
+  return describes;
 }
