@@ -3,7 +3,7 @@ import { layoutEntries, payloadDigest, payloadLength, segmentHash, segmentNonce,
 import { wipe } from './lib/keys.js';
 import { TAG_LENGTH } from './lib/limits.js';
 import { prepareOpen, type OpenCommonOptions } from './lib/open-core.js';
-import { checkPayloadDigest } from './lib/policy.js';
+import { checkPayloadDigest, wholePayloadDigest } from './lib/policy.js';
 import { decryptSegmentInto } from './lib/segment-cipher.js';
 import { openReader, type ContainerSource } from './lib/source.js';
 import type { EntryInfo } from './types.js';
@@ -22,8 +22,8 @@ export interface PlaintextChunk {
  * Decrypts a container as a stream of chunks, one segment at a time, in constant memory. Each chunk
  * is released only after its own tag verified. A truncation or a later bad segment is reported by
  * the error that ends the iteration, after earlier chunks were released: when everything must be
- * authentic before any byte is used, use {@link open}. With a trust policy, the payload digest is
- * compared at the end.
+ * authentic before any byte is used, use {@link open}. For a signed container (or with a trust
+ * policy), the payload digest is compared at the end.
  *
  * @example
  * ```ts
@@ -42,6 +42,7 @@ export async function* openStream(source: ContainerSource, options: OpenCommonOp
     const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
     const expected = header.payloadOffset + payloadLength(layouts);
     if (reader.kind === 'random' && reader.size !== expected) throw new TruncatedError(`the header describes ${expected} bytes, the container has ${reader.size}`);
+    const digest = wholePayloadDigest(header, options.trust);
     const hashes: Uint8Array[] = [];
     let done = 0;
     for (const layout of layouts) {
@@ -50,7 +51,7 @@ export async function* openStream(source: ContainerSource, options: OpenCommonOp
         const plainLength = segmentPlainLength(layout.size, header.segmentSize, s);
         const position = header.payloadOffset + layout.payloadOffset + s * (header.segmentSize + TAG_LENGTH);
         const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await reader.read(plainLength + TAG_LENGTH);
-        if (options.trust) hashes.push(segmentHash(sealed));
+        if (digest) hashes.push(segmentHash(sealed));
         const plain = Buffer.alloc(plainLength);
         const last = s === layout.segmentCount - 1;
         if (!decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), sealed, plain, 0)) throw new AuthenticationFailedError();
@@ -60,7 +61,7 @@ export async function* openStream(source: ContainerSource, options: OpenCommonOp
       }
     }
     if (reader.kind === 'sequential') await reader.expectEnd();
-    if (options.trust) checkPayloadDigest(header, payloadDigest(hashes));
+    if (digest) checkPayloadDigest(header, payloadDigest(hashes));
   } finally {
     wipe(payloadKey);
     reader.close();
