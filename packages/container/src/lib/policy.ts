@@ -29,6 +29,15 @@ export function checkSignature(header: ParsedHeader, trust: TrustPolicy | undefi
 }
 
 /**
+ * The checks before any key is used (cheap first, so no KMS or TPM call is made for a container
+ * that would be refused): expiry, then a present signature (and trust, when required).
+ */
+export function checkBeforeUnlock(header: ParsedHeader, options: { readonly now?: Date | undefined; readonly trust?: TrustPolicy | undefined }): void {
+  checkNotExpired(header, options.now ?? new Date());
+  if (options.trust || header.signature) checkSignature(header, options.trust);
+}
+
+/**
  * Whether a reader of the whole payload compares the payload digest: always for a signed container
  * (a present signature is always verified, docs/FORMAT.md §6.3), and whenever trust is required.
  */
