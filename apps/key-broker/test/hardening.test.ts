@@ -268,3 +268,32 @@ describe('item 15: the admin token leaves the environment once hashed', () => {
     }
   });
 });
+
+describe('schema migration from version 1', () => {
+  it('keeps models, devices and grants; a device grant keeps its device\'s key; a grant to a missing device matches nothing', async () => {
+    const work = await tempDir('ovseal-broker-migrate-');
+    try {
+      const path = join(work.path, 'broker.db');
+      const old = new Database(path);
+      old.exec(await readFile(new URL('./fixtures/schema-v1.sql', import.meta.url), 'utf8'));
+      old.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);');
+      const device = newDevice('old-device');
+      old.prepare("INSERT INTO devices VALUES ('old-device', 'tpm-ecdh', ?, ?, '[]', 1, NULL, NULL)").run(device.publicKeyPem, device.keyId);
+      old.prepare("INSERT INTO grants VALUES ('g-1', 'device', 'old-device', 'det', NULL, 9e15, 5, 0, 1, NULL)").run();
+      old.prepare("INSERT INTO grants VALUES ('g-2', 'device', 'never-registered', 'det', NULL, 9e15, 5, 0, 1, NULL)").run();
+      old.close();
+      const { SqliteBrokerStore } = await import('../src/index.js');
+      const store = SqliteBrokerStore.open(path, { checkpointIntervalMs: 0 });
+      try {
+        const [grant] = await store.grantsForDevice((await store.getDevice('old-device'))!);
+        expect(grant).toMatchObject({ id: 'g-1', subject: { kind: 'device', value: 'old-device', keyId: device.keyId }, maxReleasesPerDevice: null });
+        expect((await store.getGrant('g-2'))!.subject).toEqual({ kind: 'device', value: 'never-registered', keyId: '' });
+        expect(await store.listEnrolmentTokens()).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await work.remove();
+    }
+  });
+});
