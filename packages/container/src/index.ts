@@ -50,6 +50,8 @@ export { verify } from './verify.js';
 export type { VerifyOptions, VerifyResult } from './verify.js';
 export { rewrap } from './rewrap.js';
 export { recoverRewrap } from './recover-rewrap.js';
+export { rekey } from './rekey.js';
+export type { RekeyOptions, RekeyResult } from './rekey.js';
 export { verifyHeader } from './verify-header.js';
 export type { VerifiedHeader } from './verify-header.js';
 export { rewrapHeader } from './rewrap-header.js';

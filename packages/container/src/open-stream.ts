@@ -1,10 +1,6 @@
-import { AuthenticationFailedError, TruncatedError } from './errors.js';
-import { layoutEntries, payloadDigest, payloadLength, segmentHash, segmentNonce, segmentPlainLength } from './lib/layout.js';
 import { wipe } from './lib/keys.js';
-import { TAG_LENGTH } from './lib/limits.js';
 import { prepareOpen, type OpenCommonOptions } from './lib/open-core.js';
-import { checkPayloadDigest, wholePayloadDigest } from './lib/policy.js';
-import { decryptSegmentInto } from './lib/segment-cipher.js';
+import { plaintextSegments } from './lib/plaintext-segments.js';
 import { openReader, type ContainerSource } from './lib/source.js';
 import type { EntryInfo } from './types.js';
 
@@ -38,30 +34,7 @@ export async function* openStream(source: ContainerSource, options: OpenCommonOp
   try {
     const prepared = await prepareOpen(reader, options);
     payloadKey = prepared.payloadKey;
-    const { header } = prepared;
-    const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
-    const expected = header.payloadOffset + payloadLength(layouts);
-    if (reader.kind === 'random' && reader.size !== expected) throw new TruncatedError(`the header describes ${expected} bytes, the container has ${reader.size}`);
-    const digest = wholePayloadDigest(header, options.trust);
-    const hashes: Uint8Array[] = [];
-    let done = 0;
-    for (const layout of layouts) {
-      const entry = header.entries[layout.index]!;
-      for (let s = 0; s < layout.segmentCount; s++) {
-        const plainLength = segmentPlainLength(layout.size, header.segmentSize, s);
-        const position = header.payloadOffset + layout.payloadOffset + s * (header.segmentSize + TAG_LENGTH);
-        const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await reader.read(plainLength + TAG_LENGTH);
-        if (digest) hashes.push(segmentHash(sealed));
-        const plain = Buffer.alloc(plainLength);
-        const last = s === layout.segmentCount - 1;
-        if (!decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), sealed, plain, 0)) throw new AuthenticationFailedError();
-        done += sealed.length;
-        options.onProgress?.(done, expected - header.payloadOffset);
-        yield { entry: { name: entry.name, role: entry.role, size: entry.size }, offset: s * header.segmentSize, data: plain, last };
-      }
-    }
-    if (reader.kind === 'sequential') await reader.expectEnd();
-    if (digest) checkPayloadDigest(header, payloadDigest(hashes));
+    yield* plaintextSegments(reader, prepared.header, payloadKey, options);
   } finally {
     wipe(payloadKey);
     reader.close();
