@@ -24,6 +24,23 @@ function unknownScheme(scheme: string): never {
   throw new UsageError(`unknown key URI scheme ${JSON.stringify(scheme)}`, 'use file:PATH, env:NAME, aws-kms:…, tpm-ecdh:…, tpm-rsa:…, tpm-seal:…, tpm:… or pkcs11:…');
 }
 
+/**
+ * Keys read from environment variables, by name: reading one removes it from the environment (no
+ * child process inherits it), and one command may name the same `env:` key twice (`-i env:K
+ * --remove env:K`).
+ */
+const envKeys = new Map<string, Uint8Array>();
+
+async function envKey(name: string): Promise<Uint8Array> {
+  let key = envKeys.get(name);
+  if (key === undefined) {
+    const { readEnvKey } = await import('@ovseal/key-env');
+    key = readEnvKey(name);
+    envKeys.set(name, key);
+  }
+  return key;
+}
+
 export async function recipientFromUri(uri: string): Promise<Recipient> {
   const { scheme, rest } = split(uri);
   switch (scheme) {
@@ -33,7 +50,7 @@ export async function recipientFromUri(uri: string): Promise<Recipient> {
     }
     case 'env': {
       const { EnvRecipient } = await import('@ovseal/key-env');
-      return EnvRecipient.fromEnv(rest);
+      return new EnvRecipient(await envKey(rest));
     }
     case 'aws-kms': {
       const kms = await import('@ovseal/key-kms');
@@ -63,7 +80,7 @@ export async function identityFromUri(uri: string): Promise<Identity> {
     }
     case 'env': {
       const { EnvIdentity } = await import('@ovseal/key-env');
-      return EnvIdentity.fromEnv(rest);
+      return new EnvIdentity(await envKey(rest));
     }
     case 'aws-kms': {
       const kms = await import('@ovseal/key-kms');
