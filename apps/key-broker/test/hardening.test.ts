@@ -255,7 +255,7 @@ describe('item 15: the admin token leaves the environment once hashed', () => {
         const report = await waitFor('the diagnostic report', async () => {
           const file = (await readdir(work.path)).find((name) => name.startsWith('report.') && name.endsWith('.json'));
           // Written while we look: wait until it parses whole.
-          return file && (JSON.parse(await readFile(join(work.path, file), 'utf8')) as { environmentVariables: Record<string, string> });
+          return file === undefined ? undefined : (JSON.parse(await readFile(join(work.path, file), 'utf8')) as { environmentVariables: Record<string, string> });
         });
         expect(report.environmentVariables['PATH']).toBeDefined();
         expect(report.environmentVariables).not.toHaveProperty('OVSEAL_BROKER_ADMIN_TOKEN');

@@ -85,7 +85,7 @@ async function writeTemp(target: Target): Promise<string> {
  * renamed into place. On any failure, everything written or moved into place — and every
  * directory created — is removed: no plaintext is left behind.
  */
-export async function extractEntries(entries: readonly OpenedEntry[], directory: string, force: boolean, move = rename): Promise<string[]> {
+export async function extractEntries(entries: readonly OpenedEntry[], directory: string, force: boolean, move: (from: string, to: string) => Promise<void> = rename): Promise<string[]> {
   const root = resolve(directory);
   const missing = new Set<string>();
   const targets: Target[] = [];
