@@ -1,5 +1,6 @@
 import { InvalidArgumentError, TruncatedError } from './errors.js';
-import { writeAtomically, writeFully } from './lib/atomic-file.js';
+import { writeAtomically } from './lib/atomic-file.js';
+import { fileSink } from './lib/file-sink.js';
 import type { ParsedHeader } from './lib/header.js';
 import { wipe } from './lib/keys.js';
 import { prepareOpen } from './lib/open-core.js';
@@ -84,20 +85,8 @@ export async function rekey(path: string, options: RekeyOptions): Promise<RekeyR
     const { header } = prepared;
     const segments = plaintextSegments(reader, header, payloadKey, { trust: options.trust });
     const info = await writeAtomically(options.output ?? path, async (file) => {
-      let position = 0;
       const sealed = await sealInto(
-        {
-          async begin(payloadOffset) {
-            position = payloadOffset;
-          },
-          async writePayload(bytes) {
-            await writeFully(file, bytes, position);
-            position += bytes.length;
-          },
-          async writeHeaderArea(area) {
-            await writeFully(file, area, 0);
-          },
-        },
+        fileSink(file),
         {
           entries: entriesFrom(header, segments),
           metadata: {
