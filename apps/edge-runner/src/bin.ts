@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { text as streamText } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { BrokerClient } from './broker-client.js';
 import { loadRunnerConfig } from './load-runner-config.js';
@@ -13,7 +15,8 @@ The ovseal edge runner (README: apps/edge-runner/README.md).
 Commands:
   init        create the device key (in the TPM, or a file key with deviceKey.kind "file") and print its public key
   public-key  print the device public key (--json: the body of POST /v1/admin/devices)
-  enrol       register this device with the broker: --token TOKEN (or env OVSEAL_ENROL_TOKEN)
+  enrol       register this device with the broker: --token-file FILE (- for stdin), or env
+              OVSEAL_ENROL_TOKEN (removed from the environment once read)
   run         serve: POST /v1/infer, GET /healthz; prints {"event":"ready",…} on stdout; stops on SIGTERM/SIGINT
   fetch-key   request one model's key now and cache it: --model NAME@VERSION
 
@@ -22,6 +25,17 @@ Options:
   --json          machine-readable output
   -h, --help      show this help
 `;
+
+/** The enrolment token from a file, stdin (`-`) or the environment (then removed from it), never the command line. */
+async function readEnrolmentToken(file: string | undefined): Promise<string | undefined> {
+  if (file !== undefined) {
+    const text = file === '-' ? await streamText(process.stdin) : await readFile(file, 'utf8');
+    return text.trim() || undefined;
+  }
+  const token = process.env['OVSEAL_ENROL_TOKEN'];
+  delete process.env['OVSEAL_ENROL_TOKEN'];
+  return token || undefined;
+}
 
 function warnIfFile(key: DeviceKey): void {
   if (key.storage === 'file') process.stderr.write('ovseal-edge: WARNING: the device key is a FILE, not a TPM key (development only)\n');
@@ -33,6 +47,7 @@ async function main(): Promise<number> {
     options: {
       config: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       model: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -58,14 +73,19 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'enrol': {
-      const token = values.token ?? process.env['OVSEAL_ENROL_TOKEN'];
+      if (values.token !== undefined) {
+        // Anyone on the machine sees a command line (ps): the token must not be on it.
+        process.stderr.write('ovseal-edge: error: --token would show the enrolment token to every user of this machine (ps)\novseal-edge: hint: pass --token-file FILE (or - to read it from stdin), or set OVSEAL_ENROL_TOKEN\n');
+        return 2;
+      }
+      const token = await readEnrolmentToken(values['token-file']);
       if (!token) {
-        process.stderr.write('ovseal-edge: error: enrol needs --token (or OVSEAL_ENROL_TOKEN)\n');
+        process.stderr.write('ovseal-edge: error: enrol needs --token-file FILE (or - for stdin), or OVSEAL_ENROL_TOKEN\n');
         return 2;
       }
       const key = await openDeviceKey(config.deviceKey);
       warnIfFile(key);
-      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity });
+      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls });
       const device = await client.enrol(token, key);
       process.stdout.write(values.json ? `${JSON.stringify(device)}\n` : `enrolled ${device.id} (key ${device.keyId}; labels: ${device.labels.join(', ') || 'none'})\n`);
       return 0;
@@ -76,7 +96,7 @@ async function main(): Promise<number> {
         return 2;
       }
       const key = await openDeviceKey(config.deviceKey);
-      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity });
+      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls });
       const release = await client.requestKey(values.model);
       const cache = new ModelCache(config.dataDir);
       const previous = await cache.readKey(release.model);

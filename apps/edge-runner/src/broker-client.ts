@@ -2,6 +2,7 @@ import { challengeContext, signDeviceRequest, stanzaFromJson } from '@ovseal/key
 import type { ChallengeResponse, DeviceModelList, KeyReleaseResponse } from '@ovseal/key-broker/protocol';
 import type { Identity } from '@ovseal/container';
 import { EdgeRunnerError } from './errors.js';
+import { httpRequest, readText, type BrokerTls, type HttpResponse } from './lib/http-request.js';
 
 /** Options of {@link BrokerClient}. */
 export interface BrokerClientOptions {
@@ -11,6 +12,8 @@ export interface BrokerClientOptions {
   readonly identity: Identity;
   /** Per request, in ms (default 15 000). */
   readonly timeoutMs?: number;
+  /** A CA and/or a public-key pin for the broker's certificate (config `brokerCa`, `brokerPin`). */
+  readonly tls?: BrokerTls | undefined;
 }
 
 /**
@@ -32,23 +35,24 @@ export class BrokerClient {
     this.#options = { ...options, brokerUrl: options.brokerUrl.replace(/\/+$/, '') };
   }
 
-  async #fetch(path: string, init: RequestInit): Promise<Response> {
+  async #fetch(path: string, init: { method: string; headers: Record<string, string>; body?: Uint8Array }): Promise<HttpResponse & { text: string }> {
     try {
-      return await fetch(`${this.#options.brokerUrl}${path}`, { ...init, signal: AbortSignal.timeout(this.#options.timeoutMs ?? 15_000) });
+      const response = await httpRequest(`${this.#options.brokerUrl}${path}`, { ...init, timeoutMs: this.#options.timeoutMs ?? 15_000, tls: this.#options.tls });
+      return { ...response, text: await readText(response) };
     } catch (cause) {
       throw new EdgeRunnerError('ERR_BROKER_UNREACHABLE', `the broker at ${this.#options.brokerUrl} is unreachable: ${(cause as Error).message}`, { cause });
     }
   }
 
-  async #json<T>(response: Response): Promise<T> {
-    const text = await response.text();
+  async #json<T>(response: { status: number; text: string }): Promise<T> {
+    const { text } = response;
     let body: unknown;
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
       body = {};
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const { error, message } = body as { error?: string; message?: string };
       throw new EdgeRunnerError('ERR_BROKER_REFUSED', `the broker refused (${response.status} ${error ?? 'error'}): ${message ?? text.slice(0, 200)}`, { status: response.status, brokerCode: error ?? 'unknown' });
     }
@@ -60,7 +64,7 @@ export class BrokerClient {
     const response = await this.#fetch('/v1/challenges', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ deviceId: this.#options.deviceId }),
+      body: Buffer.from(JSON.stringify({ deviceId: this.#options.deviceId })),
     });
     const challenge = await this.#json<ChallengeResponse>(response);
     const secret = await this.#options.identity.unwrap([stanzaFromJson(challenge.stanza)], challengeContext(challenge.nonce, this.#options.deviceId));
@@ -97,7 +101,7 @@ export class BrokerClient {
     const response = await this.#fetch('/v1/enrol', {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ deviceId: this.#options.deviceId, keyType: key.keyType, publicKeyPem: key.publicKeyPem }),
+      body: Buffer.from(JSON.stringify({ deviceId: this.#options.deviceId, keyType: key.keyType, publicKeyPem: key.publicKeyPem })),
     });
     return this.#json(response);
   }

@@ -6,7 +6,8 @@ export type EdgeRunnerErrorCode =
   | 'ERR_DEVICE_KEY'
   | 'ERR_BROKER_UNREACHABLE'
   | 'ERR_BROKER_REFUSED'
-  | 'ERR_DOWNLOAD';
+  | 'ERR_DOWNLOAD'
+  | 'ERR_BAD_MODEL_ID';
 
 /**
  * A failure of the edge runner. `ERR_BROKER_REFUSED` carries the broker's HTTP status and error

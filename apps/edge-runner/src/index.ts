@@ -7,6 +7,7 @@ export type { DeviceKey } from './open-device-key.js';
 export { FileDeviceKey } from './file-device-key.js';
 export { BrokerClient } from './broker-client.js';
 export type { BrokerClientOptions } from './broker-client.js';
+export type { BrokerTls } from './lib/http-request.js';
 export { EdgeRunnerError } from './errors.js';
 export type { EdgeRunnerErrorCode } from './errors.js';
 export { drawTextImage } from './draw-text-image.js';

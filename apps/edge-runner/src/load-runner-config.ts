@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { TrustPolicy } from '@ovseal/container';
 import { EdgeRunnerError } from './errors.js';
+import type { BrokerTls } from './lib/http-request.js';
 
 /** Where the device key lives: in a TPM (a persistent handle or a key directory), or in a file (no TPM). */
 export type DeviceKeyConfig =
@@ -25,7 +26,10 @@ export interface RunnerConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly pollSeconds: number;
   readonly runtime: 'auto' | 'onnxruntime' | 'openvino';
-  readonly trust: TrustPolicy | undefined;
+  /** Publisher keys: only models signed by one of them are loaded. Required. */
+  readonly trust: TrustPolicy;
+  /** A CA and/or a public-key pin for the broker's certificate. */
+  readonly brokerTls: BrokerTls | undefined;
   /** Bearer token `POST /v1/infer` requires; none by default (listen on loopback then). */
   readonly inferToken: string | undefined;
   readonly maxInferBytes: number;
@@ -37,8 +41,34 @@ export interface RunnerConfig {
   readonly progress: 'auto' | 'always' | 'never';
 }
 
-function fail(message: string): never {
-  throw new EdgeRunnerError('ERR_RUNNER_CONFIG', `config: ${message}`);
+function fail(message: string, hint?: string): never {
+  throw new EdgeRunnerError('ERR_RUNNER_CONFIG', `config: ${message}`, hint === undefined ? undefined : { hint });
+}
+
+/** Loopback hosts, where plain http reaches no network. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** The broker URL: https, or http on loopback only (a network would see and could answer every exchange). */
+function brokerUrlOf(raw: Record<string, unknown>): string {
+  const brokerUrl = str(raw, 'brokerUrl').replace(/\/+$/, '');
+  let url: URL;
+  try {
+    url = new URL(brokerUrl);
+  } catch {
+    fail('"brokerUrl" is an https URL');
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) return brokerUrl;
+  return fail(`"brokerUrl" must be https:// (plain http only on loopback), not ${JSON.stringify(brokerUrl)}`, 'serve the broker over TLS (--tls-cert/--tls-key); for a private CA set "brokerCa", and pin it with "brokerPin"');
+}
+
+async function brokerTlsOf(raw: Record<string, unknown>, base: string): Promise<BrokerTls | undefined> {
+  const caFile = raw['brokerCa'] === undefined ? undefined : str(raw, 'brokerCa');
+  const pin = raw['brokerPin'] === undefined ? undefined : str(raw, 'brokerPin');
+  if (pin !== undefined && !/^sha256\/\/[A-Za-z0-9+/]{43}=$/.test(pin)) fail('"brokerPin" is sha256// and the base64 SHA-256 of the broker certificate\'s public key (openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)');
+  const ca = caFile === undefined ? undefined : await readFile(resolve(base, caFile), 'utf8').catch((cause: Error) => fail(`cannot read "brokerCa" ${caFile}: ${cause.message}`));
+  return ca === undefined && pin === undefined ? undefined : { ...(ca !== undefined ? { ca } : {}), ...(pin !== undefined ? { pin } : {}) };
 }
 
 function str(raw: Record<string, unknown>, field: string, fallback?: string): string {
@@ -69,7 +99,7 @@ function deviceKeyOf(raw: unknown, base: string): DeviceKeyConfig {
  * ```json
  * { "deviceId": "edge-001", "brokerUrl": "https://broker.example.com", "dataDir": "/var/lib/ovseal-edge",
  *   "deviceKey": { "kind": "tpm", "type": "tpm-ecdh", "handle": "0x81000100", "tcti": "device:/dev/tpmrm0" },
- *   "listen": { "host": "127.0.0.1", "port": 8650 }, "pollSeconds": 30, "runtime": "auto" }
+ *   "trust": ["publisher.pem.pub"], "listen": { "host": "127.0.0.1", "port": 8650 }, "pollSeconds": 30, "runtime": "auto" }
  * ```
  *
  * @example
@@ -89,8 +119,7 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
   const base = dirname(resolve(path));
   const deviceId = str(raw, 'deviceId');
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(deviceId)) fail('"deviceId" is 1-128 characters of [A-Za-z0-9._:-]');
-  const brokerUrl = str(raw, 'brokerUrl').replace(/\/+$/, '');
-  if (!/^https?:\/\//.test(brokerUrl)) fail('"brokerUrl" is an http(s) URL');
+  const brokerUrl = brokerUrlOf(raw);
   const listen = (raw['listen'] ?? {}) as Record<string, unknown>;
   const port = Number(listen['port'] ?? 8650);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('"listen.port" is a port number');
@@ -102,7 +131,10 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
   if (progress !== 'auto' && progress !== 'always' && progress !== 'never') fail('"progress" is auto, always or never');
   const trustFiles = raw['trust'] ?? [];
   if (!Array.isArray(trustFiles) || !trustFiles.every((file) => typeof file === 'string')) fail('"trust" is a list of publisher public key files');
-  const trust = trustFiles.length > 0 ? { publicKeys: await Promise.all(trustFiles.map((file: string) => readFile(isAbsolute(file) ? file : resolve(base, file), 'utf8'))) } : undefined;
+  // The device's public key is public: without a publisher to trust, the runner would load any
+  // model anyone sealed to it, from whoever answers at its broker URL.
+  if (trustFiles.length === 0) fail('"trust" names no publisher key: the runner loads only models signed by a publisher it trusts', 'add the publisher public key (from `ovseal sign-keygen`): "trust": ["publisher.pem.pub"]');
+  const trust = { publicKeys: await Promise.all(trustFiles.map((file: string) => readFile(isAbsolute(file) ? file : resolve(base, file), 'utf8').catch((cause: Error) => fail(`cannot read the trusted key ${file}: ${cause.message}`)))) };
   const models = raw['models'];
   if (models !== undefined && (!Array.isArray(models) || !models.every((name) => typeof name === 'string'))) fail('"models" is a list of model names');
   return {
@@ -114,6 +146,7 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
     pollSeconds,
     runtime,
     trust,
+    brokerTls: await brokerTlsOf(raw, base),
     inferToken: typeof raw['inferToken'] === 'string' ? raw['inferToken'] : undefined,
     maxInferBytes: Number(raw['maxInferBytes'] ?? 64 * 1024 * 1024),
     models: models as string[] | undefined,

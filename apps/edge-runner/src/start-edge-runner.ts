@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BrokerClient } from './broker-client.js';
+import { EdgeRunnerError } from './errors.js';
 import type { RunnerConfig } from './load-runner-config.js';
 import { openDeviceKey, type DeviceKey } from './open-device-key.js';
 import { createRunnerHandler } from './lib/http-server.js';
@@ -17,6 +18,10 @@ export interface EdgeRunner {
   syncNow(): Promise<void>;
   /** Stops the server and the poll, releases every model (the runtimes' memory, the loader's plaintext). */
   stop(): Promise<void>;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** Options of {@link startEdgeRunner} beyond the config file. */
@@ -40,15 +45,21 @@ export interface EdgeRunnerOptions {
  */
 export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerOptions = {}): Promise<EdgeRunner> {
   const log = options.log ?? stderrLog();
+  if (!config.trust || config.trust.publicKeys.length === 0) {
+    throw new EdgeRunnerError('ERR_RUNNER_CONFIG', 'the runner needs a publisher to trust: it loads only models signed by one', { hint: 'add the publisher public key (from `ovseal sign-keygen`) to "trust" in the config' });
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const deviceKey = await openDeviceKey(config.deviceKey);
   if (deviceKey.storage === 'file') log('WARNING: the device key is a FILE, not a TPM key: anyone who copies it can impersonate this device');
-  const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: deviceKey.identity });
+  const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: deviceKey.identity, tls: config.brokerTls });
   const manager = new ModelManager(config, deviceKey, client, log);
   await manager.loadFromCache();
   if (manager.served.size > 0) log(`serving ${[...manager.served.values()].map((m) => m.id).join(', ')} from the cache`);
 
-  const server = createServer(createRunnerHandler({ manager, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes }));
+  if (config.inferToken === undefined && !isLoopbackHost(config.listen.host)) {
+    log(`WARNING: listening on ${config.listen.host} without an inferToken: anyone who reaches this port can run the model (set "inferToken", or listen on 127.0.0.1)`);
+  }
+  const server = createServer(createRunnerHandler({ manager, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes, log }));
   server.headersTimeout = 10_000;
   server.requestTimeout = 120_000;
   const sockets = new Set<Socket>();

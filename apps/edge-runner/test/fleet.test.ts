@@ -101,6 +101,12 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     expect(got!.map(({ score: _, ...corners }) => corners)).toEqual(want!.map(({ score: _, ...corners }) => corners));
     got!.forEach((box, i) => expect(Math.abs(box.score - want![i]!.score)).toBeLessThan(1e-4));
     expect(got).toHaveLength(2);
+    // A failed inference answers 422 without the runtime's internal text (issue 10 item 16).
+    const wrong = await fetch(`${runner!.url}/v1/infer`, { method: 'POST', body: JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 2], data: [1, 2] } } }) });
+    expect(wrong.status).toBe(422);
+    const refusal = (await wrong.json()) as { error: string; message: string };
+    expect(refusal.error).toBe('inference_failed');
+    expect(refusal.message).not.toMatch(/onnx|ort|dimension|rank|Got invalid|index/i);
     // At rest: the container (ciphertext) and the device-wrapped stanza; nothing decrypted.
     const files = await readdir(join(work.path, 'edge-a', 'models', 'ppocr-det@4.0.0'));
     expect(files.sort()).toEqual(['container.ovseal', 'key.json']);
@@ -202,7 +208,9 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     const config = await writeConfig(work.path, 'edge-f', { deviceId: 'edge-f', dataDir: 'edge-f', brokerUrl: broker.url, deviceKey: { kind: 'file', path: 'edge-f.pem' } });
     const init = await edge('init', '--config', config);
     expect(init.stderr).toMatch(/FILE/);
-    const enrolled = await edge('enrol', '--config', config, '--token', token.body.token);
+    const tokenFile = join(work.path, 'edge-f.token');
+    await writeFile(tokenFile, token.body.token, { mode: 0o600 });
+    const enrolled = await edge('enrol', '--config', config, '--token-file', tokenFile);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect((await api.get('/v1/admin/devices/edge-f')).body.labels).toEqual(['site-paris']);
   });

@@ -2,15 +2,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ocrModels } from '@ovseal/test-fixtures';
-import { RUNNER_BIN, runNode, spawnReady, type Spawned } from '../../key-broker/test/helpers.js';
+import { PUBLISHER, RUNNER_BIN, runNode, spawnReady, type Spawned } from '../../key-broker/test/helpers.js';
 import type { TextImage } from '../src/index.js';
 
 export * from '../../key-broker/test/helpers.js';
 
-/** Writes a runner config; returns its path. */
+/** Writes a runner config (trusting the test publisher); returns its path. */
 export async function writeConfig(dir: string, name: string, config: Record<string, unknown>): Promise<string> {
   const path = join(dir, `${name}.json`);
-  await writeFile(path, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, progress: 'never', ...config }, null, 2));
+  await writeFile(join(dir, 'publisher.pem.pub'), PUBLISHER.publicKeyPem);
+  await writeFile(path, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, progress: 'never', trust: ['publisher.pem.pub'], ...config }, null, 2));
   return path;
 }
 

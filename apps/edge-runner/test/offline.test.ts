@@ -5,7 +5,7 @@ import { readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWrapContext } from '@ovseal/container';
+import { createWrapContext, generateSigningKey } from '@ovseal/container';
 import { TpmEcdhRecipient } from '@ovseal/key-tpm';
 import { drawTextImage, FileDeviceKey, findTextBoxes, loadRunnerConfig } from '../src/index.js';
 import { downloadResumable } from '../src/lib/download.js';
@@ -120,7 +120,8 @@ describe('inputs', () => {
     const dir = await tempDir('ovseal-config-');
     try {
       const path = join(dir.path, 'edge.json');
-      await writeFile(path, JSON.stringify({ deviceId: 'edge-1', brokerUrl: 'http://127.0.0.1:1/', dataDir: 'data', deviceKey: { kind: 'tpm', keyDir: 'key', tcti: 'swtpm:port=2321' } }));
+      await writeFile(join(dir.path, 'publisher.pem.pub'), generateSigningKey().publicKeyPem);
+      await writeFile(path, JSON.stringify({ deviceId: 'edge-1', brokerUrl: 'http://127.0.0.1:1/', dataDir: 'data', deviceKey: { kind: 'tpm', keyDir: 'key', tcti: 'swtpm:port=2321' }, trust: ['publisher.pem.pub'] }));
       const config = await loadRunnerConfig(path);
       expect(config).toMatchObject({ brokerUrl: 'http://127.0.0.1:1', dataDir: join(dir.path, 'data'), deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: join(dir.path, 'key') }, pollSeconds: 30, runtime: 'auto' });
       await writeFile(path, JSON.stringify({ deviceId: 'edge 1', brokerUrl: 'x', dataDir: 'd', deviceKey: { kind: 'file', path: 'k' } }));

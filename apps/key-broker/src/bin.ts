@@ -15,7 +15,8 @@ Options:
   --identity URI           key that unwraps registered models: aws-kms:… or file:PATH; repeatable
                            (env OVSEAL_BROKER_IDENTITIES, comma-separated). KMS: the SDK's usual
                            environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS)
-  --admin-token-file FILE  the admin bearer token (else env OVSEAL_BROKER_ADMIN_TOKEN)
+  --admin-token-file FILE  the admin bearer token (else env OVSEAL_BROKER_ADMIN_TOKEN, removed from the
+                           environment once read)
   --tls-cert FILE          serve HTTPS with this certificate chain (PEM) …
   --tls-key FILE           … and its private key (PEM)
   --admin-client-ca FILE   admins may authenticate with a client certificate from this CA (mTLS)
@@ -27,6 +28,8 @@ Options:
   --kms-cache-uses N       ... at most N times (default 1000)
   --durability MODE        normal (default: survives crashes and restarts) or full (fsync each commit)
   --rate-limit N           requests per second per client address (default 50; 0 turns it off)
+  --trust-proxy N          N proxies of yours in front: the client address is the X-Forwarded-For hop
+                           N places from the right (default 0: the peer address)
   --device-rate-limit N    key releases per second per device (default 5; 0 turns it off)
   --quiet                  no request log lines (events and errors are still logged)
   -h, --help               show this help
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       durability: { type: 'string' },
       'rate-limit': { type: 'string' },
       'device-rate-limit': { type: 'string' },
+      'trust-proxy': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -77,6 +81,9 @@ async function main(): Promise<void> {
   const dataDir = values['data-dir'] ?? env['OVSEAL_BROKER_DATA_DIR'];
   const identityUris = values.identity ?? env['OVSEAL_BROKER_IDENTITIES']?.split(',').filter(Boolean) ?? [];
   const adminToken = values['admin-token-file'] ? readFileSync(values['admin-token-file'], 'utf8').trim() : env['OVSEAL_BROKER_ADMIN_TOKEN'];
+  // Only its SHA-256 is kept: the token must not linger where dependencies, child processes or a
+  // diagnostic report would find it.
+  delete env['OVSEAL_BROKER_ADMIN_TOKEN'];
   if (!dataDir || identityUris.length === 0 || (!adminToken && !values['admin-client-ca'])) {
     process.stderr.write(`ovseal-key-broker: error: --data-dir, --identity and an admin token (or --admin-client-ca) are required\n\n${USAGE}`);
     process.exitCode = 2;
@@ -93,6 +100,8 @@ async function main(): Promise<void> {
   const tls = values['tls-cert']
     ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']!), ...(values['admin-client-ca'] ? { adminClientCa: readFileSync(values['admin-client-ca']) } : {}) }
     : undefined;
+  const trustProxy = Number(values['trust-proxy'] ?? 0);
+  if (!Number.isSafeInteger(trustProxy) || trustProxy < 0) throw new Error('--trust-proxy is a number of proxies (0 or more)');
   const rate = limit(values['rate-limit'], 2);
   const deviceRate = limit(values['device-rate-limit'], 4);
   const broker = await startKeyBroker({
@@ -108,6 +117,7 @@ async function main(): Promise<void> {
     ...(values.trust ? { trust: { publicKeys: values.trust.map((path) => readFileSync(path, 'utf8')) } } : {}),
     ...(rate !== undefined ? { rateLimit: rate } : {}),
     ...(deviceRate !== undefined ? { deviceRateLimit: deviceRate } : {}),
+    trustProxy,
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: broker.url, port: broker.port, pid: process.pid })}\n`);
   const shutdown = () => {

@@ -9,6 +9,7 @@ export type {
   GrantRecord,
   GrantSubject,
   EnrolmentTokenRecord,
+  EnrolmentRefusal,
   AuditInput,
   AuditRecord,
   AuditOutcome,

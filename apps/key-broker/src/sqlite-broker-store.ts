@@ -7,12 +7,14 @@ import type {
   AuditRecord,
   BrokerStore,
   DeviceRecord,
+  EnrolmentRefusal,
   EnrolmentTokenRecord,
   GrantRecord,
   ModelRecord,
 } from './store.js';
 import { Checkpointer } from './lib/checkpointer.js';
-import { SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
+import { tokenAllows } from './lib/enrolment.js';
+import { MIGRATION_FROM_1, SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
 
 /** Options of {@link SqliteBrokerStore}. */
 export interface SqliteBrokerStoreOptions {
@@ -56,6 +58,7 @@ function modelFromRow(row: Row): ModelRecord {
     signatureKeyId: (row['signature_key_id'] as string | null) ?? null,
     storage: kind === 'file' ? { kind, path: ref } : { kind, url: ref },
     registeredAt: Number(row['registered_at']),
+    header: row['header'] === null || row['header'] === undefined ? null : new Uint8Array(row['header'] as Buffer),
   };
 }
 
@@ -73,17 +76,43 @@ function deviceFromRow(row: Row): DeviceRecord {
 }
 
 function grantFromRow(row: Row): GrantRecord {
+  const value = String(row['subject_value']);
   return {
     id: String(row['id']),
-    subject: { kind: row['subject_kind'] as 'device' | 'label', value: String(row['subject_value']) },
+    // A device grant from before keys were bound (no device then) matches no key.
+    subject: row['subject_kind'] === 'device' ? { kind: 'device', value, keyId: String(row['subject_key_id'] ?? '') } : { kind: 'label', value },
     modelName: String(row['model_name']),
     modelVersion: (row['model_version'] as string | null) ?? null,
     notAfter: Number(row['not_after']),
     maxReleases: Number(row['max_releases']),
     releases: Number(row['releases']),
+    maxReleasesPerDevice: row['max_releases_per_device'] === null || row['max_releases_per_device'] === undefined ? null : Number(row['max_releases_per_device']),
+    ...(row['device_releases'] !== undefined ? { deviceReleases: Number(row['device_releases'] ?? 0) } : {}),
     createdAt: Number(row['created_at']),
     revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
   };
+}
+
+function tokenFromRow(row: Row): EnrolmentTokenRecord {
+  return {
+    id: String(row['id']),
+    tokenHash: String(row['token_hash']),
+    labels: parse(row['labels']),
+    expiresAt: Number(row['expires_at']),
+    maxUses: Number(row['max_uses']),
+    uses: Number(row['uses']),
+    deviceId: (row['device_id'] as string | null) ?? null,
+    deviceIdPattern: (row['device_id_pattern'] as string | null) ?? null,
+    createdAt: Number(row['created_at']),
+    revokedAt: row['revoked_at'] === null || row['revoked_at'] === undefined ? null : Number(row['revoked_at']),
+  };
+}
+
+/** Thrown inside a transaction to roll it back with a refusal. */
+class Refused extends Error {
+  constructor(readonly reason: 'releases_exhausted' | 'device_releases_exhausted') {
+    super(reason);
+  }
 }
 
 function auditFromRow(row: Row): AuditRecord {
@@ -176,9 +205,9 @@ export class SqliteBrokerStore implements BrokerStore {
     const ref = model.storage.kind === 'file' ? model.storage.path : model.storage.url;
     this.#insert(
       `INSERT INTO models (id, name, version, container_id, format, created_at, not_after, entries, stanzas, size, sha256,
-        payload_digest, signature_key_id, storage_kind, storage_ref, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        payload_digest, signature_key_id, storage_kind, storage_ref, registered_at, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [model.id, model.name, model.version, model.containerId, model.format, model.createdAt, model.notAfter, json(model.entries), json(model.stanzas),
-        model.size, model.sha256, model.payloadDigest, model.signatureKeyId, model.storage.kind, ref, model.registeredAt],
+        model.size, model.sha256, model.payloadDigest, model.signatureKeyId, model.storage.kind, ref, model.registeredAt, model.header && Buffer.from(model.header)],
       `model ${model.id}`,
     );
   }
@@ -209,17 +238,28 @@ export class SqliteBrokerStore implements BrokerStore {
     return (this.#statement('SELECT * FROM devices ORDER BY registered_at, id').all() as Row[]).map(deviceFromRow);
   }
 
-  async revokeDevice(id: string, at: number, reason: string): Promise<boolean> {
-    if (!(await this.getDevice(id))) return false;
-    this.#statement('UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(at, reason, id);
-    return true;
+  async revokeDevice(id: string, at: number, reason: string): Promise<DeviceRecord | undefined> {
+    const revoke = this.#db.transaction(() => {
+      const row = this.#statement('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+      if (!row) return undefined;
+      const keyId = String(row['key_id']);
+      this.#statement('INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING').run(keyId, id, at, reason);
+      this.#statement('UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE (id = ? OR key_id = ?) AND revoked_at IS NULL').run(at, reason, id, keyId);
+      return deviceFromRow(this.#statement('SELECT * FROM devices WHERE id = ?').get(id) as Row);
+    });
+    return revoke.immediate();
+  }
+
+  async isKeyRevoked(keyId: string): Promise<boolean> {
+    return this.#statement('SELECT 1 FROM revoked_keys WHERE key_id = ?').get(keyId) !== undefined;
   }
 
   async insertGrant(grant: GrantRecord): Promise<void> {
     this.#insert(
-      `INSERT INTO grants (id, subject_kind, subject_value, model_name, model_version, not_after, max_releases, releases, created_at, revoked_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [grant.id, grant.subject.kind, grant.subject.value, grant.modelName, grant.modelVersion, grant.notAfter, grant.maxReleases, grant.releases, grant.createdAt, grant.revokedAt],
+      `INSERT INTO grants (id, subject_kind, subject_value, subject_key_id, model_name, model_version, not_after, max_releases, releases,
+        max_releases_per_device, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [grant.id, grant.subject.kind, grant.subject.value, grant.subject.kind === 'device' ? grant.subject.keyId : null, grant.modelName, grant.modelVersion,
+        grant.notAfter, grant.maxReleases, grant.releases, grant.maxReleasesPerDevice, grant.createdAt, grant.revokedAt],
       `grant ${grant.id}`,
     );
   }
@@ -241,22 +281,35 @@ export class SqliteBrokerStore implements BrokerStore {
 
   async grantsForDevice(device: DeviceRecord): Promise<GrantRecord[]> {
     const rows = this.#statement(
-      `SELECT * FROM grants WHERE (subject_kind = 'device' AND subject_value = ?)
+      `SELECT grants.*, COALESCE(r.releases, 0) AS device_releases FROM grants
+        LEFT JOIN grant_device_releases r ON r.grant_id = grants.id AND r.device_id = ?
+        WHERE (subject_kind = 'device' AND subject_value = ? AND subject_key_id = ?)
         OR (subject_kind = 'label' AND subject_value IN (SELECT value FROM json_each(?))) ORDER BY not_after, id`,
-    ).all(device.id, json(device.labels)) as Row[];
+    ).all(device.id, device.id, device.keyId, json(device.labels)) as Row[];
     return rows.map(grantFromRow);
   }
 
-  async recordRelease(grantId: string, now: number, audit: AuditInput): Promise<{ ok: true; grant: GrantRecord } | { ok: false }> {
+  async recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput): Promise<{ ok: true; grant: GrantRecord } | { ok: false; reason: 'releases_exhausted' | 'device_releases_exhausted' }> {
     const release = this.#db.transaction(() => {
       const changed = this.#statement(
         'UPDATE grants SET releases = releases + 1 WHERE id = ? AND revoked_at IS NULL AND not_after > ? AND releases < max_releases',
       ).run(grantId, now).changes;
-      if (changed !== 1) return { ok: false as const };
+      if (changed !== 1) throw new Refused('releases_exhausted');
+      const grant = grantFromRow(this.#statement('SELECT * FROM grants WHERE id = ?').get(grantId) as Row);
+      const counted = this.#statement(
+        `INSERT INTO grant_device_releases (grant_id, device_id, releases) VALUES (?, ?, 1)
+          ON CONFLICT (grant_id, device_id) DO UPDATE SET releases = releases + 1 WHERE ? IS NULL OR releases < ?`,
+      ).run(grantId, deviceId, grant.maxReleasesPerDevice, grant.maxReleasesPerDevice).changes;
+      if (counted !== 1 || (grant.maxReleasesPerDevice !== null && grant.maxReleasesPerDevice < 1)) throw new Refused('device_releases_exhausted');
       this.#appendAudit(audit);
-      return { ok: true as const, grant: grantFromRow(this.#statement('SELECT * FROM grants WHERE id = ?').get(grantId) as Row) };
+      return { ok: true as const, grant };
     });
-    return release.immediate();
+    try {
+      return release.immediate();
+    } catch (error) {
+      if (error instanceof Refused) return { ok: false, reason: error.reason };
+      throw error;
+    }
   }
 
   async useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean> {
@@ -269,26 +322,40 @@ export class SqliteBrokerStore implements BrokerStore {
 
   async insertEnrolmentToken(token: EnrolmentTokenRecord): Promise<void> {
     this.#insert(
-      'INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.createdAt],
+      `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, created_at, revoked_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.deviceId, token.deviceIdPattern, token.createdAt, token.revokedAt],
       `enrolment token ${token.id}`,
     );
   }
 
+  async listEnrolmentTokens(): Promise<EnrolmentTokenRecord[]> {
+    return (this.#statement('SELECT * FROM enrolment_tokens ORDER BY created_at, id').all() as Row[]).map(tokenFromRow);
+  }
+
+  async revokeEnrolmentToken(id: string, at: number): Promise<boolean> {
+    return this.#statement('UPDATE enrolment_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id).changes === 1;
+  }
+
   async enrolDevice(tokenHash: string, device: DeviceRecord, now: number, audit: AuditInput) {
-    type Outcome = { ok: true; device: DeviceRecord } | { ok: false; reason: 'invalid_token' | 'token_expired' | 'token_used_up' | 'device_exists' };
+    type Outcome = { ok: true; device: DeviceRecord } | { ok: false; reason: EnrolmentRefusal };
     const enrol = this.#db.transaction((): Outcome => {
-      const token = this.#statement('SELECT * FROM enrolment_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
-      if (!token) return { ok: false, reason: 'invalid_token' };
-      if (Number(token['expires_at']) <= now) return { ok: false, reason: 'token_expired' };
-      if (Number(token['uses']) >= Number(token['max_uses'])) return { ok: false, reason: 'token_used_up' };
+      const row = this.#statement('SELECT * FROM enrolment_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
+      if (!row) return { ok: false, reason: 'invalid_token' };
+      const token = tokenFromRow(row);
+      if (token.revokedAt !== null) return { ok: false, reason: 'token_revoked' };
+      if (token.expiresAt <= now) return { ok: false, reason: 'token_expired' };
+      if (token.uses >= token.maxUses) return { ok: false, reason: 'token_used_up' };
+      if (!tokenAllows(token, device.id)) return { ok: false, reason: 'device_id_not_allowed' };
+      if (this.#statement('SELECT 1 FROM revoked_keys WHERE key_id = ?').get(device.keyId)) return { ok: false, reason: 'key_revoked' };
       if (this.#statement('SELECT 1 FROM devices WHERE id = ?').get(device.id)) return { ok: false, reason: 'device_exists' };
-      const enrolled: DeviceRecord = { ...device, labels: parse<string[]>(token['labels']) };
-      this.#statement('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = ?').run(token['id']);
+      if (this.#statement('SELECT 1 FROM devices WHERE key_id = ?').get(device.keyId)) return { ok: false, reason: 'key_registered' };
+      const enrolled: DeviceRecord = { ...device, labels: token.labels };
+      this.#statement('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = ?').run(token.id);
       this.#statement(
         'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)',
       ).run(enrolled.id, enrolled.keyType, enrolled.publicKeyPem, enrolled.keyId, json(enrolled.labels), enrolled.registeredAt);
-      this.#appendAudit({ ...audit, actor: `enrolment:${String(token['id'])}` });
+      this.#appendAudit({ ...audit, actor: `enrolment:${token.id}` });
       return { ok: true, device: enrolled };
     });
     return enrol.immediate();
@@ -335,6 +402,7 @@ function migrate(db: Database.Database): void {
   if (row && row.version > SCHEMA_VERSION) throw new Error(`the database has schema version ${row.version}; this broker knows ${SCHEMA_VERSION}`);
   if (row?.version === SCHEMA_VERSION) return;
   db.transaction(() => {
+    if (row?.version === 1) db.exec(MIGRATION_FROM_1);
     db.exec(SCHEMA);
     db.prepare('DELETE FROM schema_version').run();
     db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);

@@ -61,7 +61,11 @@ export interface KeyBrokerOptions {
   readonly rateLimit?: RateLimit | false;
   /** Key releases per device: default 5/s, burst 20. */
   readonly deviceRateLimit?: RateLimit | false;
-  /** Authentication failures per client address before it gets 429s: default 1/s, burst 30. */
+  /**
+   * Authentication failures before 429s, counted per device id a proof claims (device routes), per
+   * enrolment token (enrolment) and per client address (admin routes only): devices behind one
+   * proxy or NAT do not lock each other out. Default 1/s, burst 30.
+   */
   readonly authFailureLimit?: RateLimit | false;
   /** Challenge lifetime. Default 60 s. */
   readonly challengeTtlMs?: number;
@@ -69,8 +73,12 @@ export interface KeyBrokerOptions {
   readonly clockSkewMs?: number;
   /** Lifetime of container download URLs. Default 3600 s. */
   readonly urlTtlSeconds?: number;
-  /** Take the client address from X-Forwarded-For (only behind your own proxy). */
-  readonly trustProxy?: boolean;
+  /**
+   * The number of proxies of your own in front of the broker (`true`: one). The client address is
+   * then taken from X-Forwarded-For, that many hops from the right (the values a proxy appended);
+   * the left-most values are the client's to forge. Default 0: the socket's peer address.
+   */
+  readonly trustProxy?: boolean | number;
   /** Structured log sink (JSON lines). Default: stderr. `false`: silent. */
   readonly logger?: Logger | false;
 }
@@ -161,7 +169,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     router: new Router(routes),
     clientLimiter: limiter(options.rateLimit, { perSecond: 50, burst: 100 }),
     failureLimiter: limiter(options.authFailureLimit, { perSecond: 1, burst: 30 }),
-    trustProxy: options.trustProxy ?? false,
+    trustedProxies: options.trustProxy === true ? 1 : options.trustProxy === false || options.trustProxy === undefined ? 0 : options.trustProxy,
   });
 
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
@@ -225,21 +233,44 @@ interface HandlerDeps {
   readonly router: Router;
   readonly clientLimiter: RateLimiter | undefined;
   readonly failureLimiter: RateLimiter | undefined;
-  readonly trustProxy: boolean;
+  readonly trustedProxies: number;
+}
+
+/**
+ * What a failed authentication locks out: the device a proof names, the enrolment token tried, or
+ * (admin routes) the client address — never every device behind one address.
+ */
+function lockoutKey(route: Route, ctx: RequestContext): string | undefined {
+  const authorization = ctx.req.headers.authorization ?? '';
+  switch (route.auth) {
+    case 'device': {
+      const claimed = /(?:^|[\s,])device=([^,\s]+)/.exec(authorization)?.[1];
+      return claimed === undefined ? `address:${ctx.remote}` : `device:${claimed}`;
+    }
+    case 'enrolment':
+      return `token:${sha256Digest(authorization).toString('hex').slice(0, 32)}`;
+    case 'admin':
+      return `address:${ctx.remote}`;
+    default:
+      return undefined;
+  }
 }
 
 function createHandler(deps: HandlerDeps) {
   const { core } = deps;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
-    const remote = remoteOf(req, deps.trustProxy);
+    const remote = remoteOf(req, deps.trustedProxies);
     let routePath = 'unmatched';
     let ctx: RequestContext | undefined;
+    let route: Route | undefined;
     try {
       const url = new URL(req.url ?? '/', 'http://broker.invalid');
       const wait = deps.clientLimiter?.take(remote) ?? 0;
       if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many requests', { 'retry-after': String(wait) });
-      const { route, params } = deps.router.match(req.method ?? 'GET', url.pathname);
+      const matched = deps.router.match(req.method ?? 'GET', url.pathname);
+      route = matched.route;
+      const { params } = matched;
       routePath = route.path;
       ctx = { req, res, url, params, remote, now: Date.now(), body: Buffer.alloc(0) };
       await authenticate(deps, route, ctx);
@@ -247,7 +278,8 @@ function createHandler(deps: HandlerDeps) {
     } catch (error) {
       if (error instanceof HttpError) {
         if (error.status === 401) {
-          deps.failureLimiter?.take(remote);
+          const key = route && ctx ? lockoutKey(route, ctx) : undefined;
+          if (key !== undefined) deps.failureLimiter?.take(key);
           if (error instanceof DeviceAuthError && error.code === 'replayed') {
             await core.store
               .appendAudit({ at: Date.now(), actor: `device:${error.deviceId}`, action: 'authenticate', outcome: 'refused', deviceId: error.deviceId ?? null, reason: 'replayed', remote })
@@ -270,8 +302,9 @@ function createHandler(deps: HandlerDeps) {
 
 async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext): Promise<void> {
   const { core } = deps;
-  if (route.auth !== 'public' && deps.failureLimiter?.exhausted(ctx.remote)) {
-    throw new HttpError(429, 'too_many_failures', 'too many failed authentications from this address', { 'retry-after': '30' });
+  const lockout = lockoutKey(route, ctx);
+  if (lockout !== undefined && deps.failureLimiter?.exhausted(lockout)) {
+    throw new HttpError(429, 'too_many_failures', `too many failed authentications for this ${lockout.split(':')[0]}`, { 'retry-after': '30' });
   }
   switch (route.auth) {
     case 'public':

@@ -1,9 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWrapContext, generateSigningKey, open, seal } from '@ovseal/container';
 import { FileRecipient, generateKey } from '@ovseal/key-file';
-import { initDeviceKey, TpmEcdhIdentity, TpmRsaIdentity, type SwtpmInstance } from '@ovseal/key-tpm';
+import { initDeviceKey, SoftwareEcdhIdentity, TpmEcdhIdentity, TpmRsaIdentity, type SwtpmInstance } from '@ovseal/key-tpm';
 import { ocrModels } from '@ovseal/test-fixtures';
 import { stanzaFromJson } from '../src/protocol/index.js';
 import { challenge, deviceCall, keyPath, send, signRequest, type TestDevice } from './device.js';
@@ -16,6 +17,7 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
   let broker: BrokerProcess;
   let deviceA: TestDevice & { keyId: string; publicKeyPem: string };
   let deviceB: TestDevice & { keyId: string; publicKeyPem: string };
+  let deviceC: TestDevice & { keyId: string; publicKeyPem: string };
   let detector: string;
   const api = admin(() => broker.url);
   const url = () => broker.url;
@@ -29,6 +31,8 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     const keyB = await initDeviceKey({ type: 'tpm-rsa', keyDir: join(work.path, 'key-b'), tcti: tpm.tcti });
     deviceA = { id: 'edge-a', identity: await TpmEcdhIdentity.open({ keyDir: keyA.keyDir! }, { tcti: tpm.tcti }), keyId: keyA.keyId, publicKeyPem: keyA.publicKeyPem };
     deviceB = { id: 'edge-b', identity: await TpmRsaIdentity.open({ keyDir: keyB.keyDir! }, { tcti: tpm.tcti }), keyId: keyB.keyId, publicKeyPem: keyB.publicKeyPem };
+    const keyC = await initDeviceKey({ type: 'tpm-ecdh', keyDir: join(work.path, 'key-c'), tcti: tpm.tcti });
+    deviceC = { id: 'edge-c', identity: await TpmEcdhIdentity.open({ keyDir: keyC.keyDir! }, { tcti: tpm.tcti }), keyId: keyC.keyId, publicKeyPem: keyC.publicKeyPem };
     detector = await sealDetector(join(work.path, 'det-4.0.0.ovseal'), kms, { version: '4.0.0' });
     broker = await spawnBroker({ dataDir: join(work.path, 'broker'), kms });
   });
@@ -141,16 +145,17 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
 
     // Device B answers a challenge issued to device A: its TPM cannot unwrap it.
     await expect(signRequest(url(), deviceA, 'GET', '/v1/models', undefined, { signer: deviceB })).rejects.toThrow(/not for this key/);
+    // An unknown id gets a challenge like any other (ids cannot be listed this way), which no key answers.
     const unknown = await challenge(url(), 'edge-nobody');
-    expect(unknown.status).toBe(404);
+    expect(unknown.status).toBe(201);
+    await expect(signRequest(url(), { ...deviceA, id: 'edge-nobody' }, 'GET', '/v1/models')).rejects.toThrow(/not for this key/);
 
     const audit = await api.get('/v1/admin/audit?limit=1000');
     expect(audit.body.records.some((r: { reason: string }) => r.reason === 'replayed')).toBe(true);
   });
 
   it('refuses an expired grant, a used-up grant, a revoked grant and a revoked device — each audited', async () => {
-    await api.post('/v1/admin/devices', { id: 'edge-c', publicKeyPem: deviceA.publicKeyPem });
-    const deviceC = { ...deviceA, id: 'edge-c' };
+    expect((await api.post('/v1/admin/devices', { id: deviceC.id, publicKeyPem: deviceC.publicKeyPem })).status).toBe(201);
     const sealed = await sealDetector(join(work.path, 'det-5.ovseal'), kms, { version: '5.0.0' });
     expect((await api.post('/v1/admin/models', await readFile(sealed))).status).toBe(201);
 
@@ -202,8 +207,10 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
   it('enrols a device with a token (labels from the token), once', async () => {
     const token = await api.post('/v1/admin/enrolment-tokens', { labels: ['line-9'], ttlSeconds: 600, maxUses: 1 });
     expect(token.status).toBe(201);
+    // A key no device has yet (one key enrols one device).
+    const enrolling = new SoftwareEcdhIdentity(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     const enrol = (id: string) =>
-      fetch(`${url()}/v1/enrol`, { method: 'POST', headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: id, publicKeyPem: deviceB.publicKeyPem }) });
+      fetch(`${url()}/v1/enrol`, { method: 'POST', headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: id, publicKeyPem: enrolling.publicKeyPem }) });
     const first = await enrol('edge-enrolled');
     expect(first.status).toBe(201);
     expect(((await first.json()) as { labels: string[] }).labels).toEqual(['line-9']);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
-import { seal, type SealEntryInput } from '@ovseal/container';
+import { generateSigningKey, seal, type SealEntryInput } from '@ovseal/container';
 import { kmsRecipientFromUri } from '@ovseal/key-kms';
 import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm';
 import { startKmsLocal, type KmsLocal } from '@ovseal/kms-local';
@@ -115,7 +115,10 @@ export async function startKms(): Promise<{ kms: KmsLocal; keyArn: string; env: 
   };
 }
 
-/** Seals the PP-OCRv4 detector (+ labels) under the KMS key. */
+/** The publisher every test model is signed by (edge runners trust only signed models). */
+export const PUBLISHER = generateSigningKey();
+
+/** Seals the PP-OCRv4 detector (+ labels) under the KMS key, signed by {@link PUBLISHER}. */
 export async function sealDetector(output: string, kms: Awaited<ReturnType<typeof startKms>>, metadata: { version: string; notAfter?: Date; name?: string }): Promise<string> {
   const entries: SealEntryInput[] = [
     { name: 'ch_PP-OCRv4_det_infer.onnx', role: 'onnx', path: ocrModels.detector },
@@ -126,6 +129,7 @@ export async function sealDetector(output: string, kms: Awaited<ReturnType<typeo
     entries,
     metadata: { name: metadata.name ?? 'ppocr-det', version: metadata.version, format: 'onnx', ...(metadata.notAfter ? { notAfter: metadata.notAfter } : {}) },
     recipients: [kmsRecipientFromUri(`aws-kms:${kms.keyArn}`, kms.clientOptions)],
+    signer: PUBLISHER.privateKeyPem,
   });
   return output;
 }

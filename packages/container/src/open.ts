@@ -3,7 +3,7 @@ import { decryptPayload } from './lib/decrypt.js';
 import { headerInfo } from './lib/info.js';
 import { wipe } from './lib/keys.js';
 import { prepareOpen, type OpenCommonOptions } from './lib/open-core.js';
-import { checkPayloadDigest } from './lib/policy.js';
+import { checkPayloadDigest, wholePayloadDigest } from './lib/policy.js';
 import { openReader, type ContainerSource } from './lib/source.js';
 import type { ContainerInfo, EntryRole } from './types.js';
 
@@ -47,7 +47,7 @@ export async function open(source: ContainerSource, options: OpenOptions): Promi
     const all = new Set(header.entries.map((_, index) => index));
     let result;
     try {
-      result = await decryptPayload(reader, header, payloadKey, { entries: all, digest: !!options.trust, workers: options.workers, onProgress: options.onProgress });
+      result = await decryptPayload(reader, header, payloadKey, { entries: all, digest: wholePayloadDigest(header, options.trust), workers: options.workers, onProgress: options.onProgress });
     } finally {
       wipe(payloadKey);
     }

@@ -2,8 +2,10 @@ import { restoreHeaderArea } from './lib/rewrap-journal.js';
 
 /**
  * Undoes an interrupted in-place {@link rewrap}: puts back the header area it saved in
- * `PATH.rewrap-journal`, so the container opens as it did before. Returns false when no journal
- * exists (nothing was interrupted).
+ * `PATH.rewrap-journal`, so the container opens as it did before. The journal is checked first —
+ * it must parse as a header area of exactly its own length, name this file's container id and
+ * describe a container of this file's length — and refused (`ERR_INVALID_ARGUMENT`, the file left
+ * untouched) otherwise. Returns false when no journal exists (nothing was interrupted).
  *
  * @example
  * ```ts

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
 import { writeAtomically, writeFully } from './lib/atomic-file.js';
+import { refuseDuplicateKeys } from './lib/duplicate-keys.js';
 import { encodeHeaderWithoutMac, headerLengthOf, type HeaderFields, type ParsedHeader } from './lib/header.js';
 import { headerInfo } from './lib/info.js';
 import { headerMac, wipe } from './lib/keys.js';
@@ -59,7 +60,10 @@ export async function rewrap(path: string, options: RewrapOptions): Promise<Rewr
     ({ dataKey, keys: { macKey } } = await unlock(header, options.identities));
     const kept = header.stanzas.filter((stanza) => !options.remove?.(stanza));
     const context = wrapContextOf(header);
-    const added = (await Promise.all((options.add ?? []).map((recipient) => recipient.wrap(dataKey!, context)))).flat();
+    const additions = options.add ?? [];
+    const wrapped = await Promise.all(additions.map((recipient) => recipient.wrap(dataKey!, context)));
+    refuseDuplicateKeys([{ stanzas: kept }, ...wrapped.map((stanzas, i) => ({ recipient: additions[i]!, stanzas }))]);
+    const added = wrapped.flat();
     const stanzas = [...kept, ...added];
     if (stanzas.length === 0) throw new InvalidArgumentError('refusing to remove every recipient: nobody could open the container');
     const fields: HeaderFields = { ...header, stanzas };

@@ -1,4 +1,5 @@
-import { writeAtomically, writeFully } from './lib/atomic-file.js';
+import { writeAtomically } from './lib/atomic-file.js';
+import { fileSink } from './lib/file-sink.js';
 import { sealInto, type SealCommonOptions } from './lib/seal-core.js';
 import type { ContainerInfo } from './types.js';
 
@@ -29,22 +30,5 @@ export interface SealOptions extends SealCommonOptions {
  * ```
  */
 export async function seal(options: SealOptions): Promise<ContainerInfo> {
-  return writeAtomically(options.output, async (file) => {
-    let position = 0;
-    return sealInto(
-      {
-        async begin(payloadOffset) {
-          position = payloadOffset;
-        },
-        async writePayload(bytes) {
-          await writeFully(file, bytes, position);
-          position += bytes.length;
-        },
-        async writeHeaderArea(area) {
-          await writeFully(file, area, 0);
-        },
-      },
-      options,
-    );
-  });
+  return writeAtomically(options.output, (file) => sealInto(fileSink(file), options));
 }

@@ -38,6 +38,12 @@ export interface WrapContext {
  */
 export interface Recipient {
   wrap(dataKey: Uint8Array, context: WrapContext): Promise<Stanza[]>;
+  /**
+   * Optional: true for the stanzas this recipient's key made (any container). `rewrap` removes by
+   * it, and `seal`/`rewrap` refuse two stanzas for one key with it (a reader would try neither).
+   * A recipient whose key is only known after a wrap (a KMS alias) answers for what it wrapped.
+   */
+  describes?(stanza: Stanza): boolean;
 }
 
 /**
@@ -45,6 +51,7 @@ export interface Recipient {
  *
  * Returns `null` when none of the stanzas belongs to this identity ("not my stanza"); throws an
  * {@link OvsealError} only for a fatal failure (a TPM policy failure, KMS access denied, …).
+ * Providers implement it with `unwrapMatching`, which tries each of their keys at most once.
  */
 export interface Identity {
   unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null>;

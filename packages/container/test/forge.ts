@@ -3,7 +3,7 @@
  * the same data key, a header MAC over any header it likes. Uses the format internals on purpose.
  */
 import { createWrapContext, type Identity } from '@ovseal/container';
-import { encodeCore, encodeHeaderWithoutMac, parseHeader, parsePreamble, type HeaderFields, type ParsedHeader } from '../dist/lib/header.js';
+import { encodeCore, encodeHeaderUnchecked, parseHeader, parsePreamble, type HeaderFields, type ParsedHeader } from '../dist/lib/header.js';
 import { deriveKeys, headerMac } from '../dist/lib/keys.js';
 import { payloadDigest, segmentHash, segmentNonce } from '../dist/lib/layout.js';
 import { encryptSegment } from '../dist/lib/segment-cipher.js';
@@ -38,10 +38,13 @@ export function encryptPayload(header: ParsedHeader, dataKey: Uint8Array, plaint
   return { payload: Buffer.concat(sealed), digest: payloadDigest(sealed.map((segment) => segmentHash(segment))) };
 }
 
-/** A whole header area (header, MAC, zero padding up to payloadOffset) MACed with the data key. */
+/**
+ * A whole header area (header, MAC, zero padding up to payloadOffset) MACed with the data key. The
+ * field rules are not applied: a data-key holder can write any header, and readers must refuse it.
+ */
 export function headerArea(fields: HeaderFields, dataKey: Uint8Array, payloadOffset: number): Uint8Array {
   const { macKey } = deriveKeys(dataKey, fields.salt);
-  const withoutMac = encodeHeaderWithoutMac(fields, payloadOffset);
+  const withoutMac = encodeHeaderUnchecked(fields, payloadOffset);
   const area = new Uint8Array(payloadOffset);
   area.set(withoutMac, 0);
   area.set(headerMac(macKey, withoutMac), withoutMac.length);

@@ -194,4 +194,50 @@ describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => 
       await expectOpens(path, owner.identity);
     });
   });
+
+  /** A container whose in-place rewrap was interrupted: its journal, and the container file. */
+  async function interrupted(dir: string) {
+    const owner = testKey();
+    const { path } = await sealed(dir, [owner.recipient]);
+    const good = await readFile(path);
+    return { owner, path, good, payloadOffset: good.readUInt32BE(12) };
+  }
+
+  test('a journal that is not this container\'s header area is refused: the container is not touched (item 7)', async () => {
+    await withTempDir(async (dir) => {
+      const { owner, path, good, payloadOffset } = await interrupted(dir);
+      const other = await seal({ output: join(dir, 'other.ovseal'), entries: [{ name: 'model.xml', role: 'xml', data: XML }, { name: 'model.bin', role: 'weights', data: WEIGHTS }], metadata: { name: 'm', version: '3' }, recipients: [owner.recipient], segmentSize: SEG });
+      const otherBytes = await readFile(join(dir, 'other.ovseal'));
+      const journals: [string, Uint8Array][] = [
+        ['garbage', pseudoRandomBytes(payloadOffset, 77)],
+        ['zeros', new Uint8Array(payloadOffset)],
+        ['empty', new Uint8Array(0)],
+        ['cut short', good.subarray(0, payloadOffset - 100)],
+        ['too long', Buffer.concat([good.subarray(0, payloadOffset), Buffer.alloc(4096)])],
+        ['another container\'s header area', otherBytes.subarray(0, other.payloadOffset)],
+        ['a header area with non-zero padding', Buffer.concat([good.subarray(0, payloadOffset - 1), Buffer.of(1)])],
+      ];
+      const { recoverRewrap } = await import('@ovseal/container');
+      for (const [what, journal] of journals) {
+        await writeFile(`${path}.rewrap-journal`, journal);
+        const error = await expectOvsealError(recoverRewrap(path), ['ERR_INVALID_ARGUMENT', 'ERR_MALFORMED_HEADER', 'ERR_LIMIT_EXCEEDED', 'ERR_UNSUPPORTED_VERSION', 'ERR_TRUNCATED']);
+        expect(error.message, what).toMatch(/journal/);
+        expect((await readFile(path)).equals(good), what).toBe(true);
+        expect((await readdir(dir)).includes('m.ovseal.rewrap-journal'), what).toBe(true);
+      }
+      await expectOpens(path, owner.identity);
+    });
+  });
+
+  test('the journal is created exclusively: a rewrap never overwrites one that appeared meanwhile', async () => {
+    await withTempDir(async (dir) => {
+      const { path, good, payloadOffset } = await interrupted(dir);
+      const { rewriteHeaderArea } = await import('../dist/lib/rewrap-journal.js');
+      const older = Buffer.from(good.subarray(0, payloadOffset));
+      await writeFile(`${path}.rewrap-journal`, older);
+      await expectOvsealError(rewriteHeaderArea(path, good.subarray(0, payloadOffset), new Uint8Array(payloadOffset)), ['ERR_IO', 'ERR_INVALID_ARGUMENT']);
+      expect((await readFile(`${path}.rewrap-journal`)).equals(older)).toBe(true);
+      expect((await readFile(path)).equals(good)).toBe(true);
+    });
+  });
 });

@@ -151,9 +151,16 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
       const container = Buffer.concat([bytes.subarray(0, header.payloadOffset), forged.payload]);
       expect(container.length).toBe(bytes.length);
 
-      // The forgery is well made: a reader without a trust policy accepts it (which is why loaders set one).
-      const accepted = await open(container, { identities: [key.identity] });
-      expect(bytesEqual(accepted.get('model.bin'), evil[1]!)).toBe(true);
+      // A present signature is always verified (issue 10 item 13): without a trust policy too, a
+      // reader of the whole payload compares the digest the signature covers.
+      for (const workers of [0, 2]) {
+        await expectOvsealError(open(container, { identities: [key.identity], workers }), ['ERR_SIGNATURE_INVALID']);
+        await expectOvsealError(open(chunked(container, [7000]), { identities: [key.identity], workers }), ['ERR_SIGNATURE_INVALID']);
+      }
+      await expectOvsealError(drain(openStream(container, { identities: [key.identity] })), ['ERR_SIGNATURE_INVALID']);
+      // Random access to one entry reads no other segment: without trust, the digest is not compared
+      // (docs/FORMAT.md §6.3); the entry's own tags still authenticate it to the key holder.
+      expect(bytesEqual(await openEntry(container, 'model.xml', { identities: [key.identity] }), evil[0]!)).toBe(true);
 
       for (const workers of [0, 2]) {
         await expectOvsealError(open(container, { identities: [key.identity], trust, workers }), ['ERR_SIGNATURE_INVALID']);
@@ -179,6 +186,21 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
       await expectOvsealError(open(container, { identities: [key.identity], trust }), ['ERR_SIGNATURE_INVALID']);
       await expectOvsealError(verify(container), ['ERR_SIGNATURE_INVALID']);
       await expectOvsealError(verify(container, { identities: [key.identity] }), ['ERR_SIGNATURE_INVALID']);
+    });
+
+    test('a corrupted signature is refused without a trust policy too, before any key is used', async () => {
+      const { key, bytes, header, dataKey } = await signedContainer();
+      const signature = Uint8Array.from(header.signature!.signature);
+      signature[5]! ^= 0x01;
+      const fields = { ...fieldsOf(header), signature: { ...header.signature!, signature } };
+      const container = Buffer.concat([headerArea(fields, dataKey, header.payloadOffset), bytes.subarray(header.payloadOffset)]);
+      const identity = testKey().identity;
+      for (const source of [() => container, () => chunked(container, [3000])]) {
+        await expectOvsealError(open(source(), { identities: [identity, key.identity] }), ['ERR_SIGNATURE_INVALID']);
+        await expectOvsealError(drain(openStream(source(), { identities: [identity, key.identity] })), ['ERR_SIGNATURE_INVALID']);
+      }
+      await expectOvsealError(openEntry(container, 'model.xml', { identities: [identity, key.identity] }), ['ERR_SIGNATURE_INVALID']);
+      expect(identity.calls).toBe(0);
     });
 
     test('signature stripped and header re-MACed: ERR_SIGNATURE_MISSING under a policy', async () => {

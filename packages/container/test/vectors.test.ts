@@ -24,6 +24,11 @@ function specFileIdentity(kek: Buffer): Identity {
   return {
     async unwrap(stanzas: readonly Stanza[], context: WrapContext) {
       const ours = stanzas.filter((s) => (s.type === 'file' || s.type === 'env') && s.args[0] === keyId);
+      // §5: at most one attempt per key; a key named by two stanzas is not tried at all.
+      if (ours.length > 1) {
+        const { MalformedHeaderError } = await import('@ovseal/container');
+        throw new MalformedHeaderError('two stanzas for one key');
+      }
       for (const stanza of ours) {
         if (stanza.body.length !== 60) continue;
         const decipher = createDecipheriv('aes-256-gcm', wrappingKey, stanza.body.subarray(0, 12));

@@ -37,10 +37,20 @@ describe('readEnvKey', () => {
     }
   });
 
-  test('uses process.env by default', () => {
+  test('uses process.env by default, and drops the variable from it once read (child processes never inherit it)', async () => {
     const key = generateKey();
     process.env[VARIABLE] = encodeKey(key);
     expect(Buffer.from(readEnvKey(VARIABLE)).equals(Buffer.from(key))).toBe(true);
+    expect(process.env[VARIABLE]).toBeUndefined();
+    process.env[VARIABLE] = encodeKey(key);
+    EnvIdentity.fromEnv(VARIABLE);
+    expect(process.env[VARIABLE]).toBeUndefined();
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync('env', { encoding: 'utf8' })).not.toContain(VARIABLE);
+    // An environment object of the caller's own is left as it is.
+    const own = { K: encodeKey(key) };
+    readEnvKey('K', own);
+    expect(own.K).toBe(encodeKey(key));
   });
 
   test('an unset or empty variable: ERR_KEY_NOT_FOUND, with a hint', () => {

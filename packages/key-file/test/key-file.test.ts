@@ -233,11 +233,29 @@ describe('FileRecipient and FileIdentity', () => {
     const oldKey = generateKey();
     const newKey = generateKey();
     const path = join(dir, 'm.ovseal');
-    await seal({ output: path, entries: [{ name: 'model.xml', role: 'xml', data: MODEL }], metadata: { name: 'm', version: '1' }, recipients: [new FileRecipient(oldKey), new EnvStanzaRecipient(oldKey)] });
+    await seal({ output: path, entries: [{ name: 'model.xml', role: 'xml', data: MODEL }], metadata: { name: 'm', version: '1' }, recipients: [new EnvStanzaRecipient(oldKey)] });
     const old = new FileRecipient(oldKey);
     const result = await rewrap(path, { identities: [new FileIdentity(oldKey)], add: [new FileRecipient(newKey)], remove: (s) => old.describes(s) });
-    expect(result).toMatchObject({ added: 1, removed: 2, inPlace: true });
+    expect(result).toMatchObject({ added: 1, removed: 1, inPlace: true });
     await expectCode(open(path, { identities: [new FileIdentity(oldKey)] }), 'ERR_NO_MATCHING_KEY');
     expect((await open(path, { identities: [new FileIdentity(newKey)] })).get('model.xml')).toEqual(MODEL);
+  });
+});
+
+describe('one attempt per key (issue 10 item 11)', () => {
+  test('a header with 63 stanzas of one key id: refused with a typed error, no stanza tried', async () => {
+    const key = generateKey();
+    const context = createWrapContext({ containerId: new Uint8Array(16).fill(7), modelName: 'm', modelVersion: '1' });
+    const [genuine] = await new FileRecipient(key).wrap(new Uint8Array(32).fill(9), context);
+    const forged = Array.from({ length: 62 }, () => ({ ...genuine!, body: Uint8Array.from(genuine!.body).fill(1, 12, 44) }));
+    for (const stanzas of [[...forged, genuine!], [genuine!, ...forged]]) {
+      const error = await expectCode(new FileIdentity(key).unwrap(stanzas, context), 'ERR_MALFORMED_HEADER');
+      expect(error.message).toMatch(/63 recipient stanzas .*same key/);
+    }
+  });
+
+  test('file and env stanzas of one key are the same key: seal refuses to write both', async () => {
+    const key = generateKey();
+    await expectCode(sealWith([new FileRecipient(key), new EnvStanzaRecipient(key)]), 'ERR_INVALID_ARGUMENT');
   });
 });

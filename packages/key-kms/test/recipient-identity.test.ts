@@ -108,13 +108,14 @@ describe('KmsRecipient and KmsIdentity against kms-local', () => {
     expect(kms.requests.filter((r) => r.operation === 'Encrypt').slice(-2).map((r) => r.region)).toEqual(['us-east-1', 'eu-west-1']);
 
     const both = new KmsIdentity([east.arn, west.arn], options);
-    await kms.disableKey(east.arn);
-    expect(await both.unwrap(stanzas, context)).toEqual(dataKey);
-    expect(kms.requests.filter((r) => r.operation === 'Decrypt').slice(-2).map((r) => [r.region, r.status])).toEqual([
-      ['us-east-1', 400],
-      ['eu-west-1', 200],
-    ]);
+    // Keys are tried in the order of their ARNs (not of the stanzas): eu-west-1 first.
     await kms.disableKey(west.arn);
+    expect(await both.unwrap([...stanzas].reverse(), context)).toEqual(dataKey);
+    expect(kms.requests.filter((r) => r.operation === 'Decrypt').slice(-2).map((r) => [r.region, r.status])).toEqual([
+      ['eu-west-1', 400],
+      ['us-east-1', 200],
+    ]);
+    await kms.disableKey(east.arn);
     // Both of its stanzas fail: the first error is thrown.
     expect((await rejectionOf(both.unwrap(stanzas, context))).code).toBe('ERR_KMS_KEY_DISABLED');
   });
@@ -181,5 +182,32 @@ describe('KmsDiscoveryIdentity', () => {
 
     await kms.setAllowedPrincipals(foreign.arn, [OTHER_ACCOUNT.accessKeyId]);
     expect((await rejectionOf(discovery.unwrap(stanzas, context))).code).toBe('ERR_KMS_ACCESS_DENIED');
+  });
+});
+
+describe('one attempt per key (issue 10 item 11)', () => {
+  /** 63 stanzas naming one key, with bodies anyone can forge (no key needed). */
+  function forged(arn: string) {
+    return Array.from({ length: 63 }, (_, i) => ({ type: KMS_STANZA_TYPE, args: [arn], body: new Uint8Array(200).fill(i) }));
+  }
+
+  it('63 stanzas for one key ARN cost no Decrypt call: a typed error, whether the identity pins the key or discovers it', async () => {
+    const key = await kms.createKey();
+    const context = newContext();
+    const before = decryptCount();
+    for (const identity of [new KmsIdentity(key.arn, localOptions(kms)), new KmsIdentity(key.keyId, localOptions(kms)), new KmsDiscoveryIdentity({}, localOptions(kms))]) {
+      const error = await rejectionOf(identity.unwrap(forged(key.arn), context));
+      expect(error.code).toBe('ERR_MALFORMED_HEADER');
+      expect(error.message).toMatch(/63 recipient stanzas .*same key/);
+    }
+    expect(decryptCount()).toBe(before);
+  });
+
+  it('duplicates of a key that is not ours do not concern us: null, no call', async () => {
+    const key = await kms.createKey();
+    const other = await kms.createKey();
+    const before = decryptCount();
+    expect(await new KmsIdentity(key.arn, localOptions(kms)).unwrap(forged(other.arn), newContext())).toBeNull();
+    expect(decryptCount()).toBe(before);
   });
 });

@@ -9,7 +9,7 @@ import { toPkcs11Error } from './lib/to-pkcs11-error.js';
 import { TokenConnection, type Pkcs11Options } from './lib/token.js';
 import { AES_KWP_STANZA, KWP_BODY_LENGTH, OAEP_HASHES, openBoundValue, RSA_OAEP_STANZA, type OaepHash } from './lib/wire.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from './parse-pkcs11-uri.js';
-import { AuthenticationFailedError } from '@ovseal/container';
+import { AuthenticationFailedError, unwrapMatching } from '@ovseal/container';
 
 /** A key of the token and the stanza key id it answers to. */
 interface Candidate {
@@ -62,11 +62,12 @@ export class Pkcs11Identity implements Identity {
     const token = await this.#connect();
     return token.withSession(async (api, session) => {
       const candidates = await this.#candidates(api, session, token);
-      for (const stanza of relevant) {
-        const candidate = candidates.find((c) => c.keyId === stanza.args[0] && kindMatches(c.key, stanza.type));
-        if (candidate) return this.#unwrapOne(api, session, token, candidate, stanza, context);
-      }
-      return null;
+      const candidateOf = (stanza: Stanza) => candidates.find((c) => c.keyId === stanza.args[0] && kindMatches(c.key, stanza.type));
+      // One attempt per key of this token, none for a key several stanzas name (docs/FORMAT.md §5).
+      return unwrapMatching(stanzas, context, {
+        keyOf: (stanza) => (candidateOf(stanza) ? `${stanza.type} ${stanza.args[0]}` : null),
+        unwrapOne: (stanza, ctx) => this.#unwrapOne(api, session, token, candidateOf(stanza)!, stanza, ctx),
+      });
     });
   }
 

@@ -85,6 +85,25 @@ describeHsm('wrapping inside SoftHSM', () => {
     }
   });
 
+  it('one attempt per key (issue 10 item 11): 63 stanzas of one token key are not tried at all; the order of stanzas does not matter', async () => {
+    const recipient = await Pkcs11Recipient.open(token().uri({ object: 'known-kek' }));
+    const identity = Pkcs11Identity.fromUri(token().uri({ object: 'known-kek' }));
+    try {
+      const context = newContext();
+      const key = dataKey();
+      const [genuine] = await recipient.wrap(key, context);
+      const forged = Array.from({ length: 62 }, (_, i) => ({ ...genuine!, body: Buffer.from(genuine!.body).fill(i + 1, 20, 21) }));
+      for (const stanzas of [[genuine!, ...forged], [...forged, genuine!]]) {
+        await expect(identity.unwrap(stanzas, context)).rejects.toMatchObject({ code: 'ERR_MALFORMED_HEADER', message: expect.stringMatching(/63 recipient stanzas .*same key/) });
+      }
+      const foreign = { type: 'file', args: ['x'], body: new Uint8Array(60) };
+      for (const stanzas of [[foreign, genuine!], [genuine!, foreign]]) expect(Buffer.from((await identity.unwrap(stanzas, context))!)).toEqual(key);
+    } finally {
+      await recipient.close();
+      await identity.close();
+    }
+  });
+
   it('RSA-OAEP: a stanza wrapped by OpenSSL with the public key pkcs11-tool exported unwraps in the token', async () => {
     await token().pkcs11Tool(['--read-object', '--type', 'pubkey', '--id', '02', '-o', join(token().directory, 'rsa.der')]);
     const publicKey = createPublicKey({ key: await readFile(join(token().directory, 'rsa.der')), format: 'der', type: 'spki' });

@@ -1,5 +1,5 @@
 import { createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
-import { AuthenticationFailedError, InvalidArgumentError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, InvalidArgumentError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
 import { ECDH_STANZA_TYPE, keyOfPoint, openEcdh, parseEcdhBody } from './lib/ecdh-wire.js';
 import { keyIdOf, pemOf } from './lib/public-key.js';
 
@@ -33,20 +33,23 @@ export class SoftwareEcdhIdentity implements Identity {
     this.publicKeyPem = pemOf(this.#publicKey);
   }
 
-  async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    const ours = stanzas.filter((s) => s.type === ECDH_STANZA_TYPE && s.args[0] === this.keyId);
-    if (ours.length === 0) return null;
-    for (const stanza of ours) {
-      const body = parseEcdhBody(stanza.body);
-      if (!body) continue;
-      const sharedX = diffieHellman({ privateKey: this.#privateKey, publicKey: keyOfPoint(body.ephemeralPoint) });
-      try {
-        const dataKey = openEcdh(sharedX, body, this.#publicKey, context);
-        if (dataKey) return dataKey;
-      } finally {
-        sharedX.fill(0);
-      }
+  unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
+    return unwrapMatching(stanzas, context, {
+      keyOf: (s) => (s.type === ECDH_STANZA_TYPE && s.args[0] === this.keyId ? this.keyId : null),
+      unwrapOne: async (s, ctx) => this.#unwrapOne(s.body, ctx),
+    });
+  }
+
+  #unwrapOne(stanzaBody: Uint8Array, context: WrapContext): Uint8Array {
+    const body = parseEcdhBody(stanzaBody);
+    if (!body) throw new AuthenticationFailedError();
+    const sharedX = diffieHellman({ privateKey: this.#privateKey, publicKey: keyOfPoint(body.ephemeralPoint) });
+    try {
+      const dataKey = openEcdh(sharedX, body, this.#publicKey, context);
+      if (!dataKey) throw new AuthenticationFailedError();
+      return dataKey;
+    } finally {
+      sharedX.fill(0);
     }
-    throw new AuthenticationFailedError();
   }
 }

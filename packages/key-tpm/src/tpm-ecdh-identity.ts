@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AuthenticationFailedError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
 import { DeviceKey, requireType, type DeviceKeyOptions, type DeviceKeySource } from './lib/device-key.js';
-import { ECDH_STANZA_TYPE, eccPointFile, openEcdh, parseEcdhBody, sharedXFromTpm, type EcdhBody } from './lib/ecdh-wire.js';
+import { ECDH_STANZA_TYPE, eccPointFile, openEcdh, parseEcdhBody, sharedXFromTpm } from './lib/ecdh-wire.js';
 import { pemOf } from './lib/public-key.js';
 import { rejectsStanzaInput } from './lib/response-code.js';
 import { SECRET_PIPE_PATH, withSecretPipe } from './lib/secret-pipe.js';
@@ -38,27 +38,28 @@ export class TpmEcdhIdentity implements Identity {
     return new TpmEcdhIdentity(await DeviceKey.open(source, options));
   }
 
-  async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    const ours = stanzas.filter((s) => s.type === ECDH_STANZA_TYPE && s.args[0] === this.keyId);
-    if (ours.length === 0) return null;
-    for (const stanza of ours) {
-      const body = parseEcdhBody(stanza.body);
-      const dataKey = body && (await this.#unwrapOne(body, context));
-      if (dataKey) return dataKey;
-    }
-    throw new AuthenticationFailedError();
+  unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
+    return unwrapMatching(stanzas, context, {
+      keyOf: (s) => (s.type === ECDH_STANZA_TYPE && s.args[0] === this.keyId ? this.keyId : null),
+      unwrapOne: (s, ctx) => this.#unwrapOne(s.body, ctx),
+    });
   }
 
-  async #unwrapOne(body: EcdhBody, context: WrapContext): Promise<Uint8Array | null> {
+  /** A stanza of this key that does not parse, that the TPM refuses or whose tag fails was tampered with. */
+  async #unwrapOne(stanzaBody: Uint8Array, context: WrapContext): Promise<Uint8Array> {
+    const body = parseEcdhBody(stanzaBody);
+    if (!body) throw new AuthenticationFailedError();
     let sharedX: Buffer;
     try {
       sharedX = await this.#sharedX(body.ephemeralPoint);
     } catch (error) {
-      if (rejectsStanzaInput(error, 'tpm2_ecdhzgen')) return null;
+      if (rejectsStanzaInput(error, 'tpm2_ecdhzgen')) throw new AuthenticationFailedError();
       throw error;
     }
     try {
-      return openEcdh(sharedX, body, this.#device.publicKey, context);
+      const dataKey = openEcdh(sharedX, body, this.#device.publicKey, context);
+      if (!dataKey) throw new AuthenticationFailedError();
+      return dataKey;
     } finally {
       sharedX.fill(0);
     }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AuthenticationFailedError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
 import { DeviceKey, requireType, type DeviceKeyOptions, type DeviceKeySource } from './lib/device-key.js';
 import { pemOf } from './lib/public-key.js';
 import { rejectsStanzaInput } from './lib/response-code.js';
@@ -37,18 +37,18 @@ export class TpmRsaIdentity implements Identity {
     return new TpmRsaIdentity(await DeviceKey.open(source, options));
   }
 
-  async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    const ours = stanzas.filter((s) => s.type === RSA_STANZA_TYPE && s.args[0] === this.keyId);
-    if (ours.length === 0) return null;
-    for (const stanza of ours) {
-      const dataKey = await this.#unwrapOne(stanza.body, context);
-      if (dataKey) return dataKey;
-    }
-    throw new AuthenticationFailedError();
+  unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
+    return unwrapMatching(stanzas, context, {
+      keyOf: (s) => (s.type === RSA_STANZA_TYPE && s.args[0] === this.keyId ? this.keyId : null),
+      unwrapOne: (s, ctx) => this.#unwrapOne(s.body, ctx),
+    });
   }
 
-  /** One tpm2_rsadecrypt; it closes its sessions itself, so nothing is left to flush for a persistent key. */
-  async #unwrapOne(ciphertext: Uint8Array, context: WrapContext): Promise<Uint8Array | null> {
+  /**
+   * One tpm2_rsadecrypt; it closes its sessions itself, so nothing is left to flush for a persistent
+   * key. A ciphertext the TPM refuses (wrong label: another container) is an authentication failure.
+   */
+  async #unwrapOne(ciphertext: Uint8Array, context: WrapContext): Promise<Uint8Array> {
     const device = this.#device;
     try {
       return await device.use(false, async (keyArg, dir) => {
@@ -58,7 +58,7 @@ export class TpmRsaIdentity implements Identity {
       });
     } catch (error) {
       // libtpms reports a failed OAEP decoding as TPM_RC_FAILURE, real TPMs as TPM_RC_VALUE.
-      if (rejectsStanzaInput(error, 'tpm2_rsadecrypt', { failureToo: true })) return null;
+      if (rejectsStanzaInput(error, 'tpm2_rsadecrypt', { failureToo: true })) throw new AuthenticationFailedError();
       throw error;
     }
   }

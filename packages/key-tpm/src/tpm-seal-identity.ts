@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AuthenticationFailedError, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
 import { parseParent, withParent, type ParentSpec, type PreparedParent } from './lib/parent.js';
 import { formatPcrSelection, parsePcrSelection } from './lib/pcr.js';
 import { rejectsStanzaInput } from './lib/response-code.js';
@@ -40,23 +40,29 @@ export class TpmSealIdentity implements Identity {
   }
 
   async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    const candidates = stanzas.filter((s) => s.type === SEAL_STANZA_TYPE && s.args.length === 2);
-    if (candidates.length === 0) return null;
+    if (!stanzas.some((s) => s.type === SEAL_STANZA_TYPE && s.args.length === 2)) return null;
     const tools = this.#tools;
     return tools.exclusive(() =>
       withTempDir((dir) =>
-        withParent(tools, this.parent, dir, async (parent) => {
-          const ours = candidates.filter((s) => s.args[1] === parent.name.toString('hex'));
-          if (ours.length === 0) return null;
-          for (const stanza of ours) {
-            const body = parseSealBody(stanza.body);
-            const dataKey = body && body.pcrs === stanza.args[0] && (await this.#unsealOne(parent, body, context, dir));
-            if (dataKey) return dataKey;
-          }
-          throw new AuthenticationFailedError();
+        withParent(tools, this.parent, dir, (parent) => {
+          // The key of a tpm-seal stanza is the TPM's storage parent: one attempt per TPM, whatever
+          // PCR selection each stanza claims.
+          const name = parent.name.toString('hex');
+          return unwrapMatching(stanzas, context, {
+            keyOf: (s) => (s.type === SEAL_STANZA_TYPE && s.args.length === 2 && s.args[1] === name ? name : null),
+            unwrapOne: (s, ctx) => this.#unsealStanza(parent, s, ctx, dir),
+          });
         }),
       ),
     );
+  }
+
+  /** A stanza of this TPM that does not parse, does not load or does not authenticate was tampered with. */
+  async #unsealStanza(parent: PreparedParent, stanza: Stanza, context: WrapContext, dir: string): Promise<Uint8Array> {
+    const body = parseSealBody(stanza.body);
+    const dataKey = body && body.pcrs === stanza.args[0] ? await this.#unsealOne(parent, body, context, dir) : null;
+    if (!dataKey) throw new AuthenticationFailedError();
+    return dataKey;
   }
 
   /** tpm2_load + tpm2_unseal (which closes its policy session itself), then one flush of the transients. */

@@ -38,6 +38,7 @@ export class TpmSealRecipient implements Recipient {
   readonly pcrs: PcrSelection;
   readonly parent: ParentSpec;
   readonly #tools: Tpm2Tools;
+  #parentName: string | undefined;
 
   constructor(options: TpmSealOptions = {}) {
     this.pcrs = parsePcrSelection(options.pcrs ?? DEFAULT_PCRS);
@@ -61,7 +62,8 @@ export class TpmSealRecipient implements Recipient {
             );
             const [publicArea, privateArea] = await Promise.all([readFile(join(dir, 'sealed.pub')), readFile(join(dir, 'sealed.priv'))]);
             const body = encodeSealBody({ pcrs, publicArea, privateArea, sealed: sealDataKey(secret, dataKey, context) });
-            return [{ type: SEAL_STANZA_TYPE, args: [pcrs, parent.name.toString('hex')], body }];
+            this.#parentName = parent.name.toString('hex');
+            return [{ type: SEAL_STANZA_TYPE, args: [pcrs, this.#parentName], body }];
           } finally {
             secret.fill(0);
             if (parent.transient) await tools.flushTransient(dir);
@@ -69,6 +71,14 @@ export class TpmSealRecipient implements Recipient {
         }),
       ),
     );
+  }
+
+  /**
+   * True for `tpm-seal` stanzas of the TPM this recipient seals to, whatever their PCR selection
+   * (readers try one stanza per TPM). Known once this recipient has wrapped (it needs the TPM).
+   */
+  describes(stanza: Stanza): boolean {
+    return stanza.type === SEAL_STANZA_TYPE && this.#parentName !== undefined && stanza.args[1] === this.#parentName;
   }
 
   /** `tpm-seal:sha256:0,7?parent=owner`: this recipient as a URI (see tpmRecipientFromUri). */

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { EdgeRunnerError } from '../errors.js';
+import { httpRequest, type BrokerTls, type HttpResponse } from './http-request.js';
 import type { Progress } from './progress.js';
 
 export interface DownloadOptions {
@@ -16,6 +16,8 @@ export interface DownloadOptions {
   readonly etag: string | null;
   readonly progress?: (total: number) => Progress;
   readonly timeoutMs?: number;
+  /** The broker's CA and pin, for a URL on the broker. */
+  readonly tls?: BrokerTls | undefined;
 }
 
 /** What happened, for logs and tests. */
@@ -53,18 +55,17 @@ export async function downloadResumable(options: DownloadOptions): Promise<Downl
   const resumedFrom = offset;
   if (offset < options.size) {
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-`, ...(options.etag ? { 'if-range': options.etag } : {}) } : {};
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await fetch(options.url, { headers, signal: AbortSignal.timeout(options.timeoutMs ?? 10 * 60_000) });
+      response = await httpRequest(options.url, { headers, timeoutMs: options.timeoutMs ?? 10 * 60_000, tls: options.tls });
     } catch (cause) {
       throw new EdgeRunnerError('ERR_DOWNLOAD', `download failed: ${(cause as Error).message}`, { cause });
     }
     if (response.status === 200) offset = 0; // the whole body: start over
     else if (response.status !== 206) {
-      await response.body?.cancel();
+      response.body.resume();
       throw new EdgeRunnerError('ERR_DOWNLOAD', `download failed: HTTP ${response.status}`, { status: response.status });
     }
-    if (!response.body) throw new EdgeRunnerError('ERR_DOWNLOAD', 'download failed: empty response');
     const progress = options.progress?.(options.size);
     let done = offset;
     const meter = new Transform({
@@ -75,7 +76,7 @@ export async function downloadResumable(options: DownloadOptions): Promise<Downl
         callback(null, chunk);
       },
     });
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), meter, createWriteStream(part, { flags: offset === 0 ? 'w' : 'a', mode: 0o600 })).catch((cause: unknown) => {
+    await pipeline(response.body, meter, createWriteStream(part, { flags: offset === 0 ? 'w' : 'a', mode: 0o600 })).catch((cause: unknown) => {
       throw cause instanceof EdgeRunnerError ? cause : new EdgeRunnerError('ERR_DOWNLOAD', `download interrupted at ${done} bytes (it will resume): ${(cause as Error).message}`, { cause });
     });
     progress?.finish();

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ModelManager, ServedModel } from './model-manager.js';
+import type { RunnerLog } from './log.js';
 import { decodeTensor, encodeTensor, TensorFormatError, type Tensor } from './tensor-json.js';
 
 class Refusal extends Error {
@@ -43,6 +44,8 @@ export interface RunnerHttpOptions {
   readonly deviceKeyStorage: 'tpm' | 'file';
   readonly inferToken: string | undefined;
   readonly maxInferBytes: number;
+  /** Where failures' details go (never to the client). */
+  readonly log: RunnerLog;
 }
 
 /** `POST /v1/infer`, `GET /v1/models`, `GET /healthz`. */
@@ -62,11 +65,19 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     return model;
   }
 
+  /** With an inferToken, whether the request carries it (compared as digests, in constant time). */
+  function authorized(req: IncomingMessage): boolean {
+    if (!tokenDigest) return true;
+    const given = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    return timingSafeEqual(createHash('sha256').update(given).digest(), tokenDigest);
+  }
+
+  function requireToken(req: IncomingMessage): void {
+    if (!authorized(req)) throw new Refusal(401, 'unauthenticated', 'this route needs "Authorization: Bearer <inferToken>"');
+  }
+
   async function infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (tokenDigest) {
-      const given = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      if (!timingSafeEqual(createHash('sha256').update(given).digest(), tokenDigest)) throw new Refusal(401, 'unauthenticated', 'inference needs "Authorization: Bearer <token>"');
-    }
+    requireToken(req);
     const body = await readJson(req, options.maxInferBytes);
     const model = pickModel(body['model']);
     const rawInputs = body['inputs'];
@@ -89,7 +100,9 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     try {
       outputs = await model.model.run(inputs);
     } catch (error) {
-      throw new Refusal(422, 'inference_failed', (error as Error).message.split('\n')[0] ?? 'inference failed');
+      // The runtime's message describes the model's internals: it goes to the log, not the client.
+      options.log(`inference with ${model.id} failed: ${(error as Error).message.split('\n')[0]}`);
+      throw new Refusal(422, 'inference_failed', `${model.id} could not run on these inputs (check their names, types and shapes against GET /v1/models)`);
     } finally {
       model.inFlight--;
     }
@@ -103,9 +116,12 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     });
   }
 
-  function health(res: ServerResponse): void {
+  function health(req: IncomingMessage, res: ServerResponse): void {
     const models = [...manager.served.values()].map(describe);
-    send(res, models.length > 0 ? 200 : 503, {
+    const status = models.length > 0 ? 200 : 503;
+    // Load balancers probe without the token: they get the status, and nothing about the device.
+    if (!authorized(req)) return send(res, status, { status: models.length > 0 ? 'ok' : 'no_model' });
+    send(res, status, {
       status: models.length > 0 ? 'ok' : 'no_model',
       deviceId: options.deviceId,
       deviceKey: options.deviceKeyStorage,
@@ -118,8 +134,11 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const path = new URL(req.url ?? '/', 'http://runner.invalid').pathname;
-      if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(res);
-      if (path === '/v1/models' && req.method === 'GET') return send(res, 200, { models: [...manager.served.values()].map(describe) });
+      if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(req, res);
+      if (path === '/v1/models' && req.method === 'GET') {
+        requireToken(req);
+        return send(res, 200, { models: [...manager.served.values()].map(describe) });
+      }
       if (path === '/v1/infer' && req.method === 'POST') return await infer(req, res);
       throw new Refusal(path === '/v1/infer' || path === '/healthz' || path === '/v1/models' ? 405 : 404, 'not_found', 'routes: POST /v1/infer, GET /v1/models, GET /healthz');
     } catch (error) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyReleaseResponse } from '@ovseal/key-broker/protocol';
+import { EdgeRunnerError } from '../errors.js';
 
 /** The device-wrapped key of one model version, as cached on disk (useless without this device's TPM). */
 export interface CachedKey extends Omit<KeyReleaseResponse, 'releasesLeft'> {
@@ -9,6 +10,13 @@ export interface CachedKey extends Omit<KeyReleaseResponse, 'releasesLeft'> {
   readonly fetchedAt: string;
   readonly size: number;
   readonly etag: string | null;
+}
+
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}@[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+/** `name@version` as the broker makes it (its name and version patterns). */
+export function isModelId(id: unknown): id is string {
+  return typeof id === 'string' && MODEL_ID.test(id);
 }
 
 /**
@@ -23,8 +31,14 @@ export class ModelCache {
     this.root = join(dataDir, 'models');
   }
 
+  /**
+   * A model's directory. The id comes from the broker: it must be `name@version` (the broker's own
+   * patterns), so it is never `.`, `..` or a path — else the runner could write or delete outside
+   * its models (dropping `..` would delete the data directory and reset rollback protection).
+   */
   dirOf(id: string): string {
-    return join(this.root, id.replace(/[^A-Za-z0-9._@+-]/g, '_'));
+    if (!isModelId(id)) throw new EdgeRunnerError('ERR_BAD_MODEL_ID', `refusing model id ${JSON.stringify(id)}: a model id is name@version`);
+    return join(this.root, id);
   }
 
   containerPath(id: string): string {
@@ -64,10 +78,10 @@ export class ModelCache {
     await rm(this.dirOf(id), { recursive: true, force: true });
   }
 
-  /** Every cached key (a model directory without one is an unfinished download). */
+  /** Every cached key (a model directory without one is an unfinished download; a key naming another model is ignored). */
   async keys(): Promise<CachedKey[]> {
-    const names = await readdir(this.root).catch(() => [] as string[]);
+    const names = (await readdir(this.root).catch(() => [] as string[])).filter(isModelId);
     const keys = await Promise.all(names.map((name) => readFile(join(this.root, name, 'key.json'), 'utf8').then((text) => JSON.parse(text) as CachedKey, () => undefined)));
-    return keys.filter((key): key is CachedKey => key !== undefined);
+    return keys.filter((key, i): key is CachedKey => key !== undefined && key.model === names[i] && key.model === `${key.name}@${key.version}`);
   }
 }

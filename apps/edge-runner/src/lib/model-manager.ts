@@ -9,7 +9,7 @@ import type { DeviceKey } from '../open-device-key.js';
 import { CachedStanzaIdentity } from './cached-stanza-identity.js';
 import { downloadResumable } from './download.js';
 import type { RunnerLog } from './log.js';
-import { ModelCache, type CachedKey } from './model-cache.js';
+import { isModelId, ModelCache, type CachedKey } from './model-cache.js';
 import { progressBar } from './progress.js';
 import { loadSealedModel, type RunningModel } from './runtime.js';
 
@@ -54,6 +54,13 @@ export class ModelManager {
     this.#cache = new ModelCache(config.dataDir);
     this.#log = log;
     this.#rollback = config.rollbackProtection ? new JsonFileRollbackStore(join(config.dataDir, 'rollback.json')) : undefined;
+  }
+
+  /** Ids become directory names: anything but `name@version` from the broker is refused. */
+  #wellFormed(entry: DeviceModel): boolean {
+    if (isModelId(entry.id) && entry.id === `${entry.name}@${entry.version}`) return true;
+    this.#log(`ignored a model the broker listed with an invalid id ${JSON.stringify(entry.id).slice(0, 80)}`);
+    return false;
   }
 
   #wanted(name: string): boolean {
@@ -121,7 +128,7 @@ export class ModelManager {
       return;
     }
     this.broker = { state: 'reachable', lastSyncAt: Date.now(), lastError: null };
-    const wanted = models.filter((entry) => this.#wanted(entry.name));
+    const wanted = models.filter((entry) => this.#wellFormed(entry) && this.#wanted(entry.name));
     for (const entry of wanted) {
       const current = this.served.get(entry.name);
       if (current?.id === entry.id) {
@@ -181,6 +188,8 @@ export class ModelManager {
         size: entry.size,
         etag: entry.etag,
         progress: (total) => progressBar(`edge-runner: ${entry.id}`, total, process.stderr, show),
+        // The broker's own URLs get the broker's CA and pin; a container hosted elsewhere authenticates itself.
+        tls: new URL(entry.url).origin === new URL(this.#config.brokerUrl).origin ? this.#config.brokerTls : undefined,
       });
       this.#log(`downloaded ${entry.id}${result.resumedFrom > 0 ? ` (resumed at byte ${result.resumedFrom})` : ''}; sealed, stays encrypted on disk`);
     }

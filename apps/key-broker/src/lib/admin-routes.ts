@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BrokerStore, GrantSubject } from '../store.js';
 import type { BrokerCore } from './broker-core.js';
 import { parseDevicePublicKey } from './device-keys.js';
+import { DEVICE_ID_PATTERN_PATTERN } from './enrolment.js';
 import {
   HttpError,
   ID_PATTERN,
@@ -19,7 +20,7 @@ import {
 } from './http.js';
 import { registerModel } from './model-registry.js';
 import type { RequestContext, Route } from './router.js';
-import { auditView, deviceView, grantView, modelView } from './views.js';
+import { auditView, deviceView, enrolmentTokenView, grantView, modelView } from './views.js';
 
 export function sha256Digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -39,12 +40,29 @@ async function jsonBody(core: BrokerCore, ctx: RequestContext) {
   return parseJsonObject(await readBody(ctx.req, core.limits.jsonBytes));
 }
 
-function grantSubject(body: Record<string, unknown>): GrantSubject {
-  const device = optionalString(body, 'device', ID_PATTERN);
+/**
+ * A grant names a label, or a registered device — bound to the key it has now, so that whoever
+ * enrols another key under that id later gets nothing.
+ */
+async function grantSubject(store: BrokerStore, body: Record<string, unknown>): Promise<GrantSubject> {
+  const deviceId = optionalString(body, 'device', ID_PATTERN);
   const label = optionalString(body, 'label', LABEL_PATTERN);
-  if ((device === undefined) === (label === undefined)) throw new HttpError(400, 'bad_request', 'a grant names exactly one of "device" or "label"');
-  return device !== undefined ? { kind: 'device', value: device } : { kind: 'label', value: label! };
+  if ((deviceId === undefined) === (label === undefined)) throw new HttpError(400, 'bad_request', 'a grant names exactly one of "device" or "label"');
+  if (label !== undefined) return { kind: 'label', value: label };
+  const device = await store.getDevice(deviceId!);
+  if (!device) throw new HttpError(404, 'unknown_device', `no device ${deviceId}: register it (or let it enrol) before granting it anything`);
+  if (device.revokedAt !== null) throw new HttpError(403, 'device_revoked', `device ${deviceId} is revoked`);
+  return { kind: 'device', value: device.id, keyId: device.keyId };
 }
+
+/** Who an enrolment token may enrol: any id, one id, or ids matching a pattern (`*`: any run of id characters). */
+function tokenDeviceIds(body: Record<string, unknown>): { deviceId: string | null; deviceIdPattern: string | null } {
+  const deviceId = optionalString(body, 'deviceId', ID_PATTERN) ?? null;
+  const deviceIdPattern = optionalString(body, 'deviceIdPattern', DEVICE_ID_PATTERN_PATTERN) ?? null;
+  if (deviceId !== null && deviceIdPattern !== null) throw new HttpError(400, 'bad_request', 'give "deviceId" or "deviceIdPattern", not both');
+  return { deviceId, deviceIdPattern };
+}
+
 
 /** The admin API (bearer token): models, devices, grants, enrolment tokens, audit log. */
 export function adminRoutes(core: BrokerCore): Route[] {
@@ -99,6 +117,7 @@ export function adminRoutes(core: BrokerCore): Route[] {
         const id = requireString(body, 'id', ID_PATTERN);
         const key = parseDevicePublicKey(requireString(body, 'publicKeyPem'), optionalString(body, 'keyType'));
         const device = { id, keyType: key.keyType, publicKeyPem: key.publicKeyPem, keyId: key.keyId, labels: stringList(body, 'labels', LABEL_PATTERN), registeredAt: ctx.now, revokedAt: null, revokedReason: null };
+        if (await store.isKeyRevoked(key.keyId)) throw new HttpError(403, 'key_revoked', `key ${key.keyId} belonged to a revoked device: it cannot be registered again`);
         if (await store.getDevice(id)) throw new HttpError(409, 'device_exists', `device ${id} exists`);
         await store.insertDevice(device);
         await audited(core, ctx, 'register_device', { deviceId: id });
@@ -129,11 +148,13 @@ export function adminRoutes(core: BrokerCore): Route[] {
       auth: 'admin',
       async handler(ctx) {
         const body = await jsonBody(core, ctx);
-        const reason = optionalString(body, 'reason') ?? 'revoked by admin';
+        const reason = (optionalString(body, 'reason') ?? 'revoked by admin').slice(0, 200);
         const id = ctx.params['id']!;
-        if (!(await store.revokeDevice(id, ctx.now, reason.slice(0, 200)))) throw new HttpError(404, 'unknown_device', 'no such device');
-        await audited(core, ctx, 'revoke_device', { deviceId: id, reason: reason.slice(0, 200) });
-        sendJson(ctx.res, 200, deviceView((await store.getDevice(id))!));
+        // The key goes with the device: it can never register or enrol again, under any id.
+        const revoked = await store.revokeDevice(id, ctx.now, reason);
+        if (!revoked) throw new HttpError(404, 'unknown_device', 'no such device');
+        await audited(core, ctx, 'revoke_device', { deviceId: id, reason: `${reason} (key ${revoked.keyId} revoked)` });
+        sendJson(ctx.res, 200, deviceView(revoked));
       },
     },
     {
@@ -142,14 +163,16 @@ export function adminRoutes(core: BrokerCore): Route[] {
       auth: 'admin',
       async handler(ctx) {
         const body = await jsonBody(core, ctx);
+        const perDevice = body['maxReleasesPerDevice'] === undefined || body['maxReleasesPerDevice'] === null ? null : requirePositiveInteger(body, 'maxReleasesPerDevice');
         const grant = {
           id: `g-${randomUUID()}`,
-          subject: grantSubject(body),
+          subject: await grantSubject(store, body),
           modelName: requireString(body, 'model', ID_PATTERN),
           modelVersion: optionalString(body, 'version', VERSION_PATTERN) ?? null,
           notAfter: timeField(body, 'notAfter', ctx.now),
           maxReleases: requirePositiveInteger(body, 'maxReleases'),
           releases: 0,
+          maxReleasesPerDevice: perDevice,
           createdAt: ctx.now,
           revokedAt: null,
         };
@@ -191,12 +214,33 @@ export function adminRoutes(core: BrokerCore): Route[] {
           expiresAt: timeField(body, 'expiresAt', ctx.now, 3600),
           maxUses: requirePositiveInteger(body, 'maxUses', 1),
           uses: 0,
+          ...tokenDeviceIds(body),
           createdAt: ctx.now,
+          revokedAt: null,
         };
         await store.insertEnrolmentToken(record);
         await audited(core, ctx, 'create_enrolment_token', { reason: record.id });
         // The token is shown once; only its hash is kept.
-        sendJson(ctx.res, 201, { id: record.id, token, labels: record.labels, expiresAt: new Date(record.expiresAt).toISOString(), maxUses: record.maxUses });
+        sendJson(ctx.res, 201, { ...enrolmentTokenView(record), token });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/admin/enrolment-tokens',
+      auth: 'admin',
+      async handler(ctx) {
+        sendJson(ctx.res, 200, { tokens: (await store.listEnrolmentTokens()).map(enrolmentTokenView) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/admin/enrolment-tokens/:id/revoke',
+      auth: 'admin',
+      async handler(ctx) {
+        const id = ctx.params['id']!;
+        if (!(await store.revokeEnrolmentToken(id, ctx.now))) throw new HttpError(404, 'unknown_token', 'no such enrolment token');
+        await audited(core, ctx, 'revoke_enrolment_token', { reason: id });
+        sendJson(ctx.res, 200, enrolmentTokenView((await store.listEnrolmentTokens()).find((token) => token.id === id)!));
       },
     },
     {

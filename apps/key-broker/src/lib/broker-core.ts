@@ -1,8 +1,9 @@
-import { createWrapContext, type Identity, type Stanza, type TrustPolicy, type WrapContext } from '@ovseal/container';
-import { stanzaFromJson } from '../protocol/stanza-json.js';
+import { inspect, rewrapHeader, type Identity, type Recipient, type Stanza, type TrustPolicy } from '@ovseal/container';
+import { BrokerError } from '../errors.js';
 import type { AuditInput, BrokerStore, ModelRecord } from '../store.js';
 import type { DeviceAuthenticator } from './device-auth.js';
 import type { DeviceRecipients } from './device-keys.js';
+import { readHeaderArea } from './model-registry.js';
 import { HttpError } from './http.js';
 import type { Logger } from './logger.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -37,45 +38,29 @@ export async function refuse(core: BrokerCore, ctx: RequestContext, audit: Omit<
 }
 
 /**
- * Unwraps registered models' data keys with the broker's identities. The parsed stanzas and
- * contexts are kept per model; the data keys are not (the KMS identity's opt-in cache holds them,
- * bounded in uses and time, so KMS is not called on every release).
+ * Releases registered models' data keys through the container's checked path: each release unwraps
+ * from the model's registered header with the broker's identities (key commitment and header MAC
+ * checked) and wraps to one recipient inside `@ovseal/container` — the data key never reaches the
+ * broker's code. The KMS identity's opt-in cache keeps KMS from being called on every release.
  */
 export class ModelKeyring {
   readonly #identities: readonly Identity[];
-  readonly #parsed = new Map<string, { stanzas: Stanza[]; context: WrapContext }>();
 
   constructor(identities: readonly Identity[]) {
     this.#identities = identities;
   }
 
-  #parse(model: ModelRecord): { stanzas: Stanza[]; context: WrapContext } {
-    let parsed = this.#parsed.get(model.id);
-    if (parsed === undefined) {
-      const context = createWrapContext({ containerId: Buffer.from(model.containerId, 'hex'), modelName: model.name, modelVersion: model.version });
-      parsed = { stanzas: model.stanzas.map(stanzaFromJson), context };
-      if (this.#parsed.size > 1024) this.#parsed.clear();
-      this.#parsed.set(model.id, parsed);
-    }
-    return parsed;
+  /** The model's header area: stored at registration; read from the file for models registered before. */
+  async #headerOf(model: ModelRecord): Promise<Uint8Array> {
+    if (model.header) return model.header;
+    if (model.storage.kind !== 'file') throw new BrokerError('ERR_BROKER_STORE', `model ${model.id} has no stored header: register it again`);
+    return readHeaderArea(model.storage.path, (await inspect(model.storage.path)).payloadOffset);
   }
 
-  contextOf(model: ModelRecord): WrapContext {
-    return this.#parse(model).context;
-  }
-
-  /** The data key (the caller zeroes it); throws when no identity unwraps. */
-  async unwrap(model: ModelRecord): Promise<Uint8Array> {
-    const { stanzas, context } = this.#parse(model);
-    let firstError: unknown;
-    for (const identity of this.#identities) {
-      try {
-        const key = await identity.unwrap(stanzas, context);
-        if (key) return key;
-      } catch (error) {
-        firstError ??= error;
-      }
-    }
-    throw firstError ?? new Error('no broker identity unwraps this model any more');
+  /** One stanza for `recipient`; throws when no identity unwraps the header or it does not verify. */
+  async rewrapFor(model: ModelRecord, recipient: Recipient): Promise<Stanza> {
+    const { stanzas } = await rewrapHeader(await this.#headerOf(model), { identities: this.#identities, recipients: [recipient] });
+    if (stanzas.length !== 1) throw new BrokerError('ERR_BROKER_CONFIG', `a device recipient made ${stanzas.length} stanzas`);
+    return stanzas[0]!;
   }
 }

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { TpmEcdhRecipient } from '@ovseal/key-tpm';
 import type { IncomingMessage } from 'node:http';
 import { challengeContext } from '../protocol/challenge-context.js';
 import { DEVICE_AUTH_SCHEME, deviceRequestProof } from '../protocol/canonical-request.js';
@@ -38,25 +39,49 @@ export interface AuthenticatedDevice {
  */
 export class DeviceAuthenticator {
   readonly #options: DeviceAuthOptions;
+  /** A P-256 key made at start and never kept: decoy challenges are wrapped to it. */
+  readonly #decoyRecipient: TpmEcdhRecipient;
 
   constructor(options: DeviceAuthOptions) {
     this.#options = options;
+    this.#decoyRecipient = new TpmEcdhRecipient(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
   }
 
   #challengeSecret(nonce: string, device: DeviceRecord): Buffer {
     return createHmac('sha256', this.#options.secret).update(`ovseal-broker/v1 challenge\n${nonce}\n${device.id}\n${device.keyId}`).digest();
   }
 
-  async issue(device: DeviceRecord, now: number): Promise<ChallengeResponse> {
+  #nonce(now: number): { nonce: string; expiresAt: number } {
     const expiresAt = now + this.#options.challengeTtlMs;
     const raw = Buffer.alloc(NONCE_RANDOM + 8);
     randomBytes(NONCE_RANDOM).copy(raw);
     raw.writeBigUInt64BE(BigInt(expiresAt), NONCE_RANDOM);
-    const nonce = raw.toString('base64url');
+    return { nonce: raw.toString('base64url'), expiresAt };
+  }
+
+  async issue(device: DeviceRecord, now: number): Promise<ChallengeResponse> {
+    const { nonce, expiresAt } = this.#nonce(now);
     const secret = this.#challengeSecret(nonce, device);
     try {
       const [stanza] = await this.#options.recipients.for(device).wrap(secret, challengeContext(nonce, device.id));
       return { deviceId: device.id, nonce, expiresAt: new Date(expiresAt).toISOString(), stanza: stanzaToJson(stanza!) };
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /**
+   * A challenge for an id no device has, shaped like a real one (a `tpm-ecdh` stanza for a key id
+   * that stays the same for that id), so the answer does not tell which ids exist. It wraps a random
+   * secret to a key nobody holds: no proof can be made from it.
+   */
+  async issueDecoy(deviceId: string, now: number): Promise<ChallengeResponse> {
+    const { nonce, expiresAt } = this.#nonce(now);
+    const secret = randomBytes(32);
+    try {
+      const [stanza] = await this.#decoyRecipient.wrap(secret, challengeContext(nonce, deviceId));
+      const keyId = createHmac('sha256', this.#options.secret).update(`ovseal-broker/v1 decoy key id\n${deviceId}`).digest('hex');
+      return { deviceId, nonce, expiresAt: new Date(expiresAt).toISOString(), stanza: stanzaToJson({ ...stanza!, args: [keyId] }) };
     } finally {
       secret.fill(0);
     }

@@ -1,6 +1,7 @@
+import type { Stanza } from '@ovseal/container';
 import { stanzaToJson } from '../protocol/stanza-json.js';
 import type { DeviceModel, DeviceModelList, KeyReleaseResponse } from '../protocol/types.js';
-import type { BrokerStore, DeviceRecord, ModelRecord } from '../store.js';
+import type { BrokerStore, DeviceRecord, EnrolmentRefusal, ModelRecord } from '../store.js';
 import { refuse, type BrokerCore } from './broker-core.js';
 import { sha256Digest } from './admin-routes.js';
 import { parseDevicePublicKey } from './device-keys.js';
@@ -16,6 +17,17 @@ const etagOf = (model: ModelRecord) => (model.sha256 ? `"${model.sha256}"` : nul
 function notAfterOf(grantNotAfter: number, model: ModelRecord): number {
   return model.notAfter === null ? grantNotAfter : Math.min(grantNotAfter, model.notAfter);
 }
+
+const ENROLMENT_STATUS: Record<EnrolmentRefusal, number> = {
+  invalid_token: 401,
+  token_expired: 401,
+  token_used_up: 401,
+  token_revoked: 401,
+  device_id_not_allowed: 403,
+  key_revoked: 403,
+  device_exists: 409,
+  key_registered: 409,
+};
 
 function requireNotRevoked(device: DeviceRecord): void {
   if (device.revokedAt !== null) throw new HttpError(403, 'device_revoked', 'this device is revoked');
@@ -33,9 +45,10 @@ export function deviceRoutes(core: BrokerCore): Route[] {
       async handler(ctx) {
         const deviceId = requireString(parseJsonObject(ctx.body), 'deviceId', ID_PATTERN);
         ctx.subject = deviceId;
+        // An unknown id gets a challenge that looks the same (no one can list which ids exist); no
+        // key can answer it.
         const device = await store.getDevice(deviceId);
-        if (!device) throw new HttpError(404, 'unknown_device', 'no such device: register it or enrol');
-        sendJson(ctx.res, 201, await core.authenticator.issue(device, ctx.now));
+        sendJson(ctx.res, 201, device ? await core.authenticator.issue(device, ctx.now) : await core.authenticator.issueDecoy(deviceId, ctx.now));
       },
     },
     {
@@ -54,7 +67,7 @@ export function deviceRoutes(core: BrokerCore): Route[] {
         const audit = { at: ctx.now, actor: 'enrolment', action: 'enrol', outcome: 'ok' as const, deviceId, remote: ctx.remote };
         const outcome = await store.enrolDevice(sha256Digest(token).toString('hex'), device, ctx.now, audit);
         if (!outcome.ok) {
-          const status = outcome.reason === 'device_exists' ? 409 : 401;
+          const status = ENROLMENT_STATUS[outcome.reason];
           await refuse(core, ctx, { actor: 'enrolment', action: 'enrol', deviceId }, status, outcome.reason, `enrolment refused: ${outcome.reason.replaceAll('_', ' ')}`);
         } else {
           sendJson(ctx.res, 201, deviceView(outcome.device));
@@ -133,31 +146,28 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext): Promise<void> 
   if ('reason' in picked) await refuse(core, ctx, audit, 403, picked.reason, `key release refused: ${picked.reason.replaceAll('_', ' ')}`);
   const grant = (picked as { grant: { id: string } }).grant;
 
-  let dataKey: Uint8Array;
+  // Unwrapped from the registered header (key commitment and MAC checked) and re-wrapped to this
+  // device's key inside @ovseal/container: the data key never reaches this code.
+  let stanza: Stanza;
   try {
-    dataKey = await core.modelKeys.unwrap(model!);
+    stanza = await core.modelKeys.rewrapFor(model!, core.recipients.for(device));
   } catch (error) {
     core.logger.error('unwrap_failed', { model: modelId, code: (error as { code?: string }).code ?? 'unknown' });
     await core.store.appendAudit({ ...audit, grantId: grant.id, at: ctx.now, outcome: 'error', reason: 'key_unavailable', remote: ctx.remote });
     throw new HttpError(503, 'key_unavailable', 'the broker cannot unwrap this model key right now; retry later', { 'retry-after': '5' });
   }
-  try {
-    const recorded = await core.store.recordRelease(grant.id, ctx.now, { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok', remote: ctx.remote });
-    if (!recorded.ok) await refuse(core, ctx, { ...audit, grantId: grant.id }, 403, 'releases_exhausted', 'key release refused: releases exhausted');
-    const { grant: counted } = recorded as { ok: true; grant: { notAfter: number; maxReleases: number; releases: number } };
-    const [stanza] = await core.recipients.for(device).wrap(dataKey, core.modelKeys.contextOf(model!));
-    const response: KeyReleaseResponse = {
-      model: model!.id,
-      name: model!.name,
-      version: model!.version,
-      containerId: model!.containerId,
-      stanza: stanzaToJson(stanza!),
-      notAfter: iso(notAfterOf(counted.notAfter, model!)),
-      releasesLeft: counted.maxReleases - counted.releases,
-    };
-    sendJson(ctx.res, 200, response);
-  } finally {
-    dataKey.fill(0);
-  }
+  const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok', remote: ctx.remote });
+  if (!recorded.ok) await refuse(core, ctx, { ...audit, grantId: grant.id }, 403, recorded.reason, `key release refused: ${recorded.reason.replaceAll('_', ' ')}`);
+  const { grant: counted } = recorded as { ok: true; grant: { notAfter: number; maxReleases: number; releases: number } };
+  const response: KeyReleaseResponse = {
+    model: model!.id,
+    name: model!.name,
+    version: model!.version,
+    containerId: model!.containerId,
+    stanza: stanzaToJson(stanza),
+    notAfter: iso(notAfterOf(counted.notAfter, model!)),
+    releasesLeft: counted.maxReleases - counted.releases,
+  };
+  sendJson(ctx.res, 200, response);
 }
 

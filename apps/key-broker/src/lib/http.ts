@@ -59,10 +59,20 @@ export function sendError(res: ServerResponse, error: HttpError): void {
   sendJson(res, error.status, { error: error.code, message: error.message }, { ...error.headers });
 }
 
-/** The client address, for rate limits and the audit log (a proxy's X-Forwarded-For only when trusted). */
-export function remoteOf(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
-  return forwarded || req.socket.remoteAddress || 'unknown';
+/**
+ * The client address, for rate limits and the audit log. Behind `trustedProxies` proxies of our
+ * own, each appended the address it saw to X-Forwarded-For: the client is the hop that many places
+ * from the right. Anything further left was written by the client itself and proves nothing (it is
+ * the left-most value a client would forge).
+ */
+export function remoteOf(req: IncomingMessage, trustedProxies: number): string {
+  const peer = req.socket.remoteAddress || 'unknown';
+  if (trustedProxies < 1) return peer;
+  const header = req.headers['x-forwarded-for'];
+  const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((hop) => hop.trim()).filter(Boolean);
+  // [peer, right-most hop, …]: the client is `trustedProxies` steps in, or the furthest one known.
+  const chain = [peer, ...hops.reverse()];
+  return chain[Math.min(trustedProxies, chain.length - 1)]!;
 }
 
 // Input checks shared by the routes: each names the field it refuses.

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +8,7 @@ import { Transform } from 'node:stream';
 import {
   inspect,
   OvsealError,
-  unlockHeader,
+  verifyHeader,
   verify,
   type ContainerInfo,
   type Identity,
@@ -82,6 +82,7 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
     const id = `${info.metadata.name}@${info.metadata.version}`;
     if (await options.isRegistered(id)) throw new HttpError(409, 'model_exists', `${id} is registered already: seal a new version`);
     const stanzas = await checkUnwrapsAndVerifies(upload.path, options.identities, options.trust, headerOnly);
+    const header = await readHeaderArea(upload.path, info.payloadOffset);
     const record: ModelRecord = {
       id,
       name: info.metadata.name,
@@ -98,11 +99,25 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
       signatureKeyId: info.signature?.keyId ?? null,
       storage: headerOnly ? { kind: 'url', url: options.externalUrl! } : { kind: 'file', path: join(options.containersDir, `${upload.sha256}.ovseal`) },
       registeredAt: options.now,
+      header,
     };
     if (record.storage.kind === 'file') await rename(upload.path, record.storage.path);
     return record;
   } finally {
     await rm(upload.path, { force: true });
+  }
+}
+
+/** The container's first `payloadOffset` bytes: what key releases unwrap from. */
+export async function readHeaderArea(path: string, payloadOffset: number): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const area = Buffer.alloc(payloadOffset);
+    const { bytesRead } = await file.read(area, 0, payloadOffset, 0);
+    if (bytesRead !== payloadOffset) throw new HttpError(400, 'bad_container', 'the upload is shorter than its header area');
+    return area;
+  } finally {
+    await file.close();
   }
 }
 
@@ -120,10 +135,9 @@ async function inspectUpload(path: string): Promise<ContainerInfo> {
  */
 async function checkUnwrapsAndVerifies(path: string, identities: readonly Identity[], trust: TrustPolicy | undefined, headerOnly: boolean): Promise<readonly Stanza[]> {
   try {
-    const unlocked = await unlockHeader(path, { identities, ...(trust ? { trust } : {}) });
-    unlocked.dataKey.fill(0);
+    const verified = await verifyHeader(path, { identities, ...(trust ? { trust } : {}) });
     if (!headerOnly) await verify(path, { identities, ...(trust ? { trust } : {}) });
-    return unlocked.stanzas;
+    return verified.stanzas;
   } catch (error) {
     if (error instanceof OvsealError && CONTAINER_CODES.has(error.code)) {
       const status = error.code === 'ERR_NO_MATCHING_KEY' ? 422 : 400;

@@ -1,5 +1,5 @@
 /** Schema of the embedded store. README "Postgres mapping" gives the same tables for PostgreSQL. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS secrets (
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS models (
   storage_kind TEXT NOT NULL CHECK (storage_kind IN ('file', 'url')),
   storage_ref TEXT NOT NULL,
   registered_at INTEGER NOT NULL,
+  header BLOB,
   UNIQUE (name, version)
 );
 CREATE INDEX IF NOT EXISTS models_by_name ON models (name, registered_at);
@@ -40,15 +41,30 @@ CREATE TABLE IF NOT EXISTS grants (
   id TEXT PRIMARY KEY,
   subject_kind TEXT NOT NULL CHECK (subject_kind IN ('device', 'label')),
   subject_value TEXT NOT NULL,
+  subject_key_id TEXT,
   model_name TEXT NOT NULL,
   model_version TEXT,
   not_after INTEGER NOT NULL,
   max_releases INTEGER NOT NULL CHECK (max_releases >= 0),
   releases INTEGER NOT NULL DEFAULT 0,
+  max_releases_per_device INTEGER,
   created_at INTEGER NOT NULL,
   revoked_at INTEGER,
   CHECK (releases <= max_releases)
 );
+CREATE TABLE IF NOT EXISTS grant_device_releases (
+  grant_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  releases INTEGER NOT NULL,
+  PRIMARY KEY (grant_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS revoked_keys (
+  key_id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL,
+  reason TEXT
+);
+CREATE INDEX IF NOT EXISTS devices_by_key ON devices (key_id);
 CREATE INDEX IF NOT EXISTS grants_by_subject ON grants (subject_kind, subject_value);
 CREATE TABLE IF NOT EXISTS used_nonces (
   nonce TEXT PRIMARY KEY,
@@ -63,7 +79,10 @@ CREATE TABLE IF NOT EXISTS enrolment_tokens (
   expires_at INTEGER NOT NULL,
   max_uses INTEGER NOT NULL,
   uses INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL
+  device_id TEXT,
+  device_id_pattern TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -80,4 +99,19 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_device ON audit (device_id, id);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`;
+
+/**
+ * From version 1: headers kept for key releases, device grants bound to the device's key (grants
+ * to a device id with no device match nothing), per-device release caps, revoked keys, enrolment
+ * tokens that fix the device id and can be revoked.
+ */
+export const MIGRATION_FROM_1 = `
+ALTER TABLE models ADD COLUMN header BLOB;
+ALTER TABLE grants ADD COLUMN subject_key_id TEXT;
+ALTER TABLE grants ADD COLUMN max_releases_per_device INTEGER;
+UPDATE grants SET subject_key_id = (SELECT key_id FROM devices WHERE devices.id = grants.subject_value) WHERE subject_kind = 'device';
+ALTER TABLE enrolment_tokens ADD COLUMN device_id TEXT;
+ALTER TABLE enrolment_tokens ADD COLUMN device_id_pattern TEXT;
+ALTER TABLE enrolment_tokens ADD COLUMN revoked_at INTEGER;
 `;

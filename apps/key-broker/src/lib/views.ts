@@ -1,4 +1,4 @@
-import type { DeviceRecord, GrantRecord, ModelRecord, AuditRecord } from '../store.js';
+import type { AuditRecord, DeviceRecord, EnrolmentTokenRecord, GrantRecord, ModelRecord } from '../store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -45,8 +45,24 @@ export function grantView(grant: GrantRecord) {
     notAfter: iso(grant.notAfter),
     maxReleases: grant.maxReleases,
     releases: grant.releases,
+    maxReleasesPerDevice: grant.maxReleasesPerDevice,
     createdAt: iso(grant.createdAt),
     revokedAt: iso(grant.revokedAt),
+  };
+}
+
+/** An enrolment token as admins see it: never the token, nor its hash. */
+export function enrolmentTokenView(token: EnrolmentTokenRecord) {
+  return {
+    id: token.id,
+    labels: token.labels,
+    expiresAt: iso(token.expiresAt),
+    maxUses: token.maxUses,
+    uses: token.uses,
+    deviceId: token.deviceId,
+    deviceIdPattern: token.deviceIdPattern,
+    createdAt: iso(token.createdAt),
+    revokedAt: iso(token.revokedAt),
   };
 }
 

@@ -1,6 +1,6 @@
 import { inspect as inspectContainer, type ContainerInfo } from '@ovseal/container';
 import { parse } from '../lib/args.js';
-import { printJson, UsageError, type Io } from '../lib/output.js';
+import { printJson, terminalSafe, UsageError, type Io } from '../lib/output.js';
 import { withJournalHint } from '../lib/journal-hint.js';
 
 export const inspectHelp = `Usage: ovseal inspect CONTAINER [--json]
@@ -49,6 +49,6 @@ export async function inspect(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('inspect takes one container', 'ovseal inspect model.ovseal');
   const info = await withJournalHint(positionals[0]!, () => inspectContainer(positionals[0]!));
   if (values.json) printJson(io, { ok: true, ...describe(info) });
-  else io.stdout.write(human(info));
+  else io.stdout.write(human(info).split('\n').map(terminalSafe).join('\n'));
   return 0;
 }

@@ -42,12 +42,29 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
+// C0 and C1 controls (ESC, CSI, CR, BEL, …) and Unicode's bidirectional formatting characters.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * Text safe to print on a terminal: every control or bidi formatting character becomes a visible
+ * `\u001b` escape (a file name, a model name, a key argument could otherwise move the cursor,
+ * rewrite earlier lines or reorder what is shown).
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, escapeChar);
+}
+
+function escapeChar(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
 export function say(io: Io, line: string): void {
-  io.stderr.write(`ovseal: ${line}\n`);
+  io.stderr.write(`ovseal: ${terminalSafe(line)}\n`);
 }
 
 export function warn(io: Io, line: string): void {
-  io.stderr.write(`ovseal: warning: ${line}\n`);
+  io.stderr.write(`ovseal: warning: ${terminalSafe(line)}\n`);
 }
 
 /** Prints an error as age does (`ovseal: error: …`, `ovseal: hint: …`), or as JSON with --json. */
@@ -57,10 +74,10 @@ export function reportError(io: Io, error: unknown, json: boolean): number {
   const hint = error instanceof OvsealError || error instanceof UsageError ? error.hint : undefined;
   const errorCode = error instanceof OvsealError ? error.code : error instanceof UsageError ? 'ERR_USAGE' : 'ERR_INTERNAL';
   if (json) {
-    io.stdout.write(JSON.stringify({ ok: false, error: { code: errorCode, message, ...(hint ? { hint } : {}) }, exitCode: code }) + '\n');
+    io.stdout.write(jsonText({ ok: false, error: { code: errorCode, message, ...(hint ? { hint } : {}) }, exitCode: code }) + '\n');
   } else {
-    io.stderr.write(`ovseal: error: ${message}\n`);
-    if (hint) io.stderr.write(`ovseal: hint: ${hint}\n`);
+    io.stderr.write(`ovseal: error: ${terminalSafe(message)}\n`);
+    if (hint) io.stderr.write(`ovseal: hint: ${terminalSafe(hint)}\n`);
     if (!(error instanceof OvsealError) && !(error instanceof UsageError) && error instanceof Error && io.env.OVSEAL_DEBUG) {
       io.stderr.write(`${error.stack}\n`);
     }
@@ -68,6 +85,14 @@ export function reportError(io: Io, error: unknown, json: boolean): number {
   return code;
 }
 
+/** What JSON.stringify leaves raw in strings (it escapes C0 itself; its own line breaks stay). */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** JSON with every control and bidi character escaped. */
+function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar);
+}
+
 export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  io.stdout.write(jsonText(value, 2) + '\n');
 }

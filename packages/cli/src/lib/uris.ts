@@ -14,9 +14,6 @@ import { UsageError } from './output.js';
  * missing optional provider is reported clearly.
  */
 
-/** A recipient that can also tell which stanzas it made (for `rewrap --remove`). */
-export type RemovableRecipient = Recipient & { describes?(stanza: Stanza): boolean };
-
 function split(uri: string): { scheme: string; rest: string } {
   const colon = uri.indexOf(':');
   if (colon <= 0) throw new UsageError(`${JSON.stringify(uri)} is not a key URI`, 'use file:PATH, env:NAME, aws-kms:ARN, tpm-ecdh:PUBKEY, …');
@@ -27,7 +24,24 @@ function unknownScheme(scheme: string): never {
   throw new UsageError(`unknown key URI scheme ${JSON.stringify(scheme)}`, 'use file:PATH, env:NAME, aws-kms:…, tpm-ecdh:…, tpm-rsa:…, tpm-seal:…, tpm:… or pkcs11:…');
 }
 
-export async function recipientFromUri(uri: string): Promise<RemovableRecipient> {
+/**
+ * Keys read from environment variables, by name: reading one removes it from the environment (no
+ * child process inherits it), and one command may name the same `env:` key twice (`-i env:K
+ * --remove env:K`).
+ */
+const envKeys = new Map<string, Uint8Array>();
+
+async function envKey(name: string): Promise<Uint8Array> {
+  let key = envKeys.get(name);
+  if (key === undefined) {
+    const { readEnvKey } = await import('@ovseal/key-env');
+    key = readEnvKey(name);
+    envKeys.set(name, key);
+  }
+  return key;
+}
+
+export async function recipientFromUri(uri: string): Promise<Recipient> {
   const { scheme, rest } = split(uri);
   switch (scheme) {
     case 'file': {
@@ -36,7 +50,7 @@ export async function recipientFromUri(uri: string): Promise<RemovableRecipient>
     }
     case 'env': {
       const { EnvRecipient } = await import('@ovseal/key-env');
-      return EnvRecipient.fromEnv(rest);
+      return new EnvRecipient(await envKey(rest));
     }
     case 'aws-kms': {
       const kms = await import('@ovseal/key-kms');
@@ -66,7 +80,7 @@ export async function identityFromUri(uri: string): Promise<Identity> {
     }
     case 'env': {
       const { EnvIdentity } = await import('@ovseal/key-env');
-      return EnvIdentity.fromEnv(rest);
+      return new EnvIdentity(await envKey(rest));
     }
     case 'aws-kms': {
       const kms = await import('@ovseal/key-kms');
@@ -95,6 +109,7 @@ export async function identityFromUri(uri: string): Promise<Identity> {
 export async function stanzaSelector(uri: string): Promise<(stanza: Stanza) => boolean> {
   if (!uri.includes(':')) return (stanza) => stanza.type === uri;
   const recipient = await recipientFromUri(uri);
-  if (!recipient.describes) throw new UsageError(`cannot tell which stanzas ${uri} made`, 'remove by stanza type instead, e.g. --remove aws-kms');
-  return (stanza) => recipient.describes!(stanza);
+  const describes = recipient.describes?.bind(recipient);
+  if (!describes) throw new UsageError(`cannot tell which stanzas ${uri} made`, 'remove by stanza type instead, e.g. --remove aws-kms');
+  return describes;
 }

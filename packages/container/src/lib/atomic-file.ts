@@ -4,8 +4,24 @@ import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
 
 /**
+ * Flushes a directory's entries (a rename or an unlink in it) to disk. Best effort where the
+ * platform cannot open a directory for syncing.
+ */
+export async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EACCES'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
  * Writes a file so it appears whole or not at all: a temporary file in the same directory, flushed,
- * then renamed over the target. On failure the temporary file is removed.
+ * then renamed over the target and the directory flushed. On failure the temporary file is removed.
  */
 export async function writeAtomically<T>(target: string, write: (file: FileHandle) => Promise<T>, mode = 0o644): Promise<T> {
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -20,6 +36,7 @@ export async function writeAtomically<T>(target: string, write: (file: FileHandl
     await file.sync();
     await file.close();
     await rename(temp, target);
+    await syncDirectory(dirname(target));
     return result;
   } catch (error) {
     await file.close().catch(() => undefined);

@@ -1,5 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AuthenticationFailedError, IoError, LimitExceededError, OvsealError, TruncatedError } from '../errors.js';
 import type { InitMessage, TaskMessage, WorkerReply } from './decrypt-worker.js';
@@ -379,10 +379,23 @@ async function runParallel(
  */
 const MAX_ENTRY_IN_MEMORY = bufferConstants.MAX_LENGTH;
 
+/**
+ * Memory this process may use: a header that declares more plaintext than this cannot be opened
+ * into memory, and a stream gives no file size to check the declared sizes against first.
+ */
+function memoryLimit(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
+}
+
 function allocateOutputs(layouts: EntryLayout[], entries: ReadonlySet<number>, shared: boolean): (Uint8Array | null)[] {
+  let declared = 0;
   for (const layout of layouts) {
-    if (entries.has(layout.index) && layout.size > MAX_ENTRY_IN_MEMORY) throw new LimitExceededError('entry size (in memory)', layout.size, MAX_ENTRY_IN_MEMORY);
+    if (!entries.has(layout.index)) continue;
+    if (layout.size > MAX_ENTRY_IN_MEMORY) throw new LimitExceededError('entry size (in memory)', layout.size, MAX_ENTRY_IN_MEMORY);
+    declared += layout.size;
   }
+  if (declared > memoryLimit()) throw new LimitExceededError('plaintext size (in memory)', declared, memoryLimit());
   return layouts.map((layout) => {
     if (!entries.has(layout.index)) return null;
     return shared ? new Uint8Array(new SharedArrayBuffer(layout.size)) : new Uint8Array(layout.size);

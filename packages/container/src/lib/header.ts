@@ -67,11 +67,25 @@ export interface ParsedHeader extends HeaderFields {
 
 const STANZA_TYPE = /^[\x21-\x7e]+$/;
 
+/**
+ * Characters no text field may hold (docs/FORMAT.md §3.2): C0 controls, DEL, C1 controls (which
+ * include CSI, a one-byte escape sequence) and Unicode's bidirectional formatting characters.
+ * Model names, versions, entry names and stanza arguments are shown to people.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** Returns why a text field is unsafe to show, or null. */
+export function textProblem(text: string): string | null {
+  return UNSAFE_TEXT.test(text) ? 'contains a control or bidirectional formatting character' : null;
+}
+
 /** Returns why an entry name is unsafe, or null. Names become paths under `ovseal open -o DIR`. */
 export function entryNameProblem(name: string): string | null {
   if (name.length === 0) return 'is empty';
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f\\]/.test(name)) return 'contains a control character or a backslash';
+  const text = textProblem(name);
+  if (text) return text;
+  if (name.includes('\\')) return 'contains a backslash';
   if (name.startsWith('/')) return 'is absolute';
   if (name.split('/').some((part) => part === '' || part === '.' || part === '..')) {
     return 'has an empty, "." or ".." path segment';
@@ -79,13 +93,34 @@ export function entryNameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * A name as a case-insensitive, normalisation-insensitive file system sees it: NFC, Unicode default
+ * lower case (locale-independent), NFC again.
+ */
+function foldName(name: string): string {
+  return name.normalize('NFC').toLowerCase().normalize('NFC');
+}
+
+/**
+ * Every name is safe, and the names stay distinct as paths: none equal after folding, none a
+ * directory of another (`a` and `a/b` cannot both be extracted).
+ */
 function checkEntries(entries: readonly HeaderEntry[], fail: (message: string) => never): void {
-  const seen = new Set<string>();
+  const byFolded = new Map<string, string>();
   for (const entry of entries) {
     const problem = entryNameProblem(entry.name);
     if (problem) fail(`entry name ${JSON.stringify(entry.name)} ${problem}`);
-    if (seen.has(entry.name)) fail(`duplicate entry name ${JSON.stringify(entry.name)}`);
-    seen.add(entry.name);
+    const folded = foldName(entry.name);
+    const earlier = byFolded.get(folded);
+    if (earlier === entry.name) fail(`duplicate entry name ${JSON.stringify(entry.name)}`);
+    if (earlier !== undefined) fail(`entry names ${JSON.stringify(earlier)} and ${JSON.stringify(entry.name)} differ only in case or Unicode normalisation`);
+    byFolded.set(folded, entry.name);
+  }
+  for (const [folded, name] of byFolded) {
+    for (let slash = folded.indexOf('/'); slash > 0; slash = folded.indexOf('/', slash + 1)) {
+      const file = byFolded.get(folded.slice(0, slash));
+      if (file !== undefined) fail(`entry name ${JSON.stringify(name)} lies inside ${JSON.stringify(file)}, which is a file`);
+    }
   }
 }
 
@@ -131,6 +166,10 @@ export function validateFields(h: HeaderFields): void {
   const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
   if (byteLength(h.modelName) < 1 || byteLength(h.modelName) > LIMITS.maxModelNameLength) fail('model name must be 1–256 bytes');
   if (byteLength(h.modelVersion) < 1 || byteLength(h.modelVersion) > LIMITS.maxModelVersionLength) fail('model version must be 1–128 bytes');
+  for (const [what, text] of [['model name', h.modelName], ['model version', h.modelVersion]] as const) {
+    const problem = textProblem(text);
+    if (problem) fail(`${what} ${JSON.stringify(text)} ${problem}`);
+  }
   if (!FORMATS.includes(h.format)) fail(`unknown model format ${JSON.stringify(h.format)}`);
   if (h.segmentSize < LIMITS.minSegmentSize || h.segmentSize > LIMITS.maxSegmentSize || !Number.isInteger(h.segmentSize)) {
     fail(`segment size must be an integer in [${LIMITS.minSegmentSize}, ${LIMITS.maxSegmentSize}]`);
@@ -146,6 +185,7 @@ export function validateFields(h: HeaderFields): void {
     if (!STANZA_TYPE.test(stanza.type) || stanza.type.length > LIMITS.maxStanzaTypeLength) fail(`bad stanza type ${JSON.stringify(stanza.type)}`);
     if (stanza.args.length > LIMITS.maxStanzaArgs) fail(`stanza ${stanza.type} has too many arguments`);
     if (stanza.args.some((arg) => byteLength(arg) > LIMITS.maxStanzaArgLength)) fail(`stanza ${stanza.type} has an argument that is too long`);
+    if (stanza.args.some((arg) => textProblem(arg))) fail(`a stanza argument of ${stanza.type} contains a control or bidirectional formatting character`);
     if (stanza.body.length > LIMITS.maxStanzaBodyLength) fail(`stanza ${stanza.type} body is too large`);
   }
 }
@@ -165,6 +205,11 @@ export function headerLengthOf(h: HeaderFields): number {
  */
 export function encodeHeaderWithoutMac(h: HeaderFields, payloadOffset: number): Uint8Array {
   validateFields(h);
+  return encodeHeaderUnchecked(h, payloadOffset);
+}
+
+/** The same bytes without the field rules (limits still apply): for test vectors of bad headers. */
+export function encodeHeaderUnchecked(h: HeaderFields, payloadOffset: number): Uint8Array {
   const body = new ByteWriter();
   writeCore(body, h);
   writeSignature(body, h.signature);
@@ -205,6 +250,14 @@ export function parsePreamble(bytes: Uint8Array): Preamble {
   return { version, headerLength, payloadOffset };
 }
 
+/** A str16 text field, refused when it holds characters unsafe to show (docs/FORMAT.md §3.2). */
+function readText(r: ByteReader, max: number, what: string, min = 0): string {
+  const text = r.string(2, max, what, min);
+  const problem = textProblem(text);
+  if (problem) throw new MalformedHeaderError(`${what} ${problem}`);
+  return text;
+}
+
 function readRole(r: ByteReader): EntryRole {
   const code = r.u8('entry role');
   const role = ROLES_BY_CODE.get(code);
@@ -223,8 +276,8 @@ function readCore(r: ByteReader) {
   const payloadDigest = r.bytesView(32, 'payload digest');
   const createdAt = r.u64('creation time');
   const notAfter = r.u64('not-after time');
-  const modelName = r.string(2, LIMITS.maxModelNameLength, 'model name', 1);
-  const modelVersion = r.string(2, LIMITS.maxModelVersionLength, 'model version', 1);
+  const modelName = readText(r, LIMITS.maxModelNameLength, 'model name', 1);
+  const modelVersion = readText(r, LIMITS.maxModelVersionLength, 'model version', 1);
   const format = r.string(1, LIMITS.maxFormatLength, 'model format', 1) as ModelFormat;
   if (!FORMATS.includes(format)) throw new MalformedHeaderError(`unknown model format ${JSON.stringify(format)}`);
   const entryCount = r.u16('entry count');
@@ -265,7 +318,7 @@ function readStanzas(r: ByteReader): Stanza[] {
     const argCount = r.u8('stanza argument count');
     if (argCount > LIMITS.maxStanzaArgs) throw new LimitExceededError('stanza argument count', argCount, LIMITS.maxStanzaArgs);
     const args: string[] = [];
-    for (let j = 0; j < argCount; j++) args.push(r.string(2, LIMITS.maxStanzaArgLength, 'stanza argument'));
+    for (let j = 0; j < argCount; j++) args.push(readText(r, LIMITS.maxStanzaArgLength, 'stanza argument'));
     const bodyLength = r.u32('stanza body length');
     if (bodyLength > LIMITS.maxStanzaBodyLength) throw new LimitExceededError('stanza body length', bodyLength, LIMITS.maxStanzaBodyLength);
     stanzas.push({ type, args, body: Uint8Array.from(r.bytesView(bodyLength, 'stanza body')) });

@@ -1,7 +1,7 @@
 import type { Identity } from '../types.js';
 import type { ParsedHeader } from './header.js';
 import { wipe } from './keys.js';
-import { checkNotExpired, checkSignature, type TrustPolicy } from './policy.js';
+import { checkBeforeUnlock, type TrustPolicy } from './policy.js';
 import type { Reader } from './source.js';
 import { readHeader } from './source.js';
 import { unlock } from './unlock.js';
@@ -22,12 +22,12 @@ export interface OpenCommonOptions {
 
 /**
  * Everything before the payload: header parse, expiry, signature and trust (cheap checks first, so
- * no KMS or TPM call is made for a container that would be refused), then unwrap and MAC.
+ * no KMS or TPM call is made for a container that would be refused), then unwrap and MAC. A present
+ * signature is verified even when no trust is required: an invalid one is refused.
  */
 export async function prepareOpen(reader: Reader, options: OpenCommonOptions): Promise<{ header: ParsedHeader; payloadKey: Buffer }> {
   const header = await readHeader(reader);
-  checkNotExpired(header, options.now ?? new Date());
-  if (options.trust) checkSignature(header, options.trust);
+  checkBeforeUnlock(header, options);
   const { dataKey, keys } = await unlock(header, options.identities);
   wipe(dataKey, keys.macKey);
   return { header, payloadKey: keys.payloadKey };

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { InvalidArgumentError, IoError, OvsealError } from '../errors.js';
 import type { ContainerInfo, EntryRole, ModelFormat, Recipient, Signer, Stanza } from '../types.js';
+import { refuseDuplicateKeys } from './duplicate-keys.js';
 import { PayloadEncryptor } from './encrypt.js';
 import { encodeCore, encodeHeaderWithoutMac, headerLengthOf, validateFields, type HeaderEntry, type HeaderFields } from './header.js';
 import { headerInfo } from './info.js';
@@ -212,7 +213,9 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
       modelName: meta.name, modelVersion: meta.version, format: meta.format ?? inferFormat(options.entries.map((e) => e.role)),
     };
     const context = wrapContextOf(base);
-    const stanzas: Stanza[] = (await Promise.all(options.recipients.map((r) => r.wrap(dataKey, context)))).flat();
+    const wrapped = await Promise.all(options.recipients.map((r) => r.wrap(dataKey, context)));
+    refuseDuplicateKeys(wrapped.map((stanzas, i) => ({ recipient: options.recipients[i]!, stanzas })));
+    const stanzas: Stanza[] = wrapped.flat();
     const draftEntries: HeaderEntry[] = options.entries.map((e) => ({ name: e.name, role: e.role, size: 0 }));
     const draft: HeaderFields = { ...base, entries: draftEntries, stanzas, signature: null };
     validateFields(draft);

@@ -1,12 +1,12 @@
-// Run in a child process (with a small heap) by limits.test.ts: a stream whose header claims an entry of
-// `size` bytes. Prints one JSON line: {"outcome":"error","code":…} | {"outcome":"returned"}. A crash
+// Run in a child process (with a small heap) by limits.test.ts: a stream whose header claims `count`
+// entries (default 1) of `size` bytes each. Prints one JSON line: {"outcome":"error","code":…} | {"outcome":"returned"}. A crash
 // (out of memory) prints nothing and exits non-zero.
 import { randomBytes } from 'node:crypto';
 import { createWrapContext, open, openStream, verify, OvsealError } from '@ovseal/container';
 import { encodeHeaderWithoutMac } from '../../dist/lib/header.js';
 import { deriveKeys, headerMac } from '../../dist/lib/keys.js';
 
-const [mode, sizeText, macText] = process.argv.slice(2);
+const [mode, sizeText, macText, countText = '1'] = process.argv.slice(2);
 const size = Number(sizeText);
 const validMac = macText === 'mac';
 
@@ -21,11 +21,11 @@ const keys = deriveKeys(dataKey, salt);
 const fields = {
   containerId, salt, commitment: keys.commitment, segmentSize: 4096, payloadDigest: new Uint8Array(32),
   createdAt: 1_700_000_000, notAfter: 0, modelName: 'huge', modelVersion: '1', format: 'other',
-  entries: [{ name: 'e0', role: 'blob', size }], signature: null,
+  entries: Array.from({ length: Number(countText) }, (_, i) => ({ name: `e${i}`, role: 'blob', size })), signature: null,
   stanzas: await recipient.wrap(dataKey, createWrapContext({ containerId, modelName: 'huge', modelVersion: '1' })),
 };
-const withoutMac = encodeHeaderWithoutMac(fields, 4096);
-const area = new Uint8Array(4096);
+const withoutMac = encodeHeaderWithoutMac(fields, 65536);
+const area = new Uint8Array(65536);
 area.set(withoutMac, 0);
 area.set(validMac ? headerMac(keys.macKey, withoutMac) : randomBytes(32), withoutMac.length);
 const bytes = Buffer.concat([area, randomBytes(100)]);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { AuthenticationFailedError, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, unwrapMatching, type Stanza, type WrapContext } from '@ovseal/container';
 
 /**
  * The symmetric key-encryption-key stanza shared by `file` and `env` (docs/FORMAT.md §5.1):
@@ -27,8 +27,9 @@ export function wrapWithKek(type: KekStanzaType, kek: Uint8Array, dataKey: Uint8
   return { type, args: [kekId(kek)], body };
 }
 
-function tryUnwrap(kek: Uint8Array, stanza: Stanza, context: WrapContext): Uint8Array | null {
-  if (stanza.body.length !== 12 + 32 + 16) return null;
+/** Opens one stanza of this key; a wrong length or a failed tag is a tampered or moved stanza. */
+function unwrapOne(kek: Uint8Array, stanza: Stanza, context: WrapContext): Uint8Array {
+  if (stanza.body.length !== 12 + 32 + 16) throw new AuthenticationFailedError();
   const decipher = createDecipheriv('aes-256-gcm', wrappingKey(kek), stanza.body.subarray(0, 12));
   decipher.setAAD(context.aad);
   decipher.setAuthTag(stanza.body.subarray(44));
@@ -38,22 +39,19 @@ function tryUnwrap(kek: Uint8Array, stanza: Stanza, context: WrapContext): Uint8
     return dataKey;
   } catch {
     dataKey.fill(0);
-    return null;
+    throw new AuthenticationFailedError();
   }
 }
 
 /**
- * Unwraps the first of our stanzas that decrypts. Stanzas with another key id are not ours (null);
- * a stanza with our key id that fails to decrypt was tampered with or moved from another
- * container, which is an authentication failure, not "no match".
+ * Unwraps this key's stanza (docs/FORMAT.md §5.1) through the container's `unwrapMatching`: stanzas
+ * of another key id are not ours (null); a stanza with our key id that fails to decrypt was
+ * tampered with or moved from another container, an authentication failure, not "no match".
  */
-export function unwrapWithKek(kek: Uint8Array, stanzas: readonly Stanza[], context: WrapContext): Uint8Array | null {
+export function unwrapWithKek(kek: Uint8Array, stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
   const id = kekId(kek);
-  const ours = stanzas.filter((s) => (KEK_STANZA_TYPES as readonly string[]).includes(s.type) && s.args[0] === id);
-  for (const stanza of ours) {
-    const dataKey = tryUnwrap(kek, stanza, context);
-    if (dataKey) return dataKey;
-  }
-  if (ours.length > 0) throw new AuthenticationFailedError();
-  return null;
+  return unwrapMatching(stanzas, context, {
+    keyOf: (s) => ((KEK_STANZA_TYPES as readonly string[]).includes(s.type) && s.args[0] === id ? id : null),
+    unwrapOne: async (s, ctx) => unwrapOne(kek, s, ctx),
+  });
 }

@@ -1,4 +1,4 @@
-import type { Stanza, WrapContext } from '@ovseal/container';
+import { unwrapMatching, type Stanza, type WrapContext } from '@ovseal/container';
 
 import { KMS_STANZA_TYPE } from '../stanza-type.js';
 import { DataKeyCache } from './data-key-cache.js';
@@ -13,30 +13,22 @@ export interface UnwrapDependencies {
 }
 
 /**
- * The unwrap shared by the pinned and the discovery identities. Stanzas of other types, malformed
- * ones and those whose key is not ours are skipped (null when none is left). Each of ours is tried
- * with `Decrypt`, `KeyId` pinned to the ARN it records; the first success wins, and if all fail the
- * first error is thrown — e.g. a key in one region is unreachable and its replica in another works.
+ * The unwrap shared by the pinned and the discovery identities, through the container's
+ * `unwrapMatching`: stanzas of other types, malformed ones and those whose key is not ours are
+ * skipped without a call (null when none is left); each of our keys (by ARN) is tried with one
+ * `Decrypt`, `KeyId` pinned to that ARN, and a key named by several stanzas is not tried at all.
+ * The first key that unwraps wins — e.g. a key in one region is unreachable and its replica in
+ * another works — else the first failure is thrown.
  */
-export async function unwrapStanzas(
-  stanzas: readonly Stanza[],
-  context: WrapContext,
-  deps: UnwrapDependencies,
-): Promise<Uint8Array | null> {
-  let firstError: unknown;
-  for (const stanza of stanzas) {
-    if (stanza.type !== KMS_STANZA_TYPE || stanza.args.length !== 1) continue;
-    const key = parseKeyArn(stanza.args[0] ?? '');
-    if (key === undefined) continue;
-    try {
-      if (!(await deps.isMine(key))) continue;
-      return await decryptStanza(key, stanza.body, context, deps);
-    } catch (error) {
-      firstError ??= error;
-    }
-  }
-  if (firstError !== undefined) throw firstError;
-  return null;
+export function unwrapStanzas(stanzas: readonly Stanza[], context: WrapContext, deps: UnwrapDependencies): Promise<Uint8Array | null> {
+  return unwrapMatching(stanzas, context, {
+    async keyOf(stanza) {
+      if (stanza.type !== KMS_STANZA_TYPE || stanza.args.length !== 1) return null;
+      const key = parseKeyArn(stanza.args[0] ?? '');
+      return key !== undefined && (await deps.isMine(key)) ? key.arn : null;
+    },
+    unwrapOne: (stanza, ctx) => decryptStanza(parseKeyArn(stanza.args[0]!)!, stanza.body, ctx, deps),
+  });
 }
 
 async function decryptStanza(key: KeyArn, wrapped: Uint8Array, context: WrapContext, deps: UnwrapDependencies): Promise<Uint8Array> {

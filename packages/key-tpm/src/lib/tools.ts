@@ -15,6 +15,20 @@ export interface RunOptions {
   readonly fd3?: number;
 }
 
+/**
+ * What tpm2-tools may see of this process's environment: the tool search path, the TSS and
+ * tpm2-tools settings, D-Bus (the tabrmd resource manager) and the locale. Nothing else: the
+ * process may hold secrets in its environment (an `env:` key, cloud credentials).
+ */
+const TOOL_ENV = /^(PATH|LD_LIBRARY_PATH|TMPDIR|HOME|LANG|LC_[A-Z]+|TZ|XDG_RUNTIME_DIR|DBUS_(SESSION|SYSTEM)_BUS_ADDRESS|TPM2TOOLS_[A-Z0-9_]+|TSS2_[A-Z0-9_]+|TCTI_[A-Z0-9_]+)$/;
+
+function toolEnvironment(tcti: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (TOOL_ENV.test(name)) env[name] = value;
+  if (tcti !== undefined) env['TPM2TOOLS_TCTI'] = tcti;
+  return env;
+}
+
 /** Resource managers flush a client's objects and sessions when it disconnects. */
 function hasResourceManager(tcti: string | undefined): boolean {
   if (tcti === undefined) return false;
@@ -64,8 +78,7 @@ export class Tpm2Tools {
   /** Runs `tpm2_<name>` and returns its stdout; throws a {@link TpmError} on any failure. */
   run(name: string, args: readonly string[], options: RunOptions = {}): Promise<Buffer> {
     const tool = `tpm2_${name}`;
-    const env = { ...process.env };
-    if (this.tcti !== undefined) env['TPM2TOOLS_TCTI'] = this.tcti;
+    const env = toolEnvironment(this.tcti);
     return new Promise<Buffer>((resolve, reject) => {
       const stdio: ('pipe' | number)[] = ['pipe', 'pipe', 'pipe'];
       if (options.fd3 !== undefined) stdio.push(options.fd3);

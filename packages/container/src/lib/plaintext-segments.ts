@@ -1,0 +1,40 @@
+import { AuthenticationFailedError, TruncatedError } from '../errors.js';
+import type { PlaintextChunk } from '../open-stream.js';
+import type { ParsedHeader } from './header.js';
+import { layoutEntries, payloadDigest, payloadLength, segmentHash, segmentNonce, segmentPlainLength } from './layout.js';
+import { TAG_LENGTH } from './limits.js';
+import type { OpenCommonOptions } from './open-core.js';
+import { checkPayloadDigest, wholePayloadDigest } from './policy.js';
+import { decryptSegmentInto } from './segment-cipher.js';
+import type { Reader } from './source.js';
+
+/**
+ * The payload after `prepareOpen`, one segment at a time in file order: each chunk is released only
+ * after its own tag verified; the end checks the length (trailing bytes) and, for a signed
+ * container or under a trust policy, the payload digest. Used by `openStream` and `rekey`.
+ */
+export async function* plaintextSegments(reader: Reader, header: ParsedHeader, payloadKey: Uint8Array, options: Pick<OpenCommonOptions, 'trust' | 'onProgress'>): AsyncGenerator<PlaintextChunk> {
+  const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
+  const expected = header.payloadOffset + payloadLength(layouts);
+  if (reader.kind === 'random' && reader.size !== expected) throw new TruncatedError(`the header describes ${expected} bytes, the container has ${reader.size}`);
+  const digest = wholePayloadDigest(header, options.trust);
+  const hashes: Uint8Array[] = [];
+  let done = 0;
+  for (const layout of layouts) {
+    const entry = header.entries[layout.index]!;
+    for (let s = 0; s < layout.segmentCount; s++) {
+      const plainLength = segmentPlainLength(layout.size, header.segmentSize, s);
+      const position = header.payloadOffset + layout.payloadOffset + s * (header.segmentSize + TAG_LENGTH);
+      const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await reader.read(plainLength + TAG_LENGTH);
+      if (digest) hashes.push(segmentHash(sealed));
+      const plain = Buffer.alloc(plainLength);
+      const last = s === layout.segmentCount - 1;
+      if (!decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), sealed, plain, 0)) throw new AuthenticationFailedError();
+      done += sealed.length;
+      options.onProgress?.(done, expected - header.payloadOffset);
+      yield { entry: { name: entry.name, role: entry.role, size: entry.size }, offset: s * header.segmentSize, data: plain, last };
+    }
+  }
+  if (reader.kind === 'sequential') await reader.expectEnd();
+  if (digest) checkPayloadDigest(header, payloadDigest(hashes));
+}
