@@ -11,7 +11,7 @@ export interface SwtpmPrerequisites {
 }
 
 export const SWTPM_INSTALL_LINE = 'sudo apt-get install swtpm swtpm-tools tpm2-tools';
-const NEEDED = ['swtpm', 'tpm2_createprimary', 'tpm2_create', 'tpm2_load', 'tpm2_unseal', 'tpm2_ecdhzgen', 'tpm2_rsadecrypt', 'tpm2_flushcontext', 'mkfifo'];
+const NEEDED = ['swtpm', 'swtpm_setup', 'swtpm_localca', 'tpm2_quote', 'tpm2_activatecredential', 'tpm2_createprimary', 'tpm2_create', 'tpm2_load', 'tpm2_unseal', 'tpm2_ecdhzgen', 'tpm2_rsadecrypt', 'tpm2_flushcontext', 'mkfifo'];
 
 function onPath(name: string, path: string): boolean {
   return path.split(delimiter).some((dir) => {

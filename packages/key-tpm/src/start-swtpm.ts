@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TpmError } from './tpm-error.js';
 import { shutdownTpm, tpmAnswers } from './lib/raw-tpm.js';
+import { manufactureSwtpm } from './lib/swtpm-manufacture.js';
 import { SWTPM_INSTALL_LINE } from './check-swtpm-prerequisites.js';
 
 /** Options of {@link startSwtpm}. */
@@ -14,6 +15,13 @@ export interface SwtpmOptions {
   readonly stateDir?: string;
   /** How long to wait for the TPM to answer after starting (default 15 000 ms). */
   readonly startTimeoutMs?: number;
+  /**
+   * Manufacture the TPM like a vendor before its first start (swtpm_setup): endorsement keys with
+   * certificates in NV (RSA 2048 at 0x81010001 / NV 0x01c00002, ECC P-384 at 0x81010016 / NV
+   * 0x01c00016), signed by a local CA kept in `caDir` (created on first use, shared by every TPM
+   * manufactured with the same directory). Its certificates are `endorsementCaPem`.
+   */
+  readonly endorsement?: { readonly caDir: string };
 }
 
 /** A running swtpm (TPM 2.0 on libtpms) reachable over TCP on 127.0.0.1. */
@@ -27,6 +35,8 @@ export interface SwtpmInstance {
   stop(): Promise<void>;
   /** Stops and starts again on the same state: a TPM reset (PCRs and transient objects gone, persistent ones kept). */
   restart(): Promise<void>;
+  /** With `endorsement`: the local manufacturer CA (issuing CA and root certificates, PEM). */
+  readonly endorsementCaPem?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -64,6 +74,7 @@ async function freePortPair(): Promise<number> {
 
 class Swtpm implements SwtpmInstance {
   port = 0;
+  endorsementCaPem?: string;
   readonly stateDir: string;
   readonly #ownsStateDir: boolean;
   readonly #startTimeoutMs: number;
@@ -183,6 +194,7 @@ export async function startSwtpm(options: SwtpmOptions = {}): Promise<SwtpmInsta
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'ovseal-swtpm-')));
   const tpm = new Swtpm(stateDir, owns, options.startTimeoutMs ?? 15_000);
   try {
+    if (options.endorsement) tpm.endorsementCaPem = await manufactureSwtpm(stateDir, options.endorsement.caDir);
     await tpm.launch();
   } catch (error) {
     if (owns) await rm(stateDir, { recursive: true, force: true });

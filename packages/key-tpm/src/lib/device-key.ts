@@ -8,7 +8,7 @@ import { formatPcrSelection, parsePcrSelection, type PcrSelection } from './pcr.
 import { keyIdOf } from './public-key.js';
 import { withTempDir } from './temp-dir.js';
 import { Tpm2Tools } from './tools.js';
-import { isDecryptionKey, parseTpmPublic, TPM_ALG, usableWithPassword, type TpmPublic } from './tpm-public.js';
+import { isDecryptionKey, parseTpmPublic, TPM_ALG, TPM_ECC_CURVE, usableWithPassword, type TpmPublic } from './tpm-public.js';
 
 /** Files of a device key directory (written by initDeviceKey, read by the identities). */
 export const KEY_DIR_FILES = {
@@ -40,7 +40,7 @@ export interface DeviceKeyOptions extends TpmOptions {
 
 function typeOf(pub: TpmPublic): DeviceKeyType {
   if (!isDecryptionKey(pub)) throw new InvalidArgumentError('the TPM object is not a device key (not an unrestricted decryption key; a storage primary, perhaps)');
-  if (pub.type === TPM_ALG.ecc && pub.key) return 'tpm-ecdh';
+  if (pub.type === TPM_ALG.ecc && pub.curve === TPM_ECC_CURVE.p256 && pub.key) return 'tpm-ecdh';
   if (pub.type === TPM_ALG.rsa && pub.key) return 'tpm-rsa';
   throw new InvalidArgumentError('the TPM object is neither an ECC P-256 nor an RSA key');
 }

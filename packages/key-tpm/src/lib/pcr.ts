@@ -12,13 +12,13 @@ export interface PcrSelection {
 
 export type PcrBank = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
-const BANK_ALG: Record<PcrBank, number> = {
+export const BANK_ALG: Record<PcrBank, number> = {
   sha1: TPM_ALG.sha1,
   sha256: TPM_ALG.sha256,
   sha384: TPM_ALG.sha384,
   sha512: TPM_ALG.sha512,
 };
-const BANK_DIGEST_LENGTH: Record<PcrBank, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+export const BANK_DIGEST_LENGTH: Record<PcrBank, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 const PCR_COUNT = 24;
 const TPM_CC_POLICY_PCR = 0x0000017f;
 
