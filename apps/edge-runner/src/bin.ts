@@ -69,7 +69,7 @@ async function main(): Promise<number> {
       const key = command === 'init' ? await createDeviceKey(config.deviceKey) : await openDeviceKey(config.deviceKey);
       warnIfFile(key);
       if (values.json) process.stdout.write(`${JSON.stringify({ id: config.deviceId, keyType: key.keyType, keyId: key.keyId, publicKeyPem: key.publicKeyPem })}\n`);
-      else process.stdout.write(`device ${config.deviceId}: ${key.keyType} key ${key.keyId} (${key.storage})\n${key.publicKeyPem}`);
+      else process.stdout.write(`device ${config.deviceId}: ${key.keyType} key ${key.keyId} (${key.storage})${key.attestation ? `; attestation key ${key.attestation.akName}` : ''}\n${key.publicKeyPem}`);
       return 0;
     }
     case 'enrol': {
@@ -85,9 +85,10 @@ async function main(): Promise<number> {
       }
       const key = await openDeviceKey(config.deviceKey);
       warnIfFile(key);
-      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls });
+      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
       const device = await client.enrol(token, key);
-      process.stdout.write(values.json ? `${JSON.stringify(device)}\n` : `enrolled ${device.id} (key ${device.keyId}; labels: ${device.labels.join(', ') || 'none'})\n`);
+      const attested = key.attestation ? '; attested: EK and attestation key proven by a credential challenge' : '';
+      process.stdout.write(values.json ? `${JSON.stringify(device)}\n` : `enrolled ${device.id} (key ${device.keyId}; labels: ${device.labels.join(', ') || 'none'}${attested})\n`);
       return 0;
     }
     case 'fetch-key': {
@@ -96,7 +97,7 @@ async function main(): Promise<number> {
         return 2;
       }
       const key = await openDeviceKey(config.deviceKey);
-      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls });
+      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
       const release = await client.requestKey(values.model);
       const cache = new ModelCache(config.dataDir);
       const previous = await cache.readKey(release.model);

@@ -14,8 +14,20 @@ export type DeviceKeyConfig =
       /** tpm2-tools TCTI (`device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`); default `$TPM2TOOLS_TCTI`. */
       readonly tcti?: string;
       readonly pcrs?: string;
+      /** TPM remote attestation: the attestation key and the endorsement key it is proven with. */
+      readonly attestation?: AttestationConfig;
     }
   | { readonly kind: 'file'; readonly path: string };
+
+/** Where the device's attestation key and endorsement key (and its certificate) live in the TPM. */
+export interface AttestationConfig {
+  /** Persistent handle of the attestation key (default 0x81000200). */
+  readonly akHandle: string;
+  /** Persistent handle of the endorsement key (default 0x81010001, the RSA EK). */
+  readonly ekHandle: string;
+  /** NV index of the EK certificate (default 0x01c00002; the ECC P-256 EK's is 0x01c0000a). */
+  readonly ekCertificateIndex: string;
+}
 
 /** The runner configuration, with defaults applied and paths made absolute. */
 export interface RunnerConfig {
@@ -90,7 +102,20 @@ function deviceKeyOf(raw: unknown, base: string): DeviceKeyConfig {
     ...(key['keyDir'] !== undefined ? { keyDir: resolve(base, str(key, 'keyDir')) } : { handle: str(key, 'handle') }),
     ...(key['tcti'] !== undefined ? { tcti: str(key, 'tcti') } : {}),
     ...(key['pcrs'] !== undefined ? { pcrs: str(key, 'pcrs') } : {}),
+    ...(key['attestation'] !== undefined && key['attestation'] !== false ? { attestation: attestationOf(key['attestation']) } : {}),
   };
+}
+
+/** `true` (the defaults) or `{ akHandle?, ekHandle?, ekCertificateIndex? }`. */
+function attestationOf(raw: unknown): AttestationConfig {
+  if (raw !== true && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) fail('"deviceKey.attestation" is true or { "akHandle", "ekHandle", "ekCertificateIndex" }');
+  const fields = raw === true ? {} : (raw as Record<string, unknown>);
+  const hex = (field: string, fallback: string) => {
+    const value = fields[field] ?? fallback;
+    if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,8}$/.test(value)) fail(`"deviceKey.attestation.${field}" is a 0x… handle`);
+    return value;
+  };
+  return { akHandle: hex('akHandle', '0x81000200'), ekHandle: hex('ekHandle', '0x81010001'), ekCertificateIndex: hex('ekCertificateIndex', '0x01c00002') };
 }
 
 /**

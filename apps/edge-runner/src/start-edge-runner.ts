@@ -51,7 +51,7 @@ export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerO
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const deviceKey = await openDeviceKey(config.deviceKey);
   if (deviceKey.storage === 'file') log('WARNING: the device key is a FILE, not a TPM key: anyone who copies it can impersonate this device');
-  const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: deviceKey.identity, tls: config.brokerTls });
+  const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: deviceKey.identity, tls: config.brokerTls, attestation: deviceKey.attestation });
   const manager = new ModelManager(config, deviceKey, client, log);
   await manager.loadFromCache();
   if (manager.served.size > 0) log(`serving ${[...manager.served.values()].map((m) => m.id).join(', ')} from the cache`);

@@ -31,6 +31,9 @@ Options:
   --trust-proxy N          N proxies of yours in front: the client address is the X-Forwarded-For hop
                            N places from the right (default 0: the peer address)
   --device-rate-limit N    key releases per second per device (default 5; 0 turns it off)
+  --ek-ca FILE             trusted TPM manufacturer CA certificates (PEM) for attested enrolment;
+                           repeatable
+  --attest-pcrs SEL        PCRs every quote covers (default sha256:0,1,2,3,4,5,6,7)
   --quiet                  no request log lines (events and errors are still logged)
   -h, --help               show this help
 
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
       'rate-limit': { type: 'string' },
       'device-rate-limit': { type: 'string' },
       'trust-proxy': { type: 'string' },
+      'ek-ca': { type: 'string', multiple: true },
+      'attest-pcrs': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -118,6 +123,7 @@ async function main(): Promise<void> {
     ...(rate !== undefined ? { rateLimit: rate } : {}),
     ...(deviceRate !== undefined ? { deviceRateLimit: deviceRate } : {}),
     trustProxy,
+    attestation: { ekCaCertificates: (values['ek-ca'] ?? []).map((path) => readFileSync(path, 'utf8')), ...(values['attest-pcrs'] ? { pcrs: values['attest-pcrs'] } : {}) },
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: broker.url, port: broker.port, pid: process.pid })}\n`);
   const shutdown = () => {

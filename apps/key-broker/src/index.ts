@@ -1,5 +1,5 @@
 export { startKeyBroker } from './start-key-broker.js';
-export type { KeyBrokerOptions, KeyBroker, RateLimit, Logger } from './start-key-broker.js';
+export type { KeyBrokerOptions, KeyBroker, RateLimit, Logger, AttestationOptions } from './start-key-broker.js';
 export { SqliteBrokerStore } from './sqlite-broker-store.js';
 export type { SqliteBrokerStoreOptions } from './sqlite-broker-store.js';
 export type {
@@ -13,7 +13,27 @@ export type {
   AuditInput,
   AuditRecord,
   AuditOutcome,
+  AttestedEnrolment,
+  DeviceAttestationRecord,
+  QuoteRecord,
+  TofuMode,
+  PcrPolicyRecord,
+  PcrValuesRecord,
 } from './store.js';
 export { BrokerError } from './errors.js';
 export type { BrokerErrorCode } from './errors.js';
-export type { WireStanza, ChallengeResponse, DeviceModel, DeviceModelList, KeyReleaseResponse, BrokerErrorBody } from './protocol/types.js';
+export type {
+  WireStanza,
+  ChallengeResponse,
+  DeviceModel,
+  DeviceModelList,
+  KeyReleaseResponse,
+  BrokerErrorBody,
+  AttestRequest,
+  WireQuote,
+  KeyReleaseRequest,
+  EnrolAttestation,
+  EnrolRequest,
+  ActivationChallenge,
+  PcrMismatch,
+} from './protocol/types.js';

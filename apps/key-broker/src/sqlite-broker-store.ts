@@ -3,18 +3,24 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BrokerError } from './errors.js';
 import type {
+  AttestedEnrolment,
   AuditInput,
   AuditRecord,
   BrokerStore,
+  DeviceAttestationRecord,
   DeviceRecord,
   EnrolmentRefusal,
   EnrolmentTokenRecord,
   GrantRecord,
   ModelRecord,
+  PcrPolicyRecord,
+  PcrValuesRecord,
+  QuoteRecord,
 } from './store.js';
 import { Checkpointer } from './lib/checkpointer.js';
 import { tokenAllows } from './lib/enrolment.js';
-import { MIGRATION_FROM_1, SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
+import { SqliteAttestationTables } from './lib/sqlite-attestation.js';
+import { ATTESTATION_SCHEMA, MIGRATION_FROM_1, MIGRATION_FROM_2, SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
 
 /** Options of {@link SqliteBrokerStore}. */
 export interface SqliteBrokerStoreOptions {
@@ -103,6 +109,8 @@ function tokenFromRow(row: Row): EnrolmentTokenRecord {
     uses: Number(row['uses']),
     deviceId: (row['device_id'] as string | null) ?? null,
     deviceIdPattern: (row['device_id_pattern'] as string | null) ?? null,
+    requireAttestation: Number(row['require_attestation'] ?? 0) === 1,
+    allowMissingEkCertificate: Number(row['allow_missing_ek_certificate'] ?? 0) === 1,
     createdAt: Number(row['created_at']),
     revokedAt: row['revoked_at'] === null || row['revoked_at'] === undefined ? null : Number(row['revoked_at']),
   };
@@ -150,11 +158,13 @@ export class SqliteBrokerStore implements BrokerStore {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #checkpointer: Checkpointer | undefined;
+  readonly #attestation: SqliteAttestationTables;
 
   private constructor(path: string, db: Database.Database, checkpointer: Checkpointer | undefined) {
     this.path = path;
     this.#db = db;
     this.#checkpointer = checkpointer;
+    this.#attestation = new SqliteAttestationTables((sql) => this.#statement(sql));
   }
 
   /** Opens (creating if needed, mode 0600) the database file and migrates its schema. */
@@ -245,6 +255,7 @@ export class SqliteBrokerStore implements BrokerStore {
       const keyId = String(row['key_id']);
       this.#statement('INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING').run(keyId, id, at, reason);
       this.#statement('UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE (id = ? OR key_id = ?) AND revoked_at IS NULL').run(at, reason, id, keyId);
+      this.#attestation.revokeEk(id, at, reason);
       return deviceFromRow(this.#statement('SELECT * FROM devices WHERE id = ?').get(id) as Row);
     });
     return revoke.immediate();
@@ -322,9 +333,10 @@ export class SqliteBrokerStore implements BrokerStore {
 
   async insertEnrolmentToken(token: EnrolmentTokenRecord): Promise<void> {
     this.#insert(
-      `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, created_at, revoked_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.deviceId, token.deviceIdPattern, token.createdAt, token.revokedAt],
+      `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, require_attestation,
+        allow_missing_ek_certificate, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.deviceId, token.deviceIdPattern,
+        token.requireAttestation ? 1 : 0, token.allowMissingEkCertificate ? 1 : 0, token.createdAt, token.revokedAt],
       `enrolment token ${token.id}`,
     );
   }
@@ -337,28 +349,93 @@ export class SqliteBrokerStore implements BrokerStore {
     return this.#statement('UPDATE enrolment_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id).changes === 1;
   }
 
-  async enrolDevice(tokenHash: string, device: DeviceRecord, now: number, audit: AuditInput) {
+  /** The token, if it would enrol this device now; else the reason (the checks shared by enrolment and its first step). */
+  #checkEnrolment(tokenHash: string, device: DeviceRecord, now: number): { ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal } {
+    const row = this.#statement('SELECT * FROM enrolment_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
+    if (!row) return { ok: false, reason: 'invalid_token' };
+    const token = tokenFromRow(row);
+    if (token.revokedAt !== null) return { ok: false, reason: 'token_revoked' };
+    if (token.expiresAt <= now) return { ok: false, reason: 'token_expired' };
+    if (token.uses >= token.maxUses) return { ok: false, reason: 'token_used_up' };
+    if (!tokenAllows(token, device.id)) return { ok: false, reason: 'device_id_not_allowed' };
+    if (this.#statement('SELECT 1 FROM revoked_keys WHERE key_id = ?').get(device.keyId)) return { ok: false, reason: 'key_revoked' };
+    if (this.#statement('SELECT 1 FROM devices WHERE id = ?').get(device.id)) return { ok: false, reason: 'device_exists' };
+    if (this.#statement('SELECT 1 FROM devices WHERE key_id = ?').get(device.keyId)) return { ok: false, reason: 'key_registered' };
+    return { ok: true, token };
+  }
+
+  async peekEnrolment(tokenHash: string, device: DeviceRecord, now: number) {
+    return this.#checkEnrolment(tokenHash, device, now);
+  }
+
+  async enrolDevice(tokenHash: string, device: DeviceRecord, now: number, audit: AuditInput, attested?: AttestedEnrolment) {
     type Outcome = { ok: true; device: DeviceRecord } | { ok: false; reason: EnrolmentRefusal };
     const enrol = this.#db.transaction((): Outcome => {
-      const row = this.#statement('SELECT * FROM enrolment_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
-      if (!row) return { ok: false, reason: 'invalid_token' };
-      const token = tokenFromRow(row);
-      if (token.revokedAt !== null) return { ok: false, reason: 'token_revoked' };
-      if (token.expiresAt <= now) return { ok: false, reason: 'token_expired' };
-      if (token.uses >= token.maxUses) return { ok: false, reason: 'token_used_up' };
-      if (!tokenAllows(token, device.id)) return { ok: false, reason: 'device_id_not_allowed' };
-      if (this.#statement('SELECT 1 FROM revoked_keys WHERE key_id = ?').get(device.keyId)) return { ok: false, reason: 'key_revoked' };
-      if (this.#statement('SELECT 1 FROM devices WHERE id = ?').get(device.id)) return { ok: false, reason: 'device_exists' };
-      if (this.#statement('SELECT 1 FROM devices WHERE key_id = ?').get(device.keyId)) return { ok: false, reason: 'key_registered' };
+      const checked = this.#checkEnrolment(tokenHash, device, now);
+      if (!checked.ok) return checked;
+      const { token } = checked;
+      if (token.requireAttestation && !attested) return { ok: false, reason: 'attestation_required' };
+      const refusal = attested && this.#attestation.refusal(attested.attestation);
+      if (refusal) return { ok: false, reason: refusal };
       const enrolled: DeviceRecord = { ...device, labels: token.labels };
       this.#statement('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = ?').run(token.id);
       this.#statement(
         'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)',
       ).run(enrolled.id, enrolled.keyType, enrolled.publicKeyPem, enrolled.keyId, json(enrolled.labels), enrolled.registeredAt);
       this.#appendAudit({ ...audit, actor: `enrolment:${token.id}` });
+      if (attested) this.#insertAttested(attested);
       return { ok: true, device: enrolled };
     });
     return enrol.immediate();
+  }
+
+  /** The attestation record, then each trust-on-first-use capture that still finds its scope empty (audited). */
+  #insertAttested(attested: AttestedEnrolment): void {
+    this.#attestation.insert(attested.attestation);
+    for (const capture of attested.captures) {
+      if (this.#attestation.addValues(capture.values, true)) this.#appendAudit(capture.audit);
+    }
+  }
+
+  async getAttestation(deviceId: string): Promise<DeviceAttestationRecord | undefined> {
+    return this.#attestation.get(deviceId);
+  }
+
+  async recordQuote(deviceId: string, quote: QuoteRecord, outcome: 'accepted' | 'refused' | 'baseline'): Promise<boolean> {
+    return this.#attestation.recordQuote(deviceId, quote, outcome);
+  }
+
+  async insertPcrPolicy(policy: Omit<PcrPolicyRecord, 'values'>): Promise<void> {
+    try {
+      this.#attestation.insertPolicy(policy);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new BrokerError('ERR_BROKER_CONFLICT', `PCR policy ${policy.id} exists`, { cause: error });
+      throw error;
+    }
+  }
+
+  async getPcrPolicy(id: string): Promise<PcrPolicyRecord | undefined> {
+    return this.#attestation.getPolicy(id);
+  }
+
+  async listPcrPolicies(): Promise<PcrPolicyRecord[]> {
+    return this.#attestation.listPolicies();
+  }
+
+  async removePcrPolicy(id: string, at: number): Promise<boolean> {
+    return this.#attestation.removePolicy(id, at);
+  }
+
+  async pcrPoliciesForDevice(device: Pick<DeviceRecord, 'id' | 'labels'>): Promise<PcrPolicyRecord[]> {
+    return this.#attestation.policiesForDevice(device);
+  }
+
+  async addPcrValues(values: PcrValuesRecord, onlyIfNone = false): Promise<boolean> {
+    return this.#attestation.addValues(values, onlyIfNone);
+  }
+
+  async removePcrValues(policyId: string, valuesId: string, at: number): Promise<boolean> {
+    return this.#attestation.removeValues(policyId, valuesId, at);
   }
 
   #appendAudit(entry: AuditInput): AuditRecord {
@@ -403,7 +480,9 @@ function migrate(db: Database.Database): void {
   if (row?.version === SCHEMA_VERSION) return;
   db.transaction(() => {
     if (row?.version === 1) db.exec(MIGRATION_FROM_1);
+    if (row !== undefined && row.version <= 2) db.exec(MIGRATION_FROM_2);
     db.exec(SCHEMA);
+    db.exec(ATTESTATION_SCHEMA);
     db.prepare('DELETE FROM schema_version').run();
     db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
   }).immediate();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -6,8 +6,11 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Identity, TrustPolicy } from '@ovseal/container';
+import { formatPcrSelection, parsePcrSelection } from '@ovseal/key-tpm';
 import { BrokerError } from './errors.js';
 import { adminRoutes, isAdmin, sha256Digest } from './lib/admin-routes.js';
+import { attestationAdminRoutes } from './lib/attestation/admin-routes.js';
+import { CredentialChallenges } from './lib/attestation/credential-challenges.js';
 import { ModelKeyring, type BrokerCore } from './lib/broker-core.js';
 import { DeviceAuthenticator, DeviceAuthError } from './lib/device-auth.js';
 import { DeviceRecipients } from './lib/device-keys.js';
@@ -81,6 +84,21 @@ export interface KeyBrokerOptions {
   readonly trustProxy?: boolean | number;
   /** Structured log sink (JSON lines). Default: stderr. `false`: silent. */
   readonly logger?: Logger | false;
+  /** TPM remote attestation (README, "Attestation"). */
+  readonly attestation?: AttestationOptions;
+}
+
+/** Options of TPM remote attestation. */
+export interface AttestationOptions {
+  /**
+   * Trusted TPM manufacturer CA certificates (PEM; bundles welcome): an EK certificate must be
+   * signed by one of them. Every certificate here is a trust anchor — list the issuing CAs.
+   */
+  readonly ekCaCertificates?: readonly (string | Buffer)[];
+  /** PCRs every quote covers (policies add theirs; one bank for all). Default `sha256:0,1,2,3,4,5,6,7`. */
+  readonly pcrs?: string;
+  /** Lifetime of an enrolment's credential challenge. Default 120 s. */
+  readonly activationTtlMs?: number;
 }
 
 /** A running broker. */
@@ -151,6 +169,11 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     urlTtlSeconds: options.urlTtlSeconds ?? 3600,
     deviceLimiter: limiter(options.deviceRateLimit, { perSecond: 5, burst: 20 }),
     modelKeys: new ModelKeyring(options.identities),
+    attestation: {
+      ekCaCertificates: caBundles(options.attestation?.ekCaCertificates ?? []),
+      defaultPcrs: defaultPcrsOf(options.attestation?.pcrs),
+      credentials: new CredentialChallenges(await store.secret('attestation', () => randomBytes(32)), options.attestation?.activationTtlMs ?? 120_000),
+    },
   };
   const routes: Route[] = [
     {
@@ -163,6 +186,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     },
     ...deviceRoutes(core),
     ...adminRoutes(core),
+    ...attestationAdminRoutes(core),
   ];
   const handle = createHandler({
     core,
@@ -226,6 +250,29 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
       return stopped;
     },
   };
+}
+
+/** The trusted EK CA bundles as text, each checked to hold certificates (a bad file fails at start, not at enrolment). */
+function caBundles(sources: readonly (string | Buffer)[]): string[] {
+  return sources.map((source, index) => {
+    const text = typeof source === 'string' ? source : source.toString('utf8');
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    try {
+      if (blocks.length === 0) throw new Error('no PEM certificate');
+      for (const block of blocks) new X509Certificate(block);
+    } catch (cause) {
+      throw new BrokerError('ERR_BROKER_CONFIG', `EK CA certificate bundle ${index + 1} does not parse: ${(cause as Error).message}`, { cause });
+    }
+    return text;
+  });
+}
+
+function defaultPcrsOf(pcrs: string | undefined): string {
+  try {
+    return formatPcrSelection(parsePcrSelection(pcrs ?? 'sha256:0,1,2,3,4,5,6,7'));
+  } catch (cause) {
+    throw new BrokerError('ERR_BROKER_CONFIG', `attestation PCRs: ${(cause as Error).message}`, { cause });
+  }
 }
 
 interface HandlerDeps {
@@ -323,8 +370,9 @@ async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext
       return;
     case 'device': {
       ctx.body = await readBody(ctx.req, core.limits.deviceBytes);
-      const { device } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now);
+      const { device, nonce } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now);
       ctx.device = device;
+      ctx.nonce = nonce;
       return;
     }
   }

@@ -1,5 +1,5 @@
 import type { DeviceKeyType } from '@ovseal/key-tpm';
-import type { WireStanza } from './protocol/types.js';
+import type { PcrMismatch, WireStanza } from './protocol/types.js';
 
 /**
  * Persistence of the broker, as an interface: {@link SqliteBrokerStore} is the embedded default;
@@ -64,7 +64,48 @@ export interface BrokerStore {
    * device; counts a use, inserts the device with the token's labels and appends the audit record.
    * The reason on refusal.
    */
-  enrolDevice(tokenHash: string, device: DeviceRecord, now: number, audit: AuditInput): Promise<{ ok: true; device: DeviceRecord } | { ok: false; reason: EnrolmentRefusal }>;
+  enrolDevice(
+    tokenHash: string,
+    device: DeviceRecord,
+    now: number,
+    audit: AuditInput,
+    attested?: AttestedEnrolment,
+  ): Promise<{ ok: true; device: DeviceRecord } | { ok: false; reason: EnrolmentRefusal }>;
+  /**
+   * The checks of {@link enrolDevice} without enrolling (the first request of an attested
+   * enrolment): the token if it would enrol this device now, else the reason.
+   */
+  peekEnrolment(tokenHash: string, device: DeviceRecord, now: number): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }>;
+
+  /** A device's endorsement key, proven attestation key and last quotes; undefined if it enrolled without. */
+  getAttestation(deviceId: string): Promise<DeviceAttestationRecord | undefined>;
+  /**
+   * Atomic. `accepted`: the quote becomes the last one and its reset/restart counters the baseline —
+   * false (nothing written) when they are below the baseline (a TPM state rollback, or a concurrent
+   * later quote). `refused`: kept as the last refused quote, for an admin to accept. `baseline`: the
+   * admin accepted it: last quote and counters set whatever they were.
+   */
+  recordQuote(deviceId: string, quote: QuoteRecord, outcome: 'accepted' | 'refused' | 'baseline'): Promise<boolean>;
+
+  /** Throws a `BrokerError` with code `ERR_BROKER_CONFLICT` if the id exists. Values go in with {@link addPcrValues}. */
+  insertPcrPolicy(policy: Omit<PcrPolicyRecord, 'values'>): Promise<void>;
+  /** The policy with its current (not removed) value sets. */
+  getPcrPolicy(id: string): Promise<PcrPolicyRecord | undefined>;
+  listPcrPolicies(): Promise<PcrPolicyRecord[]>;
+  /** False if there is no such policy. Removing twice keeps the first time. */
+  removePcrPolicy(id: string, at: number): Promise<boolean>;
+  /**
+   * The policies (not removed) whose subject is this device or one of its labels, each with the
+   * value sets that apply to it (the policy's own and the ones for this device).
+   */
+  pcrPoliciesForDevice(device: Pick<DeviceRecord, 'id' | 'labels'>): Promise<PcrPolicyRecord[]>;
+  /**
+   * Adds an allowed value set. With `onlyIfNone` (trust on first use), atomically: only when the
+   * policy has no value set of that scope yet (the policy's own, or this device's); false otherwise.
+   */
+  addPcrValues(values: PcrValuesRecord, onlyIfNone?: boolean): Promise<boolean>;
+  /** False if the value set does not exist in that policy. */
+  removePcrValues(policyId: string, valuesId: string, at: number): Promise<boolean>;
 
   appendAudit(entry: AuditInput): Promise<AuditRecord>;
   /** Records with id > `after`, oldest first, at most `limit`. */
@@ -82,7 +123,9 @@ export type EnrolmentRefusal =
   | 'device_id_not_allowed'
   | 'device_exists'
   | 'key_revoked'
-  | 'key_registered';
+  | 'key_registered'
+  | 'attestation_required'
+  | 'ek_registered';
 
 /** A sealed model version the broker can release keys for. */
 export interface ModelRecord {
@@ -161,8 +204,95 @@ export interface EnrolmentTokenRecord {
   readonly deviceId: string | null;
   /** A pattern of ids it enrols (`*` matches any run of id characters), or null. */
   readonly deviceIdPattern: string | null;
+  /** Devices must enrol with an attestation key (EK, AK, credential challenge, quote). */
+  readonly requireAttestation: boolean;
+  /** Attested enrolment may go without an EK certificate (the EK is then taken on trust; audited). */
+  readonly allowMissingEkCertificate: boolean;
   readonly createdAt: number;
   readonly revokedAt: number | null;
+}
+
+/** What an attested enrolment adds, written in the enrolment's transaction. */
+export interface AttestedEnrolment {
+  readonly attestation: DeviceAttestationRecord;
+  /**
+   * Trust on first use: value sets captured from the enrolment quote, each inserted only if its
+   * scope has none yet (then its audit record is appended).
+   */
+  readonly captures: readonly { readonly values: PcrValuesRecord; readonly audit: AuditInput }[];
+}
+
+/** A device's TPM as attestation knows it. */
+export interface DeviceAttestationRecord {
+  readonly deviceId: string;
+  /** TPM2B_PUBLIC of the endorsement key. */
+  readonly ekPublic: Uint8Array;
+  /** Hex name of the EK: one TPM, one device; revocation revokes it too. */
+  readonly ekName: string;
+  /** The EK certificate (DER), or null when enrolled without one. */
+  readonly ekCertificate: Uint8Array | null;
+  /** `certificate`: chained to a trusted manufacturer CA; `no-certificate`: allowed by the token (audited). */
+  readonly ekVerification: 'certificate' | 'no-certificate';
+  /** The certificate's issuer, for admins. */
+  readonly ekIssuer: string | null;
+  /** TPM2B_PUBLIC of the attestation key, proven in the EK's TPM by a credential challenge. */
+  readonly akPublic: Uint8Array;
+  readonly akName: string;
+  readonly enrolledAt: number;
+  /** Reset and restart counters of the last accepted quote: later quotes may not go below them. */
+  readonly counters: { readonly resetCount: number; readonly restartCount: number } | null;
+  readonly lastQuote: QuoteRecord | null;
+  readonly lastRefused: QuoteRecord | null;
+}
+
+/** A verified quote, as kept and shown. */
+export interface QuoteRecord {
+  readonly at: number;
+  /** The selection quoted, `sha256:0,7`. */
+  readonly pcrs: string;
+  /** PCR index → hex value. */
+  readonly values: Readonly<Record<string, string>>;
+  readonly clock: string;
+  readonly resetCount: number;
+  readonly restartCount: number;
+  readonly safe: boolean;
+  readonly firmwareVersion: string;
+  /** For a refused quote: the refusal code, and which PCRs differed. */
+  readonly reason?: string;
+  readonly mismatched?: readonly PcrMismatch[];
+}
+
+/** When an enrolment quote's values become allowed values of a policy. */
+export type TofuMode = 'off' | 'first-device' | 'each-device';
+
+/** Golden PCR values for a device group (label) or one device. */
+export interface PcrPolicyRecord {
+  readonly id: string;
+  readonly subject: { readonly kind: 'device' | 'label'; readonly value: string };
+  /** The PCRs it checks, `sha256:0,7`. */
+  readonly pcrs: string;
+  /** `first-device`: the first enrolment quote sets the policy's values; `each-device`: each enrolling device's quote sets its own. */
+  readonly tofu: TofuMode;
+  readonly note: string | null;
+  readonly createdAt: number;
+  readonly removedAt: number | null;
+  /** Allowed value sets (several: an update rolls out); a quote matches when it equals one of them. */
+  readonly values: readonly PcrValuesRecord[];
+}
+
+/** One allowed set of PCR values of a policy. */
+export interface PcrValuesRecord {
+  readonly id: string;
+  readonly policyId: string;
+  /** Null: for every device of the policy; else for this device only. */
+  readonly deviceId: string | null;
+  /** PCR index → hex value, for every PCR of the policy. */
+  readonly values: Readonly<Record<string, string>>;
+  /** `admin`: set by an admin; `tofu`: captured at enrolment; `accepted`: an admin accepted a device's refused quote. */
+  readonly source: 'admin' | 'tofu' | 'accepted';
+  readonly note: string | null;
+  readonly addedAt: number;
+  readonly removedAt: number | null;
 }
 
 export type AuditOutcome = 'ok' | 'refused' | 'error';

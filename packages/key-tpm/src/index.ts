@@ -42,3 +42,5 @@ export { initAttestationKey } from './init-attestation-key.js';
 export type { InitAttestationKeyOptions } from './init-attestation-key.js';
 export { readEndorsementKey, DEFAULT_EK_CERTIFICATE_INDEX } from './read-endorsement-key.js';
 export type { ReadEndorsementKeyOptions, EndorsementKeyInfo } from './read-endorsement-key.js';
+export { parsePcrSelection, formatPcrSelection } from './lib/pcr.js';
+export type { PcrSelection, PcrBank } from './lib/pcr.js';

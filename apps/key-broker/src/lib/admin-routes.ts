@@ -8,6 +8,7 @@ import {
   HttpError,
   ID_PATTERN,
   LABEL_PATTERN,
+  optionalBoolean,
   optionalString,
   parseJsonObject,
   readBody,
@@ -215,11 +216,15 @@ export function adminRoutes(core: BrokerCore): Route[] {
           maxUses: requirePositiveInteger(body, 'maxUses', 1),
           uses: 0,
           ...tokenDeviceIds(body),
+          requireAttestation: optionalBoolean(body, 'requireAttestation'),
+          allowMissingEkCertificate: optionalBoolean(body, 'allowMissingEkCertificate'),
           createdAt: ctx.now,
           revokedAt: null,
         };
         await store.insertEnrolmentToken(record);
-        await audited(core, ctx, 'create_enrolment_token', { reason: record.id });
+        // Devices enrolled under a token that allows a missing EK certificate are taken on trust: the flag is audited here and at each such enrolment.
+        const flags = [record.requireAttestation && 'requireAttestation', record.allowMissingEkCertificate && 'allowMissingEkCertificate'].filter(Boolean);
+        await audited(core, ctx, 'create_enrolment_token', { reason: flags.length > 0 ? `${record.id} (${flags.join(', ')})` : record.id });
         // The token is shown once; only its hash is kept.
         sendJson(ctx.res, 201, { ...enrolmentTokenView(record), token });
       },

@@ -1,6 +1,7 @@
 import { inspect, rewrapHeader, type Identity, type Recipient, type Stanza, type TrustPolicy } from '@ovseal/container';
 import { BrokerError } from '../errors.js';
 import type { AuditInput, BrokerStore, ModelRecord } from '../store.js';
+import type { AttestationSettings } from './attestation/settings.js';
 import type { DeviceAuthenticator } from './device-auth.js';
 import type { DeviceRecipients } from './device-keys.js';
 import { readHeaderArea } from './model-registry.js';
@@ -29,12 +30,25 @@ export interface BrokerCore {
   readonly urlTtlSeconds: number;
   readonly deviceLimiter: RateLimiter | undefined;
   readonly modelKeys: ModelKeyring;
+  readonly attestation: AttestationSettings;
 }
 
+type RefusalAudit = Omit<AuditInput, 'at' | 'outcome' | 'remote' | 'reason'>;
+
 /** Writes an audit record for a refusal, then throws the refusal. */
-export async function refuse(core: BrokerCore, ctx: RequestContext, audit: Omit<AuditInput, 'at' | 'outcome' | 'remote' | 'reason'>, status: number, reason: string, message: string): Promise<never> {
+export async function refuse(core: BrokerCore, ctx: RequestContext, audit: RefusalAudit, status: number, reason: string, message: string, details?: Record<string, unknown>): Promise<never> {
   await core.store.appendAudit({ ...audit, at: ctx.now, outcome: 'refused', reason, remote: ctx.remote });
-  throw new HttpError(status, reason, message);
+  throw new HttpError(status, reason, message, {}, details);
+}
+
+/** Runs `check`; a refusal it throws (an HttpError) is audited first, with its code as the reason. */
+export async function withAuditedRefusal<T>(core: BrokerCore, ctx: RequestContext, audit: RefusalAudit, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    return refuse(core, ctx, audit, error.status, error.code, error.message, { ...error.details });
+  }
 }
 
 /**

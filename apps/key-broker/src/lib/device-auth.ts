@@ -8,8 +8,7 @@ import type { ChallengeResponse } from '../protocol/types.js';
 import type { BrokerStore, DeviceRecord } from '../store.js';
 import type { DeviceRecipients } from './device-keys.js';
 import { HttpError } from './http.js';
-
-const NONCE_RANDOM = 16;
+import { newNonce, nonceExpiry } from './nonce.js';
 
 export interface DeviceAuthOptions {
   readonly store: BrokerStore;
@@ -52,11 +51,7 @@ export class DeviceAuthenticator {
   }
 
   #nonce(now: number): { nonce: string; expiresAt: number } {
-    const expiresAt = now + this.#options.challengeTtlMs;
-    const raw = Buffer.alloc(NONCE_RANDOM + 8);
-    randomBytes(NONCE_RANDOM).copy(raw);
-    raw.writeBigUInt64BE(BigInt(expiresAt), NONCE_RANDOM);
-    return { nonce: raw.toString('base64url'), expiresAt };
+    return newNonce(now, this.#options.challengeTtlMs);
   }
 
   async issue(device: DeviceRecord, now: number): Promise<ChallengeResponse> {
@@ -90,9 +85,8 @@ export class DeviceAuthenticator {
   /** Verifies the request's proof and uses its nonce. Throws a 401 `HttpError` with the reason. */
   async verify(req: IncomingMessage, body: Uint8Array, now: number): Promise<AuthenticatedDevice> {
     const auth = parseAuthorization(req.headers.authorization);
-    const raw = Buffer.from(auth.nonce, 'base64url');
-    if (raw.length !== NONCE_RANDOM + 8) throw unauthorized('bad_authorization', 'malformed nonce');
-    const expiresAt = Number(raw.readBigUInt64BE(NONCE_RANDOM));
+    const expiresAt = nonceExpiry(auth.nonce);
+    if (expiresAt === undefined) throw unauthorized('bad_authorization', 'malformed nonce');
     if (now > expiresAt) throw unauthorized('challenge_expired', 'the challenge expired: request a new one');
     if (Math.abs(now - auth.timestamp) > this.#options.clockSkewMs) throw unauthorized('stale_request', 'the request time is too far from the broker clock');
     const device = await this.#options.store.getDevice(auth.deviceId);

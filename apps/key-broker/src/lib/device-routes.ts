@@ -1,8 +1,12 @@
 import type { Stanza } from '@ovseal/container';
 import { stanzaToJson } from '../protocol/stanza-json.js';
 import type { DeviceModel, DeviceModelList, KeyReleaseResponse } from '../protocol/types.js';
-import type { BrokerStore, DeviceRecord, EnrolmentRefusal, ModelRecord } from '../store.js';
-import { refuse, type BrokerCore } from './broker-core.js';
+import type { BrokerStore, DeviceRecord, ModelRecord } from '../store.js';
+import { enrolAttested } from './attestation/attested-enrolment.js';
+import { attestRequestFor, checkReleaseAttestation } from './attestation/release-attestation.js';
+import { objectField } from './attestation/wire-bytes.js';
+import { refuse, withAuditedRefusal, type BrokerCore } from './broker-core.js';
+import { ENROLMENT_STATUS } from './enrolment.js';
 import { sha256Digest } from './admin-routes.js';
 import { parseDevicePublicKey } from './device-keys.js';
 import { grantedModels, isActive, covers, subjectMatches, pickGrant } from './grants.js';
@@ -18,16 +22,6 @@ function notAfterOf(grantNotAfter: number, model: ModelRecord): number {
   return model.notAfter === null ? grantNotAfter : Math.min(grantNotAfter, model.notAfter);
 }
 
-const ENROLMENT_STATUS: Record<EnrolmentRefusal, number> = {
-  invalid_token: 401,
-  token_expired: 401,
-  token_used_up: 401,
-  token_revoked: 401,
-  device_id_not_allowed: 403,
-  key_revoked: 403,
-  device_exists: 409,
-  key_registered: 409,
-};
 
 function requireNotRevoked(device: DeviceRecord): void {
   if (device.revokedAt !== null) throw new HttpError(403, 'device_revoked', 'this device is revoked');
@@ -48,7 +42,8 @@ export function deviceRoutes(core: BrokerCore): Route[] {
         // An unknown id gets a challenge that looks the same (no one can list which ids exist); no
         // key can answer it.
         const device = await store.getDevice(deviceId);
-        sendJson(ctx.res, 201, device ? await core.authenticator.issue(device, ctx.now) : await core.authenticator.issueDecoy(deviceId, ctx.now));
+        const challenge = device ? await core.authenticator.issue(device, ctx.now) : await core.authenticator.issueDecoy(deviceId, ctx.now);
+        sendJson(ctx.res, 201, { ...challenge, attest: await attestRequestFor(store, core.attestation, device) });
       },
     },
     {
@@ -65,6 +60,12 @@ export function deviceRoutes(core: BrokerCore): Route[] {
         const key = parseDevicePublicKey(requireString(body, 'publicKeyPem'), optionalString(body, 'keyType'));
         const device: DeviceRecord = { id: deviceId, keyType: key.keyType, publicKeyPem: key.publicKeyPem, keyId: key.keyId, labels: [], registeredAt: ctx.now, revokedAt: null, revokedReason: null };
         const audit = { at: ctx.now, actor: 'enrolment', action: 'enrol', outcome: 'ok' as const, deviceId, remote: ctx.remote };
+        const attestation = objectField(body, 'attestation', 'bad_attestation');
+        if (attestation) {
+          const tokenHash = sha256Digest(token).toString('hex');
+          await withAuditedRefusal(core, ctx, { actor: 'enrolment', action: 'enrol', deviceId }, () => enrolAttested(core, ctx, tokenHash, device, attestation, audit));
+          return;
+        }
         const outcome = await store.enrolDevice(sha256Digest(token).toString('hex'), device, ctx.now, audit);
         if (!outcome.ok) {
           const status = ENROLMENT_STATUS[outcome.reason];
@@ -145,6 +146,9 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext): Promise<void> 
   const picked = pickGrant(await core.store.grantsForDevice(device), model!, ctx.now);
   if ('reason' in picked) await refuse(core, ctx, audit, 403, picked.reason, `key release refused: ${picked.reason.replaceAll('_', ' ')}`);
   const grant = (picked as { grant: { id: string } }).grant;
+  const attested = await withAuditedRefusal(core, ctx, { ...audit, grantId: grant.id }, () =>
+    checkReleaseAttestation(core.store, core.attestation, device, parseJsonObject(ctx.body), ctx.nonce!, ctx.now),
+  );
 
   // Unwrapped from the registered header (key commitment and MAC checked) and re-wrapped to this
   // device's key inside @ovseal/container: the data key never reaches this code.
@@ -156,7 +160,7 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext): Promise<void> 
     await core.store.appendAudit({ ...audit, grantId: grant.id, at: ctx.now, outcome: 'error', reason: 'key_unavailable', remote: ctx.remote });
     throw new HttpError(503, 'key_unavailable', 'the broker cannot unwrap this model key right now; retry later', { 'retry-after': '5' });
   }
-  const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok', remote: ctx.remote });
+  const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok', reason: attested ? 'attested' : null, remote: ctx.remote });
   if (!recorded.ok) await refuse(core, ctx, { ...audit, grantId: grant.id }, 403, recorded.reason, `key release refused: ${recorded.reason.replaceAll('_', ' ')}`);
   const { grant: counted } = recorded as { ok: true; grant: { notAfter: number; maxReleases: number; releases: number } };
   const response: KeyReleaseResponse = {

@@ -1,4 +1,4 @@
-import type { EnrolmentTokenRecord } from '../store.js';
+import type { EnrolmentRefusal, EnrolmentTokenRecord } from '../store.js';
 
 /** What an enrolment token's `deviceIdPattern` may look like: id characters and `*`. */
 export const DEVICE_ID_PATTERN_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9._:*-]{0,127}$/;
@@ -13,3 +13,17 @@ export function tokenAllows(token: Pick<EnrolmentTokenRecord, 'deviceId' | 'devi
   const pattern = token.deviceIdPattern.split('*').map((part) => part.replaceAll('.', '\\.')).join('[A-Za-z0-9._:-]*');
   return new RegExp(`^${pattern}$`).test(deviceId);
 }
+
+/** The HTTP status of each enrolment refusal. */
+export const ENROLMENT_STATUS: Record<EnrolmentRefusal, number> = {
+  invalid_token: 401,
+  token_expired: 401,
+  token_used_up: 401,
+  token_revoked: 401,
+  device_id_not_allowed: 403,
+  key_revoked: 403,
+  attestation_required: 403,
+  device_exists: 409,
+  key_registered: 409,
+  ek_registered: 409,
+};

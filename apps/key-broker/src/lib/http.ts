@@ -5,11 +5,14 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  /** More fields of the error body (e.g. `mismatched` of a `pcr_mismatch`). */
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}, details: Record<string, unknown> = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.headers = headers;
+    this.details = details;
   }
 }
 
@@ -56,7 +59,7 @@ export function sendError(res: ServerResponse, error: HttpError): void {
     res.destroy();
     return;
   }
-  sendJson(res, error.status, { error: error.code, message: error.message }, { ...error.headers });
+  sendJson(res, error.status, { ...error.details, error: error.code, message: error.message }, { ...error.headers });
 }
 
 /**
@@ -86,6 +89,12 @@ export function requireString(body: Record<string, unknown>, field: string, patt
 
 export function optionalString(body: Record<string, unknown>, field: string, pattern?: RegExp): string | undefined {
   return body[field] === undefined || body[field] === null ? undefined : requireString(body, field, pattern);
+}
+
+export function optionalBoolean(body: Record<string, unknown>, field: string): boolean {
+  const value = body[field] ?? false;
+  if (typeof value !== 'boolean') throw new HttpError(400, 'bad_request', `field "${field}" must be true or false`);
+  return value;
 }
 
 export function requirePositiveInteger(body: Record<string, unknown>, field: string, fallback?: number): number {

@@ -16,6 +16,8 @@ export interface RequestContext {
   body: Buffer;
   /** Set by device authentication. */
   device?: DeviceRecord;
+  /** Set by device authentication: the challenge nonce the request used (quotes are bound to it). */
+  nonce?: string;
   /** For the request log: the device or actor the request was about. */
   subject?: string;
 }

@@ -1,5 +1,5 @@
 /** Schema of the embedded store. README "Postgres mapping" gives the same tables for PostgreSQL. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS secrets (
@@ -81,6 +81,8 @@ CREATE TABLE IF NOT EXISTS enrolment_tokens (
   uses INTEGER NOT NULL DEFAULT 0,
   device_id TEXT,
   device_id_pattern TEXT,
+  require_attestation INTEGER NOT NULL DEFAULT 0,
+  allow_missing_ek_certificate INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
@@ -114,4 +116,54 @@ UPDATE grants SET subject_key_id = (SELECT key_id FROM devices WHERE devices.id 
 ALTER TABLE enrolment_tokens ADD COLUMN device_id TEXT;
 ALTER TABLE enrolment_tokens ADD COLUMN device_id_pattern TEXT;
 ALTER TABLE enrolment_tokens ADD COLUMN revoked_at INTEGER;
+`;
+
+/** From version 2: enrolment tokens that require attestation, or allow it without an EK certificate. */
+export const MIGRATION_FROM_2 = `
+ALTER TABLE enrolment_tokens ADD COLUMN require_attestation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE enrolment_tokens ADD COLUMN allow_missing_ek_certificate INTEGER NOT NULL DEFAULT 0;
+`;
+
+/**
+ * Attestation (version 3): each attested device's EK and proven AK, its last accepted and refused
+ * quotes and the counters baseline; PCR policies per label or device, and their allowed value sets.
+ */
+export const ATTESTATION_SCHEMA = `
+CREATE TABLE IF NOT EXISTS device_attestation (
+  device_id TEXT PRIMARY KEY,
+  ek_public BLOB NOT NULL,
+  ek_name TEXT NOT NULL UNIQUE,
+  ek_certificate BLOB,
+  ek_verification TEXT NOT NULL CHECK (ek_verification IN ('certificate', 'no-certificate')),
+  ek_issuer TEXT,
+  ak_public BLOB NOT NULL,
+  ak_name TEXT NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  reset_count INTEGER,
+  restart_count INTEGER,
+  last_quote TEXT,
+  last_refused TEXT
+);
+CREATE TABLE IF NOT EXISTS pcr_policies (
+  id TEXT PRIMARY KEY,
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('device', 'label')),
+  subject_value TEXT NOT NULL,
+  pcrs TEXT NOT NULL,
+  tofu TEXT NOT NULL CHECK (tofu IN ('off', 'first-device', 'each-device')),
+  note TEXT,
+  created_at INTEGER NOT NULL,
+  removed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS pcr_policies_by_subject ON pcr_policies (subject_kind, subject_value);
+CREATE TABLE IF NOT EXISTS pcr_values (
+  id TEXT PRIMARY KEY,
+  policy_id TEXT NOT NULL,
+  device_id TEXT,
+  pcr_values TEXT NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('admin', 'tofu', 'accepted')),
+  note TEXT,
+  added_at INTEGER NOT NULL,
+  removed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS pcr_values_by_policy ON pcr_values (policy_id, device_id);
 `;

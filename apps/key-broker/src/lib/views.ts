@@ -61,6 +61,8 @@ export function enrolmentTokenView(token: EnrolmentTokenRecord) {
     uses: token.uses,
     deviceId: token.deviceId,
     deviceIdPattern: token.deviceIdPattern,
+    requireAttestation: token.requireAttestation,
+    allowMissingEkCertificate: token.allowMissingEkCertificate,
     createdAt: iso(token.createdAt),
     revokedAt: iso(token.revokedAt),
   };

@@ -15,6 +15,86 @@ export interface ChallengeResponse {
   readonly expiresAt: string;
   /** The proof secret wrapped to the device key (`tpm-ecdh` or `tpm-rsa`), bound by {@link challengeContext}. */
   readonly stanza: WireStanza;
+  /**
+   * What a device with an attestation key quotes when this challenge authenticates a key request:
+   * every challenge carries it (so it tells nothing about the id); the broker checks the quote of
+   * devices that enrolled an attestation key.
+   */
+  readonly attest?: AttestRequest;
+}
+
+/** The quote a key request of an attesting device carries (`quote` in the request body). */
+export interface AttestRequest {
+  /** The PCRs to quote, `sha256:0,1,2,3,4,5,6,7`; qualifying data: `quoteQualifyingData('release', nonce, deviceId)`. */
+  readonly pcrs: string;
+}
+
+/** A TPM2_Quote on the wire: tpm2_quote's three outputs, base64. */
+export interface WireQuote {
+  /** The PCR selection quoted, `sha256:0,7`. */
+  readonly pcrs: string;
+  /** The signed TPMS_ATTEST (`tpm2_quote -m`). */
+  readonly attest: string;
+  /** The TPMT_SIGNATURE (`tpm2_quote -s`). */
+  readonly signature: string;
+  /** The quoted PCR values, concatenated in index order (`tpm2_quote -o FILE -F values`). */
+  readonly pcrValues: string;
+}
+
+/** `POST /v1/models/{id}/key` body. */
+export interface KeyReleaseRequest {
+  /** Required from a device that enrolled an attestation key. */
+  readonly quote?: WireQuote;
+}
+
+/**
+ * The attestation part of `POST /v1/enrol`. The first request carries the keys; the broker answers
+ * `202` with an {@link ActivationChallenge}; the second carries the same keys, the activation and a
+ * quote.
+ */
+export interface EnrolAttestation {
+  /** The endorsement key's TPM2B_PUBLIC, base64. */
+  readonly ekPublic: string;
+  /** Its certificate (DER, base64), from the TPM's NV. Without one, the token must allow it. */
+  readonly ekCertificate?: string;
+  /** The attestation key's TPM2B_PUBLIC, base64. */
+  readonly akPublic: string;
+  /** Second request: the challenge's nonce and the secret TPM2_ActivateCredential gave back (base64). */
+  readonly activation?: { readonly nonce: string; readonly secret: string };
+  /** Second request: a quote over the challenge's PCRs for `quoteQualifyingData('enrol', nonce, deviceId)`. */
+  readonly quote?: WireQuote;
+}
+
+/** `POST /v1/enrol` body. */
+export interface EnrolRequest {
+  readonly deviceId: string;
+  readonly publicKeyPem: string;
+  readonly keyType?: string;
+  readonly attestation?: EnrolAttestation;
+}
+
+/**
+ * `202` answer to the first request of an attested enrolment: a credential (TPM2_MakeCredential)
+ * that only the TPM holding both the endorsement key and the attestation key can activate.
+ */
+export interface ActivationChallenge {
+  readonly deviceId: string;
+  /** Goes back in `activation.nonce`; the quote's qualifying data derives from it. */
+  readonly nonce: string;
+  readonly expiresAt: string;
+  /** TPM2B_ID_OBJECT, base64 (`credentialBlob` of TPM2_ActivateCredential). */
+  readonly idObject: string;
+  /** TPM2B_ENCRYPTED_SECRET, base64. */
+  readonly encryptedSecret: string;
+  /** The PCRs to quote in the second request. */
+  readonly pcrs: string;
+}
+
+/** Which PCRs of one policy differ from every value set it allows (in `pcr_mismatch` refusals). */
+export interface PcrMismatch {
+  readonly policy: string;
+  /** `sha256:7`: the PCRs that differ from the closest allowed set (all of the policy's when it allows none). */
+  readonly pcrs: string;
 }
 
 /** One model the device may run, as `GET /v1/models` lists it. */
@@ -59,4 +139,6 @@ export interface KeyReleaseResponse {
 export interface BrokerErrorBody {
   readonly error: string;
   readonly message: string;
+  /** `pcr_mismatch`: which PCRs differ, per policy. */
+  readonly mismatched?: readonly PcrMismatch[];
 }

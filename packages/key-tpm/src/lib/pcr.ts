@@ -24,6 +24,15 @@ const TPM_CC_POLICY_PCR = 0x0000017f;
 
 export const DEFAULT_PCRS = 'sha256:0,7';
 
+/**
+ * Parses a PCR selection in one bank, `BANK:INDEX[,INDEX…]` (indices sorted, duplicates dropped).
+ * Throws `InvalidArgumentError` on anything else.
+ *
+ * @example
+ * ```ts
+ * parsePcrSelection('sha256:7,0'); // { bank: 'sha256', indices: [0, 7] }
+ * ```
+ */
 export function parsePcrSelection(text: string): PcrSelection {
   const match = /^(sha1|sha256|sha384|sha512):(\d{1,2}(?:,\d{1,2})*)$/.exec(text.trim());
   if (!match) {
@@ -34,6 +43,14 @@ export function parsePcrSelection(text: string): PcrSelection {
   return { bank: match[1] as PcrBank, indices };
 }
 
+/**
+ * The tpm2-tools form of a selection.
+ *
+ * @example
+ * ```ts
+ * formatPcrSelection({ bank: 'sha256', indices: [0, 7] }); // 'sha256:0,7'
+ * ```
+ */
 export function formatPcrSelection(selection: PcrSelection): string {
   return `${selection.bank}:${selection.indices.join(',')}`;
 }
