@@ -22,10 +22,23 @@ export async function challenge(baseUrl: string, deviceId: string): Promise<{ st
 
 /** Builds a signed request (not sent): replays and tampering reuse it. */
 export async function signRequest(baseUrl: string, device: TestDevice, method: 'GET' | 'POST', path: string, body?: unknown, options: { timestamp?: number; signer?: TestDevice } = {}): Promise<SignedRequest> {
+  return signRequestWith(baseUrl, device, method, path, () => body, options);
+}
+
+/** Like {@link signRequest}, with a body made from the challenge (a quote for its nonce). */
+export async function signRequestWith(
+  baseUrl: string,
+  device: TestDevice,
+  method: 'GET' | 'POST',
+  path: string,
+  bodyFor: (challenge: ChallengeResponse) => Promise<unknown> | unknown,
+  options: { timestamp?: number; signer?: TestDevice } = {},
+): Promise<SignedRequest> {
   const signer = options.signer ?? device;
   const { body: issued } = await challenge(baseUrl, device.id);
   const secret = await signer.identity.unwrap([stanzaFromJson(issued.stanza)], challengeContext(issued.nonce, device.id));
   if (!secret) throw new Error('the challenge is not for this key');
+  const body = await bodyFor(issued);
   const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
   const authorization = signDeviceRequest(secret, { method, path, deviceId: device.id, nonce: issued.nonce, timestamp: options.timestamp ?? Date.now(), body: payload });
   return { method, path, body: payload, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } };
