@@ -5,7 +5,10 @@
 // registered with the key broker; an edge device with its key inside a software TPM enrols, gets
 // the model key re-wrapped to its TPM key, decrypts the model in memory and runs it on an image the
 // demo draws. Then the device is revoked and its next key request is refused. Every process the
-// demo starts is stopped at the end (and on Ctrl-C or a failure).
+// demo starts is stopped at the end (and on Ctrl-C or a failure). With a software TPM the device also
+// attests: its TPM carries an EK certificate from a local "manufacturer" CA the broker trusts, the
+// broker proves the attestation key with a credential challenge, and each key request carries a
+// quote; a PCR 7 extend gets the device refused until an admin accepts the new value.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { execFile, spawn } from 'node:child_process';
@@ -161,11 +164,37 @@ try {
   await ovseal(['verify', 'detector.ovseal', '--trust', 'publisher.pem.pub']);
   say('signature and payload digest verified without any decryption key');
 
+  title('start a software TPM for the edge device, manufactured like a vendor\'s: endorsement keys with certificates from a local CA (swtpm_setup + swtpm_localca)');
+  let deviceKey;
+  const prerequisites = checkSwtpmPrerequisites();
+  let tpm;
+  if (prerequisites.ok && process.env.OVSEAL_DEMO_FILE_KEY !== '1') {
+    tpm = await startSwtpm({ endorsement: { caDir: join(work, 'tpm-manufacturer-ca') } }).catch((error) => {
+      say(`swtpm failed to start: ${error.message}`);
+      return undefined;
+    });
+  }
+  if (tpm) {
+    cleanups.push(() => tpm.stop());
+    deviceKey = { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-key', tcti: tpm.tcti, attestation: true };
+    writeFileSync(join(work, 'tpm-manufacturer-ca.pem'), tpm.endorsementCaPem);
+    say(`swtpm on ${tpm.tcti}; its RSA EK certificate (NV 0x01c00002) is signed by the local "TPM manufacturer" CA, whose certificates the broker will trust`);
+  } else {
+    loud([
+      'NO TPM: swtpm / tpm2-tools are not installed (or swtpm did not start).',
+      'The edge device uses a FILE-BACKED P-256 key instead of a TPM-resident one:',
+      'same protocol and stanzas, but anyone who copies the file IS the device.',
+      'Without a TPM there is no remote attestation either: those steps are skipped.',
+      `Install the software TPM to run the real thing: ${prerequisites.message.includes('install') ? 'sudo apt-get install swtpm swtpm-tools tpm2-tools' : prerequisites.message}`,
+    ]);
+    deviceKey = { kind: 'file', path: 'edge-device-key.pem' };
+  }
   title('start the key broker: SQLite state, the KMS key as its identity (unwrapped data keys cached in memory)');
-  const broker = await startProcess('key broker', [BROKER, '--data-dir', join(work, 'broker'), '--identity', 'aws-kms:alias/models', '--port', '0', '--trust', join(work, 'publisher.pem.pub'), '--quiet'], {
+  const attestArgs = tpm ? ['--ek-ca', join(work, 'tpm-manufacturer-ca.pem')] : [];
+  const broker = await startProcess('key broker', [BROKER, '--data-dir', join(work, 'broker'), '--identity', 'aws-kms:alias/models', '--port', '0', '--trust', join(work, 'publisher.pem.pub'), ...attestArgs, '--quiet'], {
     env: { ...kmsEnv, OVSEAL_BROKER_ADMIN_TOKEN: adminToken },
   });
-  say(`broker at ${broker.url} (admin API: bearer token; device API: TPM proof of possession)`);
+  say(`broker at ${broker.url} (admin API: bearer token; device API: TPM proof of possession${tpm ? '; EK certificates checked against the manufacturer CA' : ''})`);
   const admin = async (method, path, body) => {
     const isBytes = body instanceof Uint8Array;
     const response = await fetch(`${broker.url}${path}`, {
@@ -178,29 +207,6 @@ try {
     return json;
   };
 
-  title('start a software TPM for the edge device and create the device key inside it');
-  let deviceKey;
-  const prerequisites = checkSwtpmPrerequisites();
-  let tpm;
-  if (prerequisites.ok && process.env.OVSEAL_DEMO_FILE_KEY !== '1') {
-    tpm = await startSwtpm().catch((error) => {
-      say(`swtpm failed to start: ${error.message}`);
-      return undefined;
-    });
-  }
-  if (tpm) {
-    cleanups.push(() => tpm.stop());
-    deviceKey = { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-key', tcti: tpm.tcti };
-    say(`swtpm on ${tpm.tcti}`);
-  } else {
-    loud([
-      'NO TPM: swtpm / tpm2-tools are not installed (or swtpm did not start).',
-      'The edge device uses a FILE-BACKED P-256 key instead of a TPM-resident one:',
-      'same protocol and stanzas, but anyone who copies the file IS the device.',
-      `Install the software TPM to run the real thing: ${prerequisites.message.includes('install') ? 'sudo apt-get install swtpm swtpm-tools tpm2-tools' : prerequisites.message}`,
-    ]);
-    deviceKey = { kind: 'file', path: 'edge-device-key.pem' };
-  }
   const edgeConfig = join(work, 'edge.json');
   writeFileSync(edgeConfig, JSON.stringify({ deviceId: 'edge-001', brokerUrl: broker.url, dataDir: 'edge-data', deviceKey, listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, runtime: 'auto', trust: ['publisher.pem.pub'] }, null, 2));
   const init = await edge(['init', '--config', 'edge.json']);
@@ -212,18 +218,30 @@ try {
   const model = await admin('POST', '/v1/admin/models', readFileSync(join(work, 'detector.ovseal')));
   say(`registered ${model.id} (${model.size} bytes, container ${model.containerId.slice(0, 16)}…, recipients: ${model.recipients.map((r) => r.type).join(', ')})`);
 
-  title('enrol the device with a one-time token, and grant its label the model (1 hour, at most 3 key releases)');
-  const token = await admin('POST', '/v1/admin/enrolment-tokens', { labels: ['site-demo'], ttlSeconds: 600, maxUses: 1 });
+  if (tpm) {
+    title('a PCR policy for the label: the boot chain (PCR 0: firmware, PCR 7: Secure Boot) must match; each device\'s values are captured when it enrols (trust on first use)');
+    const policy = await admin('POST', '/v1/admin/pcr-policies', { label: 'site-demo', pcrs: 'sha256:0,7', tofu: 'each-device', note: 'demo boot chain' });
+    say(`policy ${policy.id.slice(0, 10)}…: label ${policy.subject.value}, ${policy.pcrs}, trust on first use: ${policy.tofu}`);
+  }
+
+  title(`enrol the device with a one-time token${tpm ? ' (attestation required: EK certificate, credential challenge, quote)' : ''}, and grant its label the model (1 hour, at most 3 key releases)`);
+  const token = await admin('POST', '/v1/admin/enrolment-tokens', { labels: ['site-demo'], ttlSeconds: 600, maxUses: 1, requireAttestation: Boolean(tpm) });
   say(`enrolment token ${token.id} for labels [${token.labels.join(', ')}] (the token itself is shown once and stored hashed)`);
   const enrolled = await edge(['enrol', '--config', 'edge.json'], { OVSEAL_ENROL_TOKEN: token.token });
   if (enrolled instanceof Error) throw enrolled;
   say(enrolled.stdout.trim());
+  if (tpm) {
+    const attestation = await admin('GET', '/v1/admin/devices/edge-001/attestation');
+    say(`EK certificate verified (${attestation.ek.verification}, issuer ${attestation.ek.issuer}); attestation key ${attestation.ak.name.slice(0, 16)}… proven in the same TPM by TPM2_ActivateCredential`);
+    const boot = ['0', '7'].map((pcr) => `PCR ${pcr} = ${attestation.lastQuote.values[pcr].slice(0, 12)}…`).join(', ');
+    say(`enrolment quote over ${attestation.lastQuote.pcrs}, signed by the attestation key; for the policy: ${boot}, captured as this device's allowed values`);
+  }
   const grant = await admin('POST', '/v1/admin/grants', { label: 'site-demo', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 3 });
   say(`grant ${grant.id.slice(0, 10)}…: label ${grant.subject.value} → ${grant.model}, not after ${grant.notAfter}, ${grant.maxReleases} releases`);
 
   const where = tpm ? 'the TPM' : 'the FILE device key';
   title(`run the edge runner: download (resumable), key release re-wrapped to the device key, unwrap with ${where}, decrypt in memory, serve`);
-  const runner = await startProcess('edge runner', [RUNNER, 'run', '--config', edgeConfig], { inheritStderr: true });
+  let runner = await startProcess('edge runner', [RUNNER, 'run', '--config', edgeConfig], { inheritStderr: true });
   const health = await waitFor('the runner to serve the model', async () => {
     const state = await (await fetch(`${runner.url}/healthz`)).json();
     return state.models.length > 0 ? state : undefined;
@@ -274,6 +292,34 @@ try {
   const printAudit = (records) => records.forEach((r) => say(`#${r.id} ${r.at} ${r.actor.replace(/^(enrolment:e-[0-9a-f]{8}).*/, '$1…').padEnd(22)} ${r.action.padEnd(22)} ${r.outcome.padEnd(7)} ${[r.deviceId, r.modelId, r.reason].filter(Boolean).join(' ')}`));
   const audit = await admin('GET', '/v1/admin/audit?limit=100');
   printAudit(audit.records);
+
+  if (tpm) {
+    title('change the boot state: extend PCR 7 (what a Secure Boot change does); the next key request carries a quote, and the broker refuses it');
+    // swtpm has no resource manager: one process at a time talks to it (a real device has /dev/tpmrm0).
+    await runner.stop();
+    say('(runner stopped: the software TPM has no resource manager, so one process uses it at a time)');
+    const digest = randomBytes(32).toString('hex');
+    say(`$ tpm2_pcrextend 7:sha256=${digest.slice(0, 16)}…`);
+    await run('tpm2_pcrextend', [`7:sha256=${digest}`], { env: { ...process.env, TPM2TOOLS_TCTI: tpm.tcti } });
+    const mismatch = await edge(['fetch-key', '--config', 'edge.json', '--model', 'ppocr-det@4.0.0']);
+    if (!(mismatch instanceof Error) || !mismatch.stderr.includes('pcr_mismatch')) throw new Error('a device with a changed PCR 7 got a key');
+    say(`exit ${mismatch.code}: ${mismatch.stderr.trim()}`);
+    const refusedQuote = (await admin('GET', '/v1/admin/devices/edge-001/attestation')).lastRefused;
+    say(`the broker kept the refused quote for the admin: PCR 7 = ${refusedQuote.values['7'].slice(0, 12)}… (${refusedQuote.reason}: ${refusedQuote.mismatched.map((m) => m.pcrs).join(', ')})`);
+
+    title('the admin accepts the new PCR 7 value for this device (an intended update); the next key request is released');
+    await admin('POST', '/v1/admin/devices/edge-001/accept-pcrs', { scope: 'device', note: 'demo: intended Secure Boot change' });
+    say('POST /v1/admin/devices/edge-001/accept-pcrs {"scope":"device"}');
+    const accepted = await edge(['fetch-key', '--config', 'edge.json', '--model', 'ppocr-det@4.0.0']);
+    if (accepted instanceof Error) throw accepted;
+    say(accepted.stdout.trim());
+    const since = await admin('GET', `/v1/admin/audit?after=${audit.next}&limit=100`);
+    printAudit(since.records);
+    audit.next = since.next;
+    runner = await startProcess('edge runner', [RUNNER, 'run', '--config', edgeConfig], { inheritStderr: true });
+    await waitFor('the runner to serve the model again', async () => (await (await fetch(`${runner.url}/healthz`)).json()).models.length > 0);
+    say(`runner started again: serving from its cache (${runner.url})`);
+  }
 
   title('revoke the device: the runner stops serving at its next poll, and the next key request is refused');
   await admin('POST', '/v1/admin/devices/edge-001/revoke', { reason: 'demo: device reported stolen' });

@@ -258,7 +258,7 @@ describeWithTpm('TPM attestation (broker process, swtpm devices with EK certific
     expect(allowing.body.allowMissingEkCertificate).toBe(true);
     expect((await enrol(allowing.body.token, bare)).status).toBe(201);
     expect((await api.get('/v1/admin/devices/edge-bare/attestation')).body.ek).toMatchObject({ verification: 'no-certificate', issuer: null });
-    expect((await audit('edge-bare')).find((record) => record.action === 'enrol' && record.outcome === 'ok')!.reason).toBe(`attested without an EK certificate (allowed by token ${allowing.body.id})`);
+    expect((await audit('edge-bare')).find((record) => record.action === 'enrol' && record.outcome === 'ok')!.reason).toBe(`attested (no EK certificate: allowed by token ${allowing.body.id})`);
     const all = (await api.get('/v1/admin/audit?limit=1000')).body.records;
     expect(all.find((record: any) => record.action === 'create_enrolment_token' && record.reason === `${allowing.body.id} (allowMissingEkCertificate)`)).toBeDefined();
     expect((await requestKey(bare)).status).toBe(200);

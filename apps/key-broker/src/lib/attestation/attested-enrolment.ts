@@ -67,7 +67,7 @@ export async function enrolAttested(core: BrokerCore, ctx: RequestContext, token
   const policies = await core.store.pcrPoliciesForDevice({ id: device.id, labels: peeked.token.labels });
   const pcrs = selectionFor(settings.defaultPcrs, policies);
   if (!claims.activation) {
-    await core.store.appendAudit({ ...audit, action: 'enrol_challenge', reason: endorsement.note });
+    await core.store.appendAudit({ ...audit, action: 'enrol_challenge', reason: `credential challenge (${endorsement.description})` });
     sendJson(ctx.res, 202, settings.credentials.issue(claims, device, pcrs, ctx.now));
     return;
   }
@@ -75,7 +75,7 @@ export async function enrolAttested(core: BrokerCore, ctx: RequestContext, token
   const qualifyingData = quoteQualifyingData('enrol', claims.activation.nonce, device.id);
   const quote = quoteRecordOf(checkQuote(claims.ak.publicArea, claims.quote, qualifyingData, pcrs), ctx.now);
   const attested: AttestedEnrolment = { attestation: attestationRecord(device, claims, endorsement, quote, ctx.now), captures: tofuCaptures(policies, device.id, quote, ctx) };
-  const outcome = await core.store.enrolDevice(tokenHash, device, ctx.now, { ...audit, reason: endorsement.note }, attested);
+  const outcome = await core.store.enrolDevice(tokenHash, device, ctx.now, { ...audit, reason: `attested (${endorsement.description})` }, attested);
   if (!outcome.ok) throw enrolmentRefusal(outcome.reason);
   sendJson(ctx.res, 201, deviceView(outcome.device));
 }

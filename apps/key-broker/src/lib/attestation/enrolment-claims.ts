@@ -17,7 +17,8 @@ export interface EnrolmentClaims {
 export interface Endorsement {
   readonly verification: 'certificate' | 'no-certificate';
   readonly issuer: string | null;
-  readonly note: string;
+  /** For the audit log: which certificate, or why none was needed. */
+  readonly description: string;
 }
 
 const MAX_PUBLIC_AREA = 1024;
@@ -57,11 +58,11 @@ export function parseEnrolmentClaims(attestation: Record<string, unknown>): Enro
 export function verifyEndorsement(claims: EnrolmentClaims, token: EnrolmentTokenRecord, trustedCas: readonly string[], now: number): Endorsement {
   if (claims.ekCertificate === null) {
     if (!token.allowMissingEkCertificate) throw new HttpError(403, 'ek_certificate_required', 'the TPM sent no EK certificate, and this enrolment token does not allow that');
-    return { verification: 'no-certificate', issuer: null, note: `attested without an EK certificate (allowed by token ${token.id})` };
+    return { verification: 'no-certificate', issuer: null, description: `no EK certificate: allowed by token ${token.id}` };
   }
   try {
     const info = verifyEkCertificate(claims.ekCertificate, claims.ek, trustedCas, new Date(now));
-    return { verification: 'certificate', issuer: info.issuer, note: `attested (EK certificate ${info.serialNumber} from "${info.issuer}")` };
+    return { verification: 'certificate', issuer: info.issuer, description: `EK certificate ${info.serialNumber} from "${info.issuer}"` };
   } catch (error) {
     if (error instanceof AttestationError) throw new HttpError(403, 'ek_certificate_untrusted', error.message);
     throw error;
