@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TpmError } from '../tpm-error.js';
 import { SWTPM_INSTALL_LINE } from '../check-swtpm-prerequisites.js';
+import { toolEnvironment } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +34,8 @@ export async function manufactureSwtpm(stateDir: string, caDir: string): Promise
   await mkdir(caDir, { recursive: true, mode: 0o700 });
   const config = await writeCaConfig(caDir);
   try {
-    await run('swtpm_setup', ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--config', config, '--pcr-banks', '-', '--not-overwrite'], { timeout: 120_000 });
+    // The tools' allow-listed environment: nothing of this process's secrets.
+    await run('swtpm_setup', ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--config', config, '--pcr-banks', '-', '--not-overwrite'], { timeout: 120_000, env: toolEnvironment(undefined) });
   } catch (cause) {
     const error = cause as NodeJS.ErrnoException & { stderr?: string };
     if (error.code === 'ENOENT') throw new TpmError('ERR_TPM_TOOLS_MISSING', 'swtpm_setup was not found on the PATH', { hint: `install it: ${SWTPM_INSTALL_LINE}` });

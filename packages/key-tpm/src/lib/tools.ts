@@ -22,7 +22,7 @@ export interface RunOptions {
  */
 const TOOL_ENV = /^(PATH|LD_LIBRARY_PATH|TMPDIR|HOME|LANG|LC_[A-Z]+|TZ|XDG_RUNTIME_DIR|DBUS_(SESSION|SYSTEM)_BUS_ADDRESS|TPM2TOOLS_[A-Z0-9_]+|TSS2_[A-Z0-9_]+|TCTI_[A-Z0-9_]+)$/;
 
-function toolEnvironment(tcti: string | undefined): NodeJS.ProcessEnv {
+export function toolEnvironment(tcti: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (TOOL_ENV.test(name)) env[name] = value;
   if (tcti !== undefined) env['TPM2TOOLS_TCTI'] = tcti;
