@@ -1,4 +1,5 @@
 import { MalformedHeaderError } from './errors.js';
+import { enforced } from './lib/checks.js';
 import type { Stanza, WrapContext } from './types.js';
 
 /**
@@ -67,7 +68,7 @@ export async function unwrapMatching(stanzas: readonly Stanza[], context: WrapCo
   // failure is reported never depend on how the stanzas were arranged.
   for (const key of [...byKey.keys()].sort()) {
     const same = byKey.get(key)!;
-    if (same.length > 1) {
+    if (same.length > 1 && enforced('R-KEY-2')) {
       firstFailure ??= new MalformedHeaderError(`${same.length} recipient stanzas (${same[0]!.type}) are for the same key ${key}: none of them is tried`);
       continue;
     }

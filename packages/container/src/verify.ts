@@ -44,17 +44,19 @@ export async function verify(source: ContainerSource, options: VerifyOptions = {
   let payloadKey: Buffer | undefined;
   try {
     const identities = options.identities ?? [];
-    // Cheap checks first: no KMS or TPM call is made for a container that would be refused anyway.
+    // The order of docs/FORMAT.md §9: the signature needs no key, so no KMS or TPM call is made for
+    // a container whose signature fails; expiry is checked once the header is authenticated as far
+    // as this call can (the MAC with a key, the signature without one).
     const header = await readHeader(reader);
-    checkNotExpired(header, options.now ?? new Date());
     const signed = header.signature !== null;
-    if (!signed && (options.requireSignature || options.trust)) throw new SignatureMissingError();
-    if (signed) checkSignature(header, options.trust);
+    if (!signed && options.requireSignature) throw new SignatureMissingError();
+    checkSignature(header, options.trust);
     if (identities.length > 0) {
       const { dataKey, keys } = await unlock(header, identities);
       wipe(dataKey, keys.macKey);
       payloadKey = keys.payloadKey;
     }
+    checkNotExpired(header, options.now ?? new Date());
     // Without a key only the ciphertext is hashed; with one every tag is checked and the plaintext dropped.
     const result = await decryptPayload(reader, header, payloadKey ?? new Uint8Array(32), {
       entries: new Set(payloadKey ? header.entries.map((_, index) => index) : []),

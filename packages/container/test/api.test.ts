@@ -306,7 +306,8 @@ describe('identities', () => {
 describe('sizes at the limits (seal side)', () => {
   test('unicode names; longest names accepted, one byte more refused', async () => {
     const key = testKey();
-    const longName = `${'d/'.repeat(100)}${'é'.repeat((LIMITS.maxEntryNameLength - 200) / 2)}`;
+    // 1024 bytes in segments of at most 255 bytes (four of 254 bytes of "é", then "/abcd").
+    const longName = `${Array.from({ length: 4 }, () => 'é'.repeat(127)).join('/')}/abcd`;
     expect(Buffer.byteLength(longName)).toBe(LIMITS.maxEntryNameLength);
     const modelName = 'м'.repeat(LIMITS.maxModelNameLength / 2);
     const version = 'v'.repeat(LIMITS.maxModelVersionLength);
@@ -325,6 +326,7 @@ describe('sizes at the limits (seal side)', () => {
       { entries: [{ name: `${longName}x`, role: 'aux' as const, data: A }], metadata: { name: 'm', version: '1' } },
       { entries, metadata: { name: `${modelName}x`, version: '1' } },
       { entries, metadata: { name: 'm', version: `${version}x` } },
+      { entries: [{ name: `docs/${'é'.repeat(128)}/a`, role: 'aux' as const, data: A }], metadata: { name: 'm', version: '1' } },
     ];
     for (const options of tooLong) {
       await expectOvsealError(sealToBuffer({ ...options, recipients: [key.recipient] }), ['ERR_INVALID_ARGUMENT']);

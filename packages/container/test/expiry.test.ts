@@ -1,6 +1,10 @@
-/** Expiry (notAfter): refused by every reader after the time, before any key is used. */
+/**
+ * Expiry (notAfter, docs/FORMAT.md R-EXP-1): refused by every reader after the time, once the header
+ * is authenticated (after the MAC), so that a tampered notAfter is reported as tampering.
+ */
 import { describe, expect, test } from 'vitest';
 import { inspect, open, openEntry, openStream, sealToBuffer, verify, type ExpiredError } from '@ovseal/container';
+import { headerOf } from './forge.js';
 import { drain, expectOvsealError, pseudoRandomBytes, testKey } from './helpers.js';
 
 const DATA = pseudoRandomBytes(5000, 5);
@@ -28,7 +32,20 @@ describe('expiry', () => {
     await expectOvsealError(drain(openStream(bytes, { identities })), ['ERR_EXPIRED']);
     await expectOvsealError(verify(bytes), ['ERR_EXPIRED']);
     await expectOvsealError(verify(bytes, { identities }), ['ERR_EXPIRED']);
-    expect(key.identity.calls).toBe(0);
+    // Checked after the MAC: each reader with a key unwrapped once.
+    expect(key.identity.calls).toBe(4);
+  });
+
+  test('a tampered notAfter is tampering, not expiry; without a key, expiry still applies', async () => {
+    const { key, bytes } = await sealWith(new Date('2031-06-30T12:00:00Z'));
+    const header = headerOf(bytes);
+    const tampered = Buffer.from(bytes);
+    tampered.writeBigUInt64BE(1n, 140); // notAfter (docs/FORMAT.md §3.2): 1970-01-01T00:00:01Z
+    expect(header.notAfter).not.toBe(1);
+    await expectOvsealError(open(tampered, { identities: [key.identity] }), ['ERR_AUTHENTICATION_FAILED']);
+    await expectOvsealError(verify(tampered, { identities: [key.identity] }), ['ERR_AUTHENTICATION_FAILED']);
+    // A keyless verify of an unsigned container has nothing to authenticate the header with.
+    await expectOvsealError(verify(tampered), ['ERR_EXPIRED']);
   });
 
   test('the `now` option: before notAfter opens, after it is refused; the boundary second still opens', async () => {

@@ -65,14 +65,15 @@ describe('verifyHeader', () => {
     await expectOvsealError(verifyHeader(tampered, { identities: [owner.identity] }), ['ERR_AUTHENTICATION_FAILED']);
   });
 
-  it('applies trust and expiry before unwrapping; a present signature is always verified', async () => {
+  it('applies trust before unwrapping and expiry after the MAC; a present signature is always verified', async () => {
     const publisher = generateSigningKey();
     const { owner, headerOnly } = await sealed({ signer: publisher.privateKeyPem, notAfter: new Date('2026-01-01T00:00:00Z') });
-    const calls = owner.identity.calls;
-    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity] }), ['ERR_EXPIRED']);
     const before = new Date('2025-06-01T00:00:00Z');
+    const calls = owner.identity.calls;
     await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [generateSigningKey().publicKeyPem] } }), ['ERR_SIGNATURE_UNTRUSTED']);
     expect(owner.identity.calls).toBe(calls);
+    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity] }), ['ERR_EXPIRED']);
+    expect(owner.identity.calls).toBe(calls + 1);
     const verified = await verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [publisher.publicKeyPem] } });
     expect(verified.info.signature?.keyId).toBe(publisher.keyId);
   });

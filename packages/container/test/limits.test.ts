@@ -115,7 +115,6 @@ describe('limits checked while parsing', () => {
   test.each([
     ['segment size 4 GiB', { segmentSize: 0xffffffff }, /segment size/],
     ['segment size one past the limit', { segmentSize: LIMITS.maxSegmentSize + 1 }, /segment size/],
-    ['segment size below the minimum', { segmentSize: 16 }, /segment size/],
     ['model name of 65535 bytes', { modelNameLength: 0xffff }, /model name/],
     ['65535 entries', { entryCount: 0xffff }, /entry count/],
     ['one entry past the limit', { entryCount: LIMITS.maxEntries + 1 }, /entry count/],
@@ -129,6 +128,10 @@ describe('limits checked while parsing', () => {
     ['stanza body one past the limit', { bodyLength: LIMITS.maxStanzaBodyLength + 1 }, /stanza body/],
   ] as const)('header: %s', async (_name, lies, limit) => {
     await expectLimit(craftHeader(lies), limit);
+  });
+
+  test('a segment size below the minimum is malformed, not a limit (docs/FORMAT.md §7)', async () => {
+    await expectOvsealError(inspect(craftHeader({ segmentSize: 16 })), ['ERR_MALFORMED_HEADER']);
   });
 });
 

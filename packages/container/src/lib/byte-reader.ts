@@ -1,5 +1,14 @@
 import { LimitExceededError, MalformedHeaderError } from '../errors.js';
 import { fromUtf8 } from './bytes.js';
+import { refuse, type ReaderCheck } from './checks.js';
+
+/** The largest value a length field may hold, and the rule (docs/FORMAT.md) that says so. */
+export interface LengthLimit {
+  readonly max: number;
+  readonly check: ReaderCheck;
+}
+
+const lossyDecoder = new TextDecoder('utf-8');
 
 /** Bounds-checked big-endian reader: every read past the end is a MalformedHeaderError. */
 export class ByteReader {
@@ -41,12 +50,12 @@ export class ByteReader {
     return value;
   }
 
-  /** u64 that must fit a JavaScript safe integer. */
-  u64(what: string): number {
+  /** u64 that must be at most 2^53 − 1 (`check` names the rule that says so). */
+  u64(what: string, check: ReaderCheck): number {
     this.need(8, what);
     const value = this.view.getBigUint64(this.offset);
     this.offset += 8;
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedHeaderError(`${what} is too large`);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) refuse(check, () => new MalformedHeaderError(`${what} is larger than 2^53 − 1`));
     return Number(value);
   }
 
@@ -59,15 +68,15 @@ export class ByteReader {
   }
 
   /** A length-prefixed UTF-8 string; the limit is checked before the bytes are touched. */
-  string(prefix: 1 | 2, max: number, what: string, min = 0): string {
+  string(prefix: 1 | 2, what: string, limit?: LengthLimit): string {
     const length = prefix === 1 ? this.u8(what) : this.u16(what);
-    if (length > max) throw new LimitExceededError(`${what} length`, length, max);
-    if (length < min) throw new MalformedHeaderError(`${what} is empty`);
+    if (limit && length > limit.max) refuse(limit.check, () => new LimitExceededError(`${what} length`, length, limit.max));
     const raw = this.bytesView(length, what);
     try {
       return fromUtf8(raw);
     } catch {
-      throw new MalformedHeaderError(`${what} is not valid UTF-8`);
+      refuse('R-UTF8-1', () => new MalformedHeaderError(`${what} is not valid UTF-8`));
+      return lossyDecoder.decode(raw);
     }
   }
 }

@@ -2,6 +2,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { availableParallelism, totalmem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AuthenticationFailedError, IoError, LimitExceededError, OvsealError, TruncatedError } from '../errors.js';
+import { enforced } from './checks.js';
 import type { InitMessage, TaskMessage, WorkerReply } from './decrypt-worker.js';
 import type { ParsedHeader } from './header.js';
 import { layoutEntries, payloadDigest, payloadLength, type EntryLayout } from './layout.js';
@@ -414,7 +415,7 @@ function digestOf(results: readonly (TaskResult | undefined)[]): Buffer {
 export async function decryptPayload(reader: Reader, header: ParsedHeader, payloadKey: Uint8Array, options: DecryptOptions): Promise<DecryptResult> {
   const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
   const expectedSize = header.payloadOffset + payloadLength(layouts);
-  if (reader.kind === 'random' && reader.size !== expectedSize) {
+  if (reader.kind === 'random' && reader.size !== expectedSize && enforced('R-LEN-1')) {
     throw new TruncatedError(`the header describes ${expectedSize} bytes, the container has ${reader.size}`);
   }
   const read = entriesRead(layouts, options, reader.kind === 'sequential');

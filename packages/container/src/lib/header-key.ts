@@ -1,9 +1,9 @@
 import type { Identity } from '../types.js';
 import type { ParsedHeader } from './header.js';
 import { wipe } from './keys.js';
-import { checkBeforeUnlock, type TrustPolicy } from './policy.js';
-import { openReader, readHeader, type ContainerSource } from './source.js';
-import { unlock } from './unlock.js';
+import { authenticateHeader } from './open-core.js';
+import type { TrustPolicy } from './policy.js';
+import { openReader, type ContainerSource } from './source.js';
 
 /** Options of the header-only calls for key services. */
 export interface HeaderKeyOptions {
@@ -15,22 +15,20 @@ export interface HeaderKeyOptions {
 }
 
 /**
- * Reads only the header (a whole container, or its first `payloadOffset` bytes), applies expiry and
- * the signature (cheap checks first: no key is used for a refused header), unwraps the data key and
- * checks its commitment and the header MAC; hands the key to `use` and wipes it after. The key
- * never leaves this package.
+ * Reads only the header (a whole container, or its first `payloadOffset` bytes) and authenticates it
+ * as a reader does (docs/FORMAT.md §9: signature first, so no key is used for a header whose
+ * signature fails; then unwrap, key commitment, MAC, expiry); hands the key to `use` and wipes it
+ * after. The key never leaves this package.
  */
 export async function withHeaderKey<T>(source: ContainerSource, options: HeaderKeyOptions, use: (header: ParsedHeader, dataKey: Uint8Array) => Promise<T>): Promise<T> {
   const reader = openReader(source);
   try {
-    const header = await readHeader(reader);
-    checkBeforeUnlock(header, options);
-    const { dataKey, keys } = await unlock(header, options.identities);
-    wipe(keys.payloadKey, keys.macKey);
+    const { header, unlocked } = await authenticateHeader(reader, options);
+    wipe(unlocked.keys.payloadKey, unlocked.keys.macKey);
     try {
-      return await use(header, dataKey);
+      return await use(header, unlocked.dataKey);
     } finally {
-      wipe(dataKey);
+      wipe(unlocked.dataKey);
     }
   } finally {
     reader.close();

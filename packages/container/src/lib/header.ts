@@ -1,6 +1,7 @@
 import { InvalidArgumentError, LimitExceededError, MalformedHeaderError, UnsupportedVersionError } from '../errors.js';
 import type { EntryRole, ModelFormat, SignatureAlgorithm, Stanza } from '../types.js';
-import { ByteReader, ByteWriter } from './byte-reader.js';
+import { ByteReader, ByteWriter, type LengthLimit } from './byte-reader.js';
+import { refuse, type ReaderCheck } from './checks.js';
 import { LIMITS } from './limits.js';
 
 /** The byte layout of a v1 header (docs/FORMAT.md §3). */
@@ -80,46 +81,68 @@ export function textProblem(text: string): string | null {
   return UNSAFE_TEXT.test(text) ? 'contains a control or bidirectional formatting character' : null;
 }
 
+/** One segment of an entry name (between slashes), in UTF-8 bytes: what common file systems take as one name. */
+export const MAX_NAME_SEGMENT_LENGTH = 255;
+
+/** A broken entry-name rule: which one (docs/FORMAT.md §3.2), and why. */
+interface NameProblem {
+  readonly check: ReaderCheck;
+  readonly problem: string;
+}
+
 /** Returns why an entry name is unsafe, or null. Names become paths under `ovseal open -o DIR`. */
-export function entryNameProblem(name: string): string | null {
-  if (name.length === 0) return 'is empty';
+function nameProblem(name: string): NameProblem | null {
+  if (name.length === 0) return { check: 'R-PATH-1', problem: 'is empty' };
   const text = textProblem(name);
-  if (text) return text;
-  if (name.includes('\\')) return 'contains a backslash';
-  if (name.startsWith('/')) return 'is absolute';
-  if (name.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    return 'has an empty, "." or ".." path segment';
+  if (text) return { check: 'R-TEXT-1', problem: text };
+  if (name.includes('\\')) return { check: 'R-PATH-1', problem: 'contains a backslash' };
+  if (name.startsWith('/')) return { check: 'R-PATH-1', problem: 'is absolute' };
+  const segments = name.split('/');
+  if (segments.some((part) => part === '' || part === '.' || part === '..')) {
+    return { check: 'R-PATH-1', problem: 'has an empty, "." or ".." path segment' };
+  }
+  if (segments.some((part) => Buffer.byteLength(part, 'utf8') > MAX_NAME_SEGMENT_LENGTH)) {
+    return { check: 'R-PATH-2', problem: `has a path segment longer than ${MAX_NAME_SEGMENT_LENGTH} bytes` };
   }
   return null;
 }
 
+/** Returns why an entry name is unsafe, or null. */
+export function entryNameProblem(name: string): string | null {
+  return nameProblem(name)?.problem ?? null;
+}
+
 /**
- * A name as a case-insensitive, normalisation-insensitive file system sees it: NFC, Unicode default
- * lower case (locale-independent), NFC again.
+ * A name as a case-insensitive, normalisation-insensitive file system sees it: NFC, then each code
+ * point lower-cased on its own (Unicode's full default mapping, no locale, and so no final-sigma
+ * context: a file system compares names character by character), then NFC again.
  */
-function foldName(name: string): string {
-  return name.normalize('NFC').toLowerCase().normalize('NFC');
+export function foldName(name: string): string {
+  let lower = '';
+  for (const codePoint of name.normalize('NFC')) lower += codePoint.toLowerCase();
+  return lower.normalize('NFC');
 }
 
 /**
  * Every name is safe, and the names stay distinct as paths: none equal after folding, none a
- * directory of another (`a` and `a/b` cannot both be extracted).
+ * directory of another (`a` and `a/b` cannot both be extracted). `fail` returns when the seam test
+ * skips that check.
  */
-function checkEntries(entries: readonly HeaderEntry[], fail: (message: string) => never): void {
+function checkEntries(entries: readonly HeaderEntry[], fail: (check: ReaderCheck, message: string) => void): void {
   const byFolded = new Map<string, string>();
   for (const entry of entries) {
-    const problem = entryNameProblem(entry.name);
-    if (problem) fail(`entry name ${JSON.stringify(entry.name)} ${problem}`);
+    const problem = nameProblem(entry.name);
+    if (problem) fail(problem.check, `entry name ${JSON.stringify(entry.name)} ${problem.problem}`);
     const folded = foldName(entry.name);
     const earlier = byFolded.get(folded);
-    if (earlier === entry.name) fail(`duplicate entry name ${JSON.stringify(entry.name)}`);
-    if (earlier !== undefined) fail(`entry names ${JSON.stringify(earlier)} and ${JSON.stringify(entry.name)} differ only in case or Unicode normalisation`);
-    byFolded.set(folded, entry.name);
+    if (earlier === entry.name) fail('R-PATH-3', `duplicate entry name ${JSON.stringify(entry.name)}`);
+    else if (earlier !== undefined) fail('R-PATH-3', `entry names ${JSON.stringify(earlier)} and ${JSON.stringify(entry.name)} differ only in case or Unicode normalisation`);
+    if (earlier === undefined) byFolded.set(folded, entry.name);
   }
   for (const [folded, name] of byFolded) {
     for (let slash = folded.indexOf('/'); slash > 0; slash = folded.indexOf('/', slash + 1)) {
       const file = byFolded.get(folded.slice(0, slash));
-      if (file !== undefined) fail(`entry name ${JSON.stringify(name)} lies inside ${JSON.stringify(file)}, which is a file`);
+      if (file !== undefined) fail('R-PATH-4', `entry name ${JSON.stringify(name)} lies inside ${JSON.stringify(file)}, which is a file`);
     }
   }
 }
@@ -175,7 +198,7 @@ export function validateFields(h: HeaderFields): void {
     fail(`segment size must be an integer in [${LIMITS.minSegmentSize}, ${LIMITS.maxSegmentSize}]`);
   }
   if (h.entries.length < 1 || h.entries.length > LIMITS.maxEntries) fail(`a container holds 1–${LIMITS.maxEntries} entries`);
-  checkEntries(h.entries, fail);
+  checkEntries(h.entries, (_check, message) => fail(message));
   for (const entry of h.entries) {
     if (byteLength(entry.name) > LIMITS.maxEntryNameLength) fail(`entry name too long: ${entry.name}`);
     if (!Number.isSafeInteger(entry.size) || entry.size < 0) fail(`bad size for entry ${entry.name}`);
@@ -232,37 +255,41 @@ export interface Preamble {
   readonly payloadOffset: number;
 }
 
-/** Checks the magic, the version and the two lengths before the rest of the header is read. */
+/**
+ * Checks the magic, the version and the two lengths before the rest of the header is read, in
+ * that order (docs/FORMAT.md §9: the first failure is the one reported).
+ */
 export function parsePreamble(bytes: Uint8Array): Preamble {
-  if (bytes.length < PREAMBLE_LENGTH) throw new MalformedHeaderError('the file is too short to be an ovseal container');
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) throw new MalformedHeaderError('not an ovseal container (bad magic)');
-  }
+  if (bytes.length < PREAMBLE_LENGTH) throw new MalformedHeaderError('the input is too short to be an ovseal container');
+  if (MAGIC.some((byte, i) => bytes[i] !== byte)) refuse('R-PRE-2', () => new MalformedHeaderError('not an ovseal container (bad magic)'));
   const r = new ByteReader(bytes.subarray(MAGIC.length, PREAMBLE_LENGTH));
   const version = r.u16('version');
-  if (version !== FORMAT_VERSION) throw new UnsupportedVersionError(version);
+  if (version !== FORMAT_VERSION) refuse('R-PRE-3', () => new UnsupportedVersionError(version));
   const headerLength = r.u32('header length');
   const payloadOffset = r.u32('payload offset');
-  if (headerLength > LIMITS.maxHeaderLength) throw new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength);
+  if (headerLength > LIMITS.maxHeaderLength) refuse('R-PRE-4', () => new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength));
+  // Shorter than a preamble and a MAC: no field fits (R-HDR-1).
   if (headerLength < PREAMBLE_LENGTH + MAC_LENGTH) throw new MalformedHeaderError('header length is too small');
-  if (payloadOffset > LIMITS.maxPayloadOffset) throw new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset);
-  if (payloadOffset < headerLength) throw new MalformedHeaderError('payload offset lies inside the header');
+  if (payloadOffset > LIMITS.maxPayloadOffset) refuse('R-PRE-5', () => new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset));
+  if (payloadOffset < headerLength) refuse('R-PRE-6', () => new MalformedHeaderError('payload offset lies inside the header'));
   return { version, headerLength, payloadOffset };
 }
 
 /** A str16 text field, refused when it holds characters unsafe to show (docs/FORMAT.md §3.2). */
-function readText(r: ByteReader, max: number, what: string, min = 0): string {
-  const text = r.string(2, max, what, min);
+function readText(r: ByteReader, what: string, limit: LengthLimit, emptyCheck?: ReaderCheck): string {
+  const text = r.string(2, what, limit);
+  if (emptyCheck && text.length === 0) refuse(emptyCheck, () => new MalformedHeaderError(`${what} is empty`));
   const problem = textProblem(text);
-  if (problem) throw new MalformedHeaderError(`${what} ${problem}`);
+  if (problem) refuse('R-TEXT-1', () => new MalformedHeaderError(`${what} ${problem}`));
   return text;
 }
 
 function readRole(r: ByteReader): EntryRole {
   const code = r.u8('entry role');
   const role = ROLES_BY_CODE.get(code);
-  if (!role) throw new MalformedHeaderError(`unknown entry role ${code}`);
-  return role;
+  if (role) return role;
+  refuse('R-ENT-4', () => new MalformedHeaderError(`unknown entry role ${code}`));
+  return 'aux';
 }
 
 function readCore(r: ByteReader) {
@@ -270,27 +297,24 @@ function readCore(r: ByteReader) {
   const salt = r.bytesView(32, 'salt');
   const commitment = r.bytesView(32, 'key commitment');
   const segmentSize = r.u32('segment size');
-  if (segmentSize < LIMITS.minSegmentSize || segmentSize > LIMITS.maxSegmentSize) {
-    throw new LimitExceededError('segment size', segmentSize, LIMITS.maxSegmentSize);
-  }
+  if (segmentSize > LIMITS.maxSegmentSize) refuse('R-SEG-1', () => new LimitExceededError('segment size', segmentSize, LIMITS.maxSegmentSize));
+  if (segmentSize < LIMITS.minSegmentSize) refuse('R-SEG-2', () => new MalformedHeaderError(`segment size ${segmentSize} is below the minimum of ${LIMITS.minSegmentSize}`));
   const payloadDigest = r.bytesView(32, 'payload digest');
-  const createdAt = r.u64('creation time');
-  const notAfter = r.u64('not-after time');
-  const modelName = readText(r, LIMITS.maxModelNameLength, 'model name', 1);
-  const modelVersion = readText(r, LIMITS.maxModelVersionLength, 'model version', 1);
-  const format = r.string(1, LIMITS.maxFormatLength, 'model format', 1) as ModelFormat;
-  if (!FORMATS.includes(format)) throw new MalformedHeaderError(`unknown model format ${JSON.stringify(format)}`);
+  const createdAt = r.u64('creation time', 'R-TIME-1');
+  const notAfter = r.u64('not-after time', 'R-TIME-1');
+  const modelName = readText(r, 'model name', { max: LIMITS.maxModelNameLength, check: 'R-META-1' }, 'R-META-2');
+  const modelVersion = readText(r, 'model version', { max: LIMITS.maxModelVersionLength, check: 'R-META-3' }, 'R-META-4');
+  const format = r.string(1, 'model format') as ModelFormat;
+  if (!FORMATS.includes(format)) refuse('R-FMT-1', () => new MalformedHeaderError(`unknown model format ${JSON.stringify(format)}`));
   const entryCount = r.u16('entry count');
-  if (entryCount > LIMITS.maxEntries) throw new LimitExceededError('entry count', entryCount, LIMITS.maxEntries);
-  if (entryCount === 0) throw new MalformedHeaderError('the container has no entries');
+  if (entryCount > LIMITS.maxEntries) refuse('R-ENT-1', () => new LimitExceededError('entry count', entryCount, LIMITS.maxEntries));
+  if (entryCount === 0) refuse('R-ENT-2', () => new MalformedHeaderError('the container has no entries'));
   const entries: HeaderEntry[] = [];
   for (let i = 0; i < entryCount; i++) {
-    const name = r.string(2, LIMITS.maxEntryNameLength, 'entry name', 1);
-    entries.push({ name, role: readRole(r), size: r.u64('entry size') });
+    const name = r.string(2, 'entry name', { max: LIMITS.maxEntryNameLength, check: 'R-ENT-3' });
+    entries.push({ name, role: readRole(r), size: r.u64('entry size', 'R-ENT-5') });
   }
-  checkEntries(entries, (message) => {
-    throw new MalformedHeaderError(message);
-  });
+  checkEntries(entries, (check, message) => refuse(check, () => new MalformedHeaderError(message)));
   return { containerId, salt, commitment, segmentSize, payloadDigest, createdAt, notAfter, modelName, modelVersion, format, entries };
 }
 
@@ -298,7 +322,10 @@ function readSignature(r: ByteReader): HeaderSignature | null {
   const code = r.u8('signature algorithm');
   if (code === 0) return null;
   const entry = Object.entries(SIGNATURE_LAYOUT).find(([, layout]) => layout.code === code);
-  if (!entry) throw new MalformedHeaderError(`unknown signature algorithm ${code}`);
+  if (!entry) {
+    refuse('R-SIG-1', () => new MalformedHeaderError(`unknown signature algorithm ${code}`));
+    return null;
+  }
   const [algorithm, layout] = entry as [SignatureAlgorithm, (typeof SIGNATURE_LAYOUT)[SignatureAlgorithm]];
   return {
     algorithm,
@@ -309,18 +336,18 @@ function readSignature(r: ByteReader): HeaderSignature | null {
 
 function readStanzas(r: ByteReader): Stanza[] {
   const count = r.u16('recipient count');
-  if (count > LIMITS.maxRecipients) throw new LimitExceededError('recipient count', count, LIMITS.maxRecipients);
-  if (count === 0) throw new MalformedHeaderError('the container has no recipients');
+  if (count > LIMITS.maxRecipients) refuse('R-STZ-1', () => new LimitExceededError('recipient count', count, LIMITS.maxRecipients));
+  if (count === 0) refuse('R-STZ-2', () => new MalformedHeaderError('the container has no recipients'));
   const stanzas: Stanza[] = [];
   for (let i = 0; i < count; i++) {
-    const type = r.string(1, LIMITS.maxStanzaTypeLength, 'stanza type', 1);
-    if (!STANZA_TYPE.test(type)) throw new MalformedHeaderError(`bad stanza type ${JSON.stringify(type)}`);
+    const type = r.string(1, 'stanza type', { max: LIMITS.maxStanzaTypeLength, check: 'R-STZ-3' });
+    if (!STANZA_TYPE.test(type)) refuse('R-STZ-4', () => new MalformedHeaderError(`bad stanza type ${JSON.stringify(type)}`));
     const argCount = r.u8('stanza argument count');
-    if (argCount > LIMITS.maxStanzaArgs) throw new LimitExceededError('stanza argument count', argCount, LIMITS.maxStanzaArgs);
+    if (argCount > LIMITS.maxStanzaArgs) refuse('R-STZ-5', () => new LimitExceededError('stanza argument count', argCount, LIMITS.maxStanzaArgs));
     const args: string[] = [];
-    for (let j = 0; j < argCount; j++) args.push(readText(r, LIMITS.maxStanzaArgLength, 'stanza argument'));
+    for (let j = 0; j < argCount; j++) args.push(readText(r, 'stanza argument', { max: LIMITS.maxStanzaArgLength, check: 'R-STZ-6' }));
     const bodyLength = r.u32('stanza body length');
-    if (bodyLength > LIMITS.maxStanzaBodyLength) throw new LimitExceededError('stanza body length', bodyLength, LIMITS.maxStanzaBodyLength);
+    if (bodyLength > LIMITS.maxStanzaBodyLength) refuse('R-STZ-7', () => new LimitExceededError('stanza body length', bodyLength, LIMITS.maxStanzaBodyLength));
     stanzas.push({ type, args, body: Uint8Array.from(r.bytesView(bodyLength, 'stanza body')) });
   }
   return stanzas;
@@ -336,7 +363,7 @@ export function parseHeader(bytes: Uint8Array): ParsedHeader {
   const coreEnd = PREAMBLE_LENGTH + r.position;
   const signature = readSignature(r);
   const stanzas = readStanzas(r);
-  if (r.remaining !== 0) throw new MalformedHeaderError('unexpected bytes after the recipient stanzas');
+  if (r.remaining !== 0) refuse('R-HDR-2', () => new MalformedHeaderError('unexpected bytes after the recipient stanzas'));
   return {
     ...core,
     signature,

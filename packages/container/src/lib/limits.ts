@@ -18,7 +18,6 @@ export const LIMITS = Object.freeze({
   maxEntryNameLength: 1024,
   maxModelNameLength: 256,
   maxModelVersionLength: 128,
-  maxFormatLength: 32,
   /** Entry sizes stay exact as JavaScript numbers. */
   maxEntrySize: Number.MAX_SAFE_INTEGER,
 });

@@ -1,10 +1,10 @@
 import type { Identity } from '../types.js';
 import type { ParsedHeader } from './header.js';
 import { wipe } from './keys.js';
-import { checkBeforeUnlock, type TrustPolicy } from './policy.js';
+import { checkNotExpired, checkSignature, type TrustPolicy } from './policy.js';
 import type { Reader } from './source.js';
 import { readHeader } from './source.js';
-import { unlock } from './unlock.js';
+import { unlock, type Unlocked } from './unlock.js';
 
 /** Options shared by every call that decrypts. */
 export interface OpenCommonOptions {
@@ -21,14 +21,30 @@ export interface OpenCommonOptions {
 }
 
 /**
- * Everything before the payload: header parse, expiry, signature and trust (cheap checks first, so
- * no KMS or TPM call is made for a container that would be refused), then unwrap and MAC. A present
- * signature is verified even when no trust is required: an invalid one is refused.
+ * Everything before the payload, in the order of docs/FORMAT.md §9: header parse, signature (and
+ * trust), then unwrap, key commitment and MAC, then expiry. The signature comes first because it
+ * needs no key: no KMS or TPM call is made for a container whose signature fails. Expiry comes
+ * after the MAC, so that a tampered `notAfter` is reported as tampering.
  */
 export async function prepareOpen(reader: Reader, options: OpenCommonOptions): Promise<{ header: ParsedHeader; payloadKey: Buffer }> {
+  const { header, unlocked } = await authenticateHeader(reader, options);
+  wipe(unlocked.dataKey, unlocked.keys.macKey);
+  return { header, payloadKey: unlocked.keys.payloadKey };
+}
+
+/**
+ * Reads the header and authenticates it with the identities (signature, unwrap, commitment, MAC,
+ * expiry). The caller owns (and wipes) the data key and its derived keys.
+ */
+export async function authenticateHeader(reader: Reader, options: Pick<OpenCommonOptions, 'identities' | 'trust' | 'now'>): Promise<{ header: ParsedHeader; unlocked: Unlocked }> {
   const header = await readHeader(reader);
-  checkBeforeUnlock(header, options);
-  const { dataKey, keys } = await unlock(header, options.identities);
-  wipe(dataKey, keys.macKey);
-  return { header, payloadKey: keys.payloadKey };
+  checkSignature(header, options.trust);
+  const unlocked = await unlock(header, options.identities);
+  try {
+    checkNotExpired(header, options.now ?? new Date());
+  } catch (error) {
+    wipe(unlocked.dataKey, unlocked.keys.payloadKey, unlocked.keys.macKey);
+    throw error;
+  }
+  return { header, unlocked };
 }

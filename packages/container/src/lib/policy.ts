@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { ExpiredError, SignatureInvalidError, SignatureMissingError, SignatureUntrustedError } from '../errors.js';
+import { refuse } from './checks.js';
 import { equalConstantTime } from './keys.js';
 import type { ParsedHeader } from './header.js';
-import { keyIdOf, publicKeyFromRaw, toPublicKey, verifyCore } from './signature.js';
+import { keyIdOf, signerKeyId, toPublicKey, verifyCore } from './signature.js';
 
 /** Publisher keys a reader trusts; a container must carry a valid signature by one of them. */
 export interface TrustPolicy {
@@ -10,31 +11,32 @@ export interface TrustPolicy {
   readonly publicKeys: readonly (string | Uint8Array | KeyObject)[];
 }
 
+/**
+ * Expiry (docs/FORMAT.md R-EXP-1): refused when `now` is past `notAfter`; the second `notAfter`
+ * itself is still valid. Readers call it once the header is authenticated (after the MAC), so a
+ * tampered `notAfter` is reported as tampering, not as expiry.
+ */
 export function checkNotExpired(header: ParsedHeader, now: Date): void {
-  if (header.notAfter !== 0 && now.getTime() > header.notAfter * 1000) throw new ExpiredError(new Date(header.notAfter * 1000));
+  if (header.notAfter !== 0 && now.getTime() > header.notAfter * 1000) refuse('R-EXP-1', () => new ExpiredError(new Date(header.notAfter * 1000)));
 }
 
 /**
- * Checks presence, validity and trust of the signature over the header core (without trust: a
- * present signature must still verify). The payload digest the signature covers is compared after
- * the payload was read ({@link checkPayloadDigest}).
+ * The signature stage (docs/FORMAT.md §9, step 3), before any key is used: a required signature
+ * must be present; a present one must verify over the header core, whether or not trust is
+ * required; under a trust policy its key must be trusted. The payload digest it covers is compared
+ * after the payload was read ({@link checkPayloadDigest}).
  */
 export function checkSignature(header: ParsedHeader, trust: TrustPolicy | undefined): void {
-  if (!header.signature) throw new SignatureMissingError();
-  if (!verifyCore(header.core, header.signature)) throw new SignatureInvalidError();
+  const signature = header.signature;
+  if (!signature) {
+    if (trust) refuse('R-SIG-2', () => new SignatureMissingError());
+    return;
+  }
+  if (!verifyCore(header.core, signature)) refuse('R-SIG-3', () => new SignatureInvalidError());
   if (!trust) return;
-  const signerId = keyIdOf(publicKeyFromRaw(header.signature.algorithm, header.signature.publicKey));
+  const signerId = signerKeyId(signature);
   const trusted = trust.publicKeys.some((key) => keyIdOf(toPublicKey(key)) === signerId);
-  if (!trusted) throw new SignatureUntrustedError(signerId);
-}
-
-/**
- * The checks before any key is used (cheap first, so no KMS or TPM call is made for a container
- * that would be refused): expiry, then a present signature (and trust, when required).
- */
-export function checkBeforeUnlock(header: ParsedHeader, options: { readonly now?: Date | undefined; readonly trust?: TrustPolicy | undefined }): void {
-  checkNotExpired(header, options.now ?? new Date());
-  if (options.trust || header.signature) checkSignature(header, options.trust);
+  if (!trusted) refuse('R-SIG-4', () => new SignatureUntrustedError(signerId));
 }
 
 /**
@@ -47,6 +49,6 @@ export function wholePayloadDigest(header: ParsedHeader, trust: TrustPolicy | un
 
 export function checkPayloadDigest(header: ParsedHeader, digest: Uint8Array): void {
   if (!equalConstantTime(digest, header.payloadDigest)) {
-    throw new SignatureInvalidError('the payload does not match the digest the publisher signed');
+    refuse('R-DIG-1', () => new SignatureInvalidError('the payload does not match the digest the publisher signed'));
   }
 }

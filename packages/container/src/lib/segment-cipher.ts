@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { enforced } from './checks.js';
 import { TAG_LENGTH } from './limits.js';
 
 /**
@@ -50,6 +51,7 @@ export function decryptSegmentInto(
     decipher.final();
     return true;
   } catch {
+    if (!enforced('R-TAG-1')) return true;
     out.fill(0, outOffset, outOffset + bodyLength);
     return false;
   }
@@ -71,6 +73,6 @@ export function authenticateSegment(key: Uint8Array, nonce: Uint8Array, sealed: 
     decipher.final();
     return true;
   } catch {
-    return false;
+    return !enforced('R-TAG-1');
   }
 }

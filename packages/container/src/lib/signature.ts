@@ -51,9 +51,18 @@ export function publicKeyFromRaw(algorithm: SignatureAlgorithm, raw: Uint8Array)
   return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64(raw.subarray(1, 33)), y: b64(raw.subarray(33, 65)) }, format: 'jwk' });
 }
 
-/** Publisher key id: hex SHA-256 of the SPKI DER encoding. */
+/** Publisher key id (docs/FORMAT.md §3.3): hex SHA-256 of the SPKI DER encoding. */
 export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
+}
+
+/** The key id of a header's signer; a public key that does not decode has none a trust list can hold. */
+export function signerKeyId(signature: HeaderSignature): string {
+  try {
+    return keyIdOf(publicKeyFromRaw(signature.algorithm, signature.publicKey));
+  } catch {
+    return 'invalid-public-key';
+  }
 }
 
 /** Signs with a local private key: Ed25519 over the message, ECDSA P-256 over its SHA-256 as r ‖ s. */

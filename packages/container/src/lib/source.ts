@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InvalidArgumentError, IoError, MalformedHeaderError, TruncatedError } from '../errors.js';
+import { refuse } from './checks.js';
 import { parseHeader, parsePreamble, PREAMBLE_LENGTH, type ParsedHeader } from './header.js';
 
 /** Where a container is read from: a file path, bytes in memory, or a stream of chunks. */
@@ -124,16 +125,31 @@ async function readAt(reader: Reader, position: number, length: number): Promise
  * padding is not covered by the MAC, so it must carry nothing).
  */
 export async function readHeader(reader: Reader): Promise<ParsedHeader> {
-  const preambleBytes = await readAt(reader, 0, PREAMBLE_LENGTH);
+  const preambleBytes = await readPreamble(reader);
   const preamble = parsePreamble(preambleBytes);
   const rest = await readAt(reader, PREAMBLE_LENGTH, preamble.headerLength - PREAMBLE_LENGTH);
   const whole = new Uint8Array(preamble.headerLength);
   whole.set(preambleBytes, 0);
   whole.set(rest, PREAMBLE_LENGTH);
   const header = parseHeader(whole);
-  const padding = await readAt(reader, header.headerLength, header.payloadOffset - header.headerLength);
-  if (padding.some((byte) => byte !== 0)) throw new MalformedHeaderError('non-zero padding after the header');
+  const padding = await readAt(reader, header.headerLength, Math.max(0, header.payloadOffset - header.headerLength));
+  if (padding.some((byte) => byte !== 0)) refuse('R-HDR-3', () => new MalformedHeaderError('non-zero padding after the header'));
   return header;
+}
+
+/** The first 16 bytes; an input shorter than that is not a container (malformed), not a truncated one. */
+async function readPreamble(reader: Reader): Promise<Uint8Array> {
+  const tooShort = () => new MalformedHeaderError('the input is too short to be an ovseal container');
+  if (reader.kind === 'random') {
+    if (reader.size < PREAMBLE_LENGTH) refuse('R-PRE-1', tooShort);
+    return reader.read(0, PREAMBLE_LENGTH);
+  }
+  try {
+    return await reader.read(PREAMBLE_LENGTH);
+  } catch (error) {
+    if (error instanceof TruncatedError) refuse('R-PRE-1', tooShort);
+    throw error;
+  }
 }
 
 /** Reads just the header of a source and closes it. */
