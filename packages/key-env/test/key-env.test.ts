@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { inspect, open, OvsealError, sealToBuffer } from '@ovseal/container';
-import { encodeKey, FileIdentity, FileRecipient, generateKey } from '@ovseal/key-file';
+import { encodeKey, FileIdentity, FileRecipient, generateKey, type KeyFileError } from '@ovseal/key-file';
 import { EnvIdentity, EnvRecipient, readEnvKey } from '@ovseal/key-env';
 
 const MODEL = new Uint8Array(Buffer.from('onnx bytes'));
@@ -105,5 +107,25 @@ describe('EnvRecipient and EnvIdentity', () => {
       error = caught;
     }
     expect((error as OvsealError).code).toBe('ERR_NO_MATCHING_KEY');
+  });
+});
+
+describe('key-text.json: environment variables (docs/FORMAT.md R-KT-1…3)', () => {
+  const VECTORS = new URL('../../../test-fixtures/vectors/', import.meta.url).pathname;
+  const { cases } = JSON.parse(readFileSync(join(VECTORS, 'key-text.json'), 'utf8')) as { cases: { name: string; source: string; text: string; kek?: string; error?: string }[] };
+  const envCases = cases.filter((c) => c.source === 'env');
+
+  test('has accepted and refused values', () => {
+    expect(envCases.some((c) => c.kek) && envCases.some((c) => c.error)).toBe(true);
+  });
+
+  test.each(envCases.map((c) => [c.name, c] as const))('%s', (_name, keyCase) => {
+    let outcome: { kek: string } | { error: string };
+    try {
+      outcome = { kek: Buffer.from(readEnvKey('OVSEAL_KEY', { OVSEAL_KEY: keyCase.text })).toString('hex') };
+    } catch (error) {
+      outcome = { error: (error as KeyFileError).code };
+    }
+    expect(outcome).toEqual(keyCase.kek ? { kek: keyCase.kek } : { error: keyCase.error });
   });
 });

@@ -56,17 +56,22 @@ export class Pkcs11Identity implements Identity {
   }
 
   async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    const relevant = stanzas.filter((stanza) => stanza.type === AES_KWP_STANZA || stanza.type === RSA_OAEP_STANZA);
+    // Only stanzas of these types with their type's argument count can be ours (docs/FORMAT.md
+    // R-KEY-1): for any other container the token is not even opened.
+    const relevant = stanzas.filter((stanza) => ARGUMENT_COUNT[stanza.type] === stanza.args.length);
     if (relevant.length === 0) return null;
     if (this.#closed) throw new Pkcs11Error('ERR_PKCS11_FAILED', 'this PKCS#11 identity was closed');
     const token = await this.#connect();
     return token.withSession(async (api, session) => {
       const candidates = await this.#candidates(api, session, token);
-      const candidateOf = (stanza: Stanza) => candidates.find((c) => c.keyId === stanza.args[0] && kindMatches(c.key, stanza.type));
-      // One attempt per key of this token, none for a key several stanzas name (docs/FORMAT.md §5).
-      return unwrapMatching(stanzas, context, {
-        keyOf: (stanza) => (candidateOf(stanza) ? `${stanza.type} ${stanza.args[0]}` : null),
-        unwrapOne: (stanza, ctx) => this.#unwrapOne(api, session, token, candidateOf(stanza)!, stanza, ctx),
+      const candidateFor = (stanza: Stanza) => candidates.find((c) => c.keyId === stanza.args[0] && kindMatches(c.key, stanza.type));
+      // One attempt per key, none for a key named twice, whatever the order (R-KEY-2, R-KEY-4).
+      return unwrapMatching(relevant, context, {
+        keyOf: (stanza) => {
+          const candidate = candidateFor(stanza);
+          return candidate ? `${stanza.type}/${candidate.keyId}` : null;
+        },
+        unwrapOne: (stanza, ctx) => this.#unwrapOne(api, session, token, candidateFor(stanza)!, stanza, ctx),
       });
     });
   }
@@ -112,11 +117,12 @@ export class Pkcs11Identity implements Identity {
     const body = Buffer.from(stanza.body);
     let mechanism;
     if (stanza.type === AES_KWP_STANZA) {
-      if (stanza.args.length !== 1 || body.length !== KWP_BODY_LENGTH) throw new AuthenticationFailedError();
+      // Any other length fails the unwrap (R-P11-2) or the bound value (R-P11-1): no token call for it.
+      if (body.length !== KWP_BODY_LENGTH) throw new AuthenticationFailedError();
       mechanism = kwpMechanism(api, token.slot);
     } else {
       const hash = stanza.args[1] as OaepHash;
-      if (stanza.args.length !== 2 || !OAEP_HASHES.includes(hash)) throw new AuthenticationFailedError();
+      if (!OAEP_HASHES.includes(hash)) throw new AuthenticationFailedError(); // R-P11-3
       mechanism = oaepMechanism(hash);
     }
     let bound: Buffer | undefined;
@@ -140,6 +146,9 @@ export class Pkcs11Identity implements Identity {
     if (token) await (await token.catch(() => undefined))?.release();
   }
 }
+
+/** The argument count of each stanza type of this package (docs/FORMAT.md §5.3). */
+const ARGUMENT_COUNT: Readonly<Record<string, number>> = { [AES_KWP_STANZA]: 1, [RSA_OAEP_STANZA]: 2 };
 
 function kindMatches(key: FoundKey, stanzaType: string): boolean {
   return (wrapKindOf(key) === 'aes-kwp') === (stanzaType === AES_KWP_STANZA);

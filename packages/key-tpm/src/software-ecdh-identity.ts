@@ -35,7 +35,7 @@ export class SoftwareEcdhIdentity implements Identity {
 
   unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
     return unwrapMatching(stanzas, context, {
-      keyOf: (s) => (s.type === ECDH_STANZA_TYPE && s.args[0] === this.keyId ? this.keyId : null),
+      keyOf: (s) => (s.type === ECDH_STANZA_TYPE && s.args.length === 1 && s.args[0] === this.keyId ? this.keyId : null), // docs/FORMAT.md R-KEY-1
       unwrapOne: async (s, ctx) => this.#unwrapOne(s.body, ctx),
     });
   }

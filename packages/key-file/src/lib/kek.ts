@@ -51,7 +51,8 @@ function unwrapOne(kek: Uint8Array, stanza: Stanza, context: WrapContext): Uint8
 export function unwrapWithKek(kek: Uint8Array, stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
   const id = kekId(kek);
   return unwrapMatching(stanzas, context, {
-    keyOf: (s) => ((KEK_STANZA_TYPES as readonly string[]).includes(s.type) && s.args[0] === id ? id : null),
+    // docs/FORMAT.md R-KEY-1: the type, exactly one argument, and our key id.
+    keyOf: (s) => ((KEK_STANZA_TYPES as readonly string[]).includes(s.type) && s.args.length === 1 && s.args[0] === id ? id : null),
     unwrapOne: async (s, ctx) => unwrapOne(kek, s, ctx),
   });
 }
