@@ -12,12 +12,19 @@
 // context of the stanzas and the signature are computed over the broken header, so a reader that
 // skips that one check opens the vector (its JSON says so with "isolates"). Vectors that test the
 // order of the checks break two rules on purpose.
+//
+// `node scripts/gen-vectors.mjs --check` writes nothing: it generates into a temporary directory
+// and fails when the result differs from test-fixtures/vectors or from the table in docs/FORMAT.md
+// (the vectors test runs it, so vectors out of step with this script, or not reproducible, fail).
 import { checkPrimeSync, constants, createCipheriv, createECDH, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, publicEncrypt, sign } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tinyIr } from '../test-fixtures/index.mjs';
 
-const OUT = new URL('../test-fixtures/vectors/', import.meta.url).pathname;
+const CHECK = process.argv.includes('--check');
+const COMMITTED = new URL('../test-fixtures/vectors/', import.meta.url).pathname;
+const OUT = CHECK ? mkdtempSync(join(tmpdir(), 'ovseal-vectors-')) : COMMITTED;
 const SPEC = new URL('../docs/FORMAT.md', import.meta.url).pathname;
 
 // ---------------------------------------------------------------------------------------------
@@ -643,5 +650,28 @@ const rows = rules.map(({ id, level }) => {
   return `| ${id} | ${level} | ${names.length > 0 ? names.join(', ') : '—'} |`;
 });
 const table = `${BEGIN}\n\n| rule | level | vectors |\n| --- | --- | --- |\n${rows.join('\n')}\n\n${END}`;
-writeFileSync(SPEC, spec.slice(0, start) + table + spec.slice(end + END.length));
-console.log(`wrote ${fileVectors.length} vectors and ${keyCases.length} key text cases to ${OUT}; rule table of docs/FORMAT.md: ${rules.length} rules`);
+const newSpec = spec.slice(0, start) + table + spec.slice(end + END.length);
+if (CHECK) {
+  const differences = [];
+  const files = (dir) => readdirSync(dir).sort();
+  if (files(OUT).join('\n') !== files(COMMITTED).join('\n')) differences.push('the list of files differs');
+  for (const file of files(OUT)) {
+    let committed;
+    try {
+      committed = readFileSync(join(COMMITTED, file));
+    } catch {
+      continue;
+    }
+    if (!committed.equals(readFileSync(join(OUT, file)))) differences.push(file);
+  }
+  if (newSpec !== spec) differences.push('the rule table of docs/FORMAT.md');
+  rmSync(OUT, { recursive: true, force: true });
+  if (differences.length > 0) {
+    console.error(`test-fixtures/vectors is not what pnpm vectors writes: ${differences.join(', ')}`);
+    process.exit(1);
+  }
+  console.log(`${fileVectors.length} vectors and ${keyCases.length} key text cases: as committed`);
+} else {
+  writeFileSync(SPEC, newSpec);
+  console.log(`wrote ${fileVectors.length} vectors and ${keyCases.length} key text cases to ${OUT}; rule table of docs/FORMAT.md: ${rules.length} rules`);
+}

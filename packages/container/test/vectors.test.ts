@@ -2,6 +2,7 @@
 // with identities written from the spec (spec-vectors.ts), from bytes, a file and a stream; and
 // checks that the spec's rule table is the one the vectors make, and names a vector for every
 // MUST rule.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { expectedOutcome, loadKeyTextCases, loadVectors, readVector, SPEC, type Source } from './spec-vectors.js';
@@ -9,6 +10,13 @@ import { expectedOutcome, loadKeyTextCases, loadVectors, readVector, SPEC, type 
 const vectors = loadVectors();
 
 describe('format test vectors', () => {
+  it('are what `pnpm vectors` writes: reproducible from their seeds, and in step with the generator and the spec', () => {
+    const generator = new URL('../../../scripts/gen-vectors.mjs', import.meta.url).pathname;
+    const run = spawnSync(process.execPath, [generator, '--check'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
   it('has vectors for every outcome', () => {
     const outcomes = new Set(vectors.map((v) => v.expect));
     expect([...outcomes].sort()).toEqual(['header failure', 'no match', 'payload failure', 'signature failure', 'success']);
