@@ -21,7 +21,7 @@ export function checkNotExpired(header: ParsedHeader, now: Date): void {
 }
 
 /**
- * The signature stage (docs/FORMAT.md §9, step 3), before any key is used: a required signature
+ * The signature stage (docs/FORMAT.md §9, step 5), before any key is used: a required signature
  * must be present; a present one must verify over the header core, whether or not trust is
  * required; under a trust policy its key must be trusted. The payload digest it covers is compared
  * after the payload was read ({@link checkPayloadDigest}).

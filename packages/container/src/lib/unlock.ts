@@ -24,7 +24,7 @@ function committedKeys(header: ParsedHeader, dataKey: Uint8Array): DerivedKeys |
 }
 
 /**
- * Tries each identity in turn (docs/FORMAT.md §9, step 4). "Not my stanza" (null) moves on; a
+ * Tries each identity in turn (docs/FORMAT.md §9, step 6). "Not my stanza" (null) moves on; a
  * fatal provider error, or a candidate key that fails the key commitment (a key this container was
  * not sealed under, e.g. a sealer that gave this recipient another key), is kept while the other
  * identities are tried, and thrown if none succeeds, since it says more than "no match". A key
