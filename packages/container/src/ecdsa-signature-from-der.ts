@@ -23,7 +23,8 @@ function malformed(reason: string): InvalidArgumentError {
 /**
  * Converts an ECDSA P-256 signature from DER (`SEQUENCE { r INTEGER, s INTEGER }`, as AWS KMS,
  * OpenSSL and some HSMs return it) to the 64-byte `r ‖ s` the container stores (docs/FORMAT.md
- * §3.3): each value unsigned, big-endian, left-padded with zeros to 32 bytes.
+ * §3.3): each value unsigned, big-endian, left-padded with zeros to 32 bytes. `s` is passed on as
+ * the signer gave it, high or low (readers accept both halves, docs/FORMAT.md R-SIG-5).
  *
  * @example
  * ```ts

@@ -16,6 +16,7 @@ const same = (a: Outcome, b: Outcome) => JSON.stringify(a) === JSON.stringify(b)
  * of READER_CHECKS, and every other such rule must be in it.
  */
 const NOT_A_CHECK: Readonly<Record<string, string>> = {
+  'R-PRE-5': 'a header shorter than a preamble and a MAC has no field to read (left out, R-HDR-1 refuses it alike)',
   'R-HDR-1': 'a field past the end of the header cannot be read at all',
   'R-HDR-4': 'bytes past the end of the input cannot be read at all',
   'R-P11-2': 'the key wrap itself (RFC 5649, OAEP) fails: there is no key to go on with',

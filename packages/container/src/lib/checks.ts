@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * input, a failing key-wrap integrity check inside a token, or the order of the checks.
  */
 export const READER_CHECKS = [
-  'R-PRE-1', 'R-PRE-2', 'R-PRE-3', 'R-PRE-4', 'R-PRE-5', 'R-PRE-6',
+  'R-PRE-1', 'R-PRE-2', 'R-PRE-3', 'R-PRE-4', 'R-PRE-6', 'R-PRE-7',
   'R-HDR-2', 'R-HDR-3', 'R-UTF8-1', 'R-TIME-1', 'R-SEG-1', 'R-SEG-2',
   'R-META-1', 'R-META-2', 'R-META-3', 'R-META-4', 'R-TEXT-1', 'R-FMT-1',
   'R-ENT-1', 'R-ENT-2', 'R-ENT-3', 'R-ENT-4', 'R-ENT-5',

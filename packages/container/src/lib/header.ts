@@ -268,10 +268,11 @@ export function parsePreamble(bytes: Uint8Array): Preamble {
   const headerLength = r.u32('header length');
   const payloadOffset = r.u32('payload offset');
   if (headerLength > LIMITS.maxHeaderLength) refuse('R-PRE-4', () => new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength));
-  // Shorter than a preamble and a MAC: no field fits (R-HDR-1).
+  // R-PRE-5: shorter than a preamble and a MAC, no field fits (not a check the seam can leave out:
+  // the fields would run past the end anyway, R-HDR-1).
   if (headerLength < PREAMBLE_LENGTH + MAC_LENGTH) throw new MalformedHeaderError('header length is too small');
-  if (payloadOffset > LIMITS.maxPayloadOffset) refuse('R-PRE-5', () => new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset));
-  if (payloadOffset < headerLength) refuse('R-PRE-6', () => new MalformedHeaderError('payload offset lies inside the header'));
+  if (payloadOffset > LIMITS.maxPayloadOffset) refuse('R-PRE-6', () => new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset));
+  if (payloadOffset < headerLength) refuse('R-PRE-7', () => new MalformedHeaderError('payload offset lies inside the header'));
   return { version, headerLength, payloadOffset };
 }
 
