@@ -450,6 +450,7 @@ coreVector('time-not-after-range', 'notAfter 2^53: larger than 2^53 − 1', 'R-T
 coreVector('limit-segment-size', 'segment size 16 MiB + 1 (the payload sealed with it)', 'R-SEG-1', 'ERR_LIMIT_EXCEEDED', { segmentSize: 16 * 1024 * 1024 + 1 });
 coreVector('segment-size-small', 'segment size 4095 (the payload sealed with it): below the minimum is malformed, not a limit', 'R-SEG-2', 'ERR_MALFORMED_HEADER', { segmentSize: 4095 });
 coreVector('limit-model-name', 'a 257-byte model name', 'R-META-1', 'ERR_LIMIT_EXCEEDED', { fields: { modelName: 'n'.repeat(257) } });
+coreVector('limit-model-name-utf8', 'a model name of 129 "é": 129 characters, 258 bytes (limits count bytes)', 'R-META-1', 'ERR_LIMIT_EXCEEDED', { fields: { modelName: '\u00e9'.repeat(129) } });
 coreVector('model-name-empty', 'an empty model name', 'R-META-2', 'ERR_MALFORMED_HEADER', { fields: { modelName: '' } });
 coreVector('limit-model-version', 'a 129-byte model version', 'R-META-3', 'ERR_LIMIT_EXCEEDED', { fields: { modelVersion: 'v'.repeat(129) } });
 coreVector('model-version-empty', 'an empty model version', 'R-META-4', 'ERR_MALFORMED_HEADER', { fields: { modelVersion: '' } });
@@ -477,11 +478,12 @@ pathVector('entry-name-dot', 'entry name "./labels.txt": a "." segment', './labe
 pathVector('entry-name-empty-segment', 'entry name "docs//labels.txt": an empty segment', 'docs//labels.txt');
 pathVector('entry-name-trailing-slash', 'entry name "docs/": an empty last segment', 'docs/');
 coreVector('entry-name-segment-long', 'an entry name with a 256-byte segment', 'R-PATH-2', 'ERR_MALFORMED_HEADER', { entries: withEntryName(2, `docs/${'l'.repeat(256)}`) });
+coreVector('entry-name-segment-long-utf8', 'an entry name with a segment of 128 "é": 128 characters, 256 bytes (segments count bytes)', 'R-PATH-2', 'ERR_MALFORMED_HEADER', { entries: withEntryName(2, `docs/${'\u00e9'.repeat(128)}`) });
 const foldVector = (name, description, entryName) => coreVector(name, description, 'R-PATH-3', 'ERR_MALFORMED_HEADER', { entries: withEntryName(2, entryName) });
 foldVector('entry-name-duplicate', 'two entries named "model.bin"', 'model.bin');
 foldVector('entry-name-case', 'entries "model.bin" and "MODEL.BIN": names equal after folding are refused', 'MODEL.BIN');
 add('entry-name-nfc', 'entries "café.txt" (U+00E9) and "café.txt" (e + U+0301): equal after NFC', build('entry-name-nfc', { entries: [IR_ENTRIES[0], { ...IR_ENTRIES[1], name: 'caf\u00e9.txt' }, { ...IR_ENTRIES[2], name: 'cafe\u0301.txt' }] }), { rules: ['R-PATH-3'], isolates: 'R-PATH-3', error: 'ERR_MALFORMED_HEADER' });
-add('entry-name-final-sigma', 'entries "ΣΑΣ.txt" and "σασ.txt": each code point is lower-cased on its own (no final-sigma rule), so they fold alike', build('entry-name-final-sigma', { entries: [IR_ENTRIES[0], { ...IR_ENTRIES[1], name: '\u03a3\u0391\u03a3.txt' }, { ...IR_ENTRIES[2], name: '\u03c3\u03b1\u03c3.txt' }] }), { rules: ['R-PATH-3'], isolates: 'R-PATH-3', error: 'ERR_MALFORMED_HEADER' });
+add('entry-name-final-sigma', 'entries "ΣΑΣ" and "σασ": each code point is lower-cased on its own (no final-sigma rule, which would make the last Σ a ς), so they fold alike', build('entry-name-final-sigma', { entries: [IR_ENTRIES[0], { ...IR_ENTRIES[1], name: '\u03a3\u0391\u03a3' }, { ...IR_ENTRIES[2], name: '\u03c3\u03b1\u03c3' }] }), { rules: ['R-PATH-3'], isolates: 'R-PATH-3', error: 'ERR_MALFORMED_HEADER' });
 coreVector('entry-name-prefix', 'entry "model.xml" next to "model.xml/labels.txt": a file cannot also be a directory', 'R-PATH-4', 'ERR_MALFORMED_HEADER', { entries: withEntryName(2, 'model.xml/labels.txt') });
 coreVector('entry-name-prefix-case', 'entry "model.xml" next to "Model.XML/labels.txt": the prefix rule applies after folding', 'R-PATH-4', 'ERR_MALFORMED_HEADER', { entries: withEntryName(2, 'Model.XML/labels.txt') });
 
@@ -616,6 +618,8 @@ const keyCases = [
   ['file-url-alphabet', 'file', `${keyText(KEK_URL)}\n`, KEK_URL, ['R-KT-1']],
   ['file-standard-alphabet', 'file', `OVSEAL-KEK-1-${toBase64Alphabet(keyText(KEK_URL).slice(13))}\n`, null, ['R-KT-1']],
   ['file-short', 'file', `${kt.slice(0, -4)}\n`, null, ['R-KT-1']],
+  ['file-byte-order-mark', 'file', `\ufeff${kt}\n`, null, ['R-KT-3']],
+  ['file-no-key', 'file', '# only a comment\n\n', null, ['R-KT-3']],
   ['env-text', 'env', kt, KEK_A, ['R-KT-1']],
   ['env-text-newline', 'env', `${kt}\n`, KEK_A, ['R-KT-3']],
   ['env-bare', 'env', bare, KEK_A, ['R-KT-2']],
@@ -624,6 +628,7 @@ const keyCases = [
   ['env-bare-url-alphabet', 'env', KEK_URL.toString('base64url'), KEK_URL, ['R-KT-2']],
   ['env-bare-standard-alphabet', 'env', toBase64Alphabet(KEK_URL.toString('base64url')), null, ['R-KT-2']],
   ['env-bare-short', 'env', bare.slice(0, 42), null, ['R-KT-2']],
+  ['env-no-break-space', 'env', `${kt}\u00a0`, null, ['R-KT-3']],
 ];
 writeFileSync(join(OUT, 'key-text.json'), `${JSON.stringify({
   description: 'Key text (docs/FORMAT.md §5.1): "file" cases are the whole text of a key file, "env" cases the value of an environment variable. kek: the key read; error: the text is refused.',
