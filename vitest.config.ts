@@ -1,11 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { TIMEOUTS } from './vitest.shared.js';
 
 export default defineConfig({
   test: {
     projects: ['packages/*', 'apps/*'],
     reporters: ['default', './scripts/summary-reporter.ts'],
-    // The machines are shared and noisy: tests check behaviour, never timing.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    ...TIMEOUTS,
   },
 });

@@ -174,7 +174,7 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
     brokerTls: await brokerTlsOf(raw, base),
     inferToken: typeof raw['inferToken'] === 'string' ? raw['inferToken'] : undefined,
     maxInferBytes: Number(raw['maxInferBytes'] ?? 64 * 1024 * 1024),
-    models: models as string[] | undefined,
+    models: models,
     rollbackProtection: raw['rollbackProtection'] !== false,
     progress,
   };

@@ -59,7 +59,9 @@ export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerO
   if (config.inferToken === undefined && !isLoopbackHost(config.listen.host)) {
     log(`WARNING: listening on ${config.listen.host} without an inferToken: anyone who reaches this port can run the model (set "inferToken", or listen on 127.0.0.1)`);
   }
-  const server = createServer(createRunnerHandler({ manager, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes, log }));
+  const handle = createRunnerHandler({ manager, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes, log });
+  // The handler answers every failure itself; its promise never rejects.
+  const server = createServer((req, res) => void handle(req, res));
   server.headersTimeout = 10_000;
   server.requestTimeout = 120_000;
   const sockets = new Set<Socket>();

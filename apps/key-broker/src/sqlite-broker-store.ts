@@ -86,7 +86,7 @@ function grantFromRow(row: Row): GrantRecord {
   return {
     id: String(row['id']),
     // A device grant from before keys were bound (no device then) matches no key.
-    subject: row['subject_kind'] === 'device' ? { kind: 'device', value, keyId: String(row['subject_key_id'] ?? '') } : { kind: 'label', value },
+    subject: row['subject_kind'] === 'device' ? { kind: 'device', value, keyId: (row['subject_key_id'] as string | null) ?? '' } : { kind: 'label', value },
     modelName: String(row['model_name']),
     modelVersion: (row['model_version'] as string | null) ?? null,
     notAfter: Number(row['not_after']),

@@ -214,7 +214,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
   server.requestTimeout = 15 * 60_000; // container uploads
   server.keepAliveTimeout = 5_000;
   const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createWrapContext, generateSigningKey, open, seal } from '@ovseal/container';
+import { createWrapContext, open, seal } from '@ovseal/container';
 import { FileRecipient, generateKey } from '@ovseal/key-file';
 import { initDeviceKey, SoftwareEcdhIdentity, TpmEcdhIdentity, TpmRsaIdentity, type SwtpmInstance } from '@ovseal/key-tpm';
 import { ocrModels } from '@ovseal/test-fixtures';

@@ -29,7 +29,7 @@ export const tpmPrerequisites = checkSwtpmPrerequisites();
 const requireAll = process.env['OVSEAL_REQUIRE_ALL'] === '1';
 export const skipTpm = !tpmPrerequisites.ok && !requireAll;
 if (skipTpm) console.warn(`\n[ovseal apps] SKIPPING the fleet end-to-end tests (they need a software TPM): ${tpmPrerequisites.message}\n`);
-export const describeWithTpm = skipTpm ? describe.skip : describe;
+export const describeWithTpm: typeof describe.skip = skipTpm ? describe.skip : describe;
 
 export function assertTpm(): void {
   if (!tpmPrerequisites.ok) throw new Error(`OVSEAL_REQUIRE_ALL=1 and the fleet tests cannot run: ${tpmPrerequisites.message}`);
@@ -57,8 +57,8 @@ export function runNode(args: readonly string[], env: Record<string, string> = {
     children.add(child);
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.once('exit', (code) => {
@@ -76,11 +76,11 @@ export async function spawnReady(args: readonly string[], env: Record<string, st
   children.add(child);
   let stderr = '';
   let stdout = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => (children.delete(child), resolve())));
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line within ${timeoutMs} ms: ${stderr.slice(-2000)}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const line = stdout.split('\n').find((text) => text.includes('"event":"ready"'));
       if (line) {

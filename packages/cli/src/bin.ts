@@ -10,7 +10,7 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   const name = warning instanceof Error ? warning.name : type;
   if (name === 'NodeVersionSupportWarning' || String(warning).includes('NodeVersionSupportWarning')) return;
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+});
 
 const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exitCode = code;

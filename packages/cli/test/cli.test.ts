@@ -59,7 +59,7 @@ describe('ovseal CLI (real binary)', () => {
 
   it('a tampered container exits 4 and leaves no plaintext file behind', () => {
     const bytes = readFileSync(join(dir, 'm.ovseal'));
-    bytes[bytes.length - 5] ^= 0x10;
+    bytes[bytes.length - 5]! ^= 0x10;
     writeFileSync(join(dir, 'bad.ovseal'), bytes);
     const result = ovseal(dir, ['open', 'bad.ovseal', '-i', 'file:k.key', '-o', 'bad-out/']);
     expect(result.code).toBe(4);

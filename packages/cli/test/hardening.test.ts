@@ -14,6 +14,7 @@ import { ovseal, tempDir } from './helpers.js';
 
 let dir: string;
 let cleanup: () => void;
+// eslint-disable-next-line no-control-regex -- control characters are what this test looks for
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 beforeAll(() => {

@@ -79,6 +79,7 @@ export async function unwrapMatching(stanzas: readonly Stanza[], context: WrapCo
       firstFailure ??= error;
     }
   }
-  if (firstFailure !== undefined) throw firstFailure;
+  // What the provider threw, unchanged (an OvsealError by the Identity contract).
+  if (firstFailure !== undefined) throw firstFailure as Error;
   return null;
 }

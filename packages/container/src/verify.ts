@@ -67,7 +67,7 @@ export async function verify(source: ContainerSource, options: VerifyOptions = {
     if (result.digest) checkPayloadDigest(header, result.digest);
     return {
       info: headerInfo(header, header.payloadOffset),
-      signature: signed ? describeSignature(header.signature!) : null,
+      signature: signed ? describeSignature(header.signature) : null,
       decrypted: payloadKey !== undefined,
     };
   } finally {

@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { inspect } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +113,7 @@ export async function expectOvsealError(promise: Promise<unknown>, codes?: reado
     error = caught;
   }
   if (error === undefined) throw new Error(`expected an OvsealError${codes ? ` (${codes.join(' | ')})` : ''}, but the call returned ${describe(value)}`);
-  if (!(error instanceof OvsealError)) throw new Error(`expected an OvsealError, got ${String(error)}`, { cause: error });
+  if (!(error instanceof OvsealError)) throw new Error(`expected an OvsealError, got ${inspect(error)}`, { cause: error });
   if (codes) expect(codes).toContain(error.code);
   return error;
 }

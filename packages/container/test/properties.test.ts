@@ -33,7 +33,7 @@ const chunkSizesArb = fc.array(fc.integer({ min: 0, max: 3 * SEG }), { minLength
 const entryArb = fc.record({
   size: sizeArb,
   role: fc.constantFrom(...ROLES),
-  input: fc.constantFrom('data', 'stream', 'path') as fc.Arbitrary<'data' | 'stream' | 'path'>,
+  input: fc.constantFrom<'data' | 'stream' | 'path'>('data', 'stream', 'path'),
   chunks: chunkSizesArb,
 });
 
@@ -42,8 +42,8 @@ const caseArb = fc.record({
   recipientCount: fc.integer({ min: 1, max: 4 }),
   /** Indices into recipients + 2 strangers, in the order the identities are passed. */
   openers: fc.shuffledSubarray([0, 1, 2, 3, 4, 5], { minLength: 1, maxLength: 4 }),
-  sealTo: fc.constantFrom('file', 'buffer') as fc.Arbitrary<'file' | 'buffer'>,
-  source: fc.constantFrom('path', 'bytes', 'stream') as fc.Arbitrary<'path' | 'bytes' | 'stream'>,
+  sealTo: fc.constantFrom<'file' | 'buffer'>('file', 'buffer'),
+  source: fc.constantFrom<'path' | 'bytes' | 'stream'>('path', 'bytes', 'stream'),
   sourceChunks: fc.array(fc.integer({ min: 1, max: 5 * SEG }), { minLength: 1, maxLength: 4 }),
   workers: fc.constantFrom(0, 2),
   seed: fc.integer({ min: 0, max: 1_000_000 }),

@@ -76,7 +76,7 @@ function segmentsOf(bytes: Uint8Array): { entry: number; segment: number; start:
 }
 
 /** What open() did: 'OPENED' (plaintext released), an error code, or 'untyped: …'. */
-async function outcome(run: () => Promise<{ dispose?: () => void } | unknown>): Promise<string> {
+async function outcome(run: () => Promise<unknown>): Promise<string> {
   try {
     const result = (await run()) as { dispose?: () => void };
     result?.dispose?.();

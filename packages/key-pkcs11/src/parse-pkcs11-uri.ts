@@ -152,5 +152,5 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
   attributes(uri, query, '&', QUERY_ATTRIBUTES, out, 'query');
   if (out['pinSource'] !== undefined && out['pinValue'] !== undefined) throw invalid(uri, 'give pin-source or pin-value, not both');
   if (out['modulePath'] !== undefined && out['moduleName'] !== undefined) throw invalid(uri, 'give module-path or module-name, not both');
-  return Object.freeze(out) as Pkcs11Uri;
+  return Object.freeze(out);
 }

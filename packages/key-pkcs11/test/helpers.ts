@@ -16,7 +16,7 @@ const requireAll = process.env['OVSEAL_REQUIRE_ALL'] === '1';
 const skip = !prerequisites.ok && !requireAll;
 if (skip) console.warn(`\n[@ovseal/key-pkcs11] SKIPPING SoftHSM tests: ${prerequisites.message}\n`);
 
-export const describeHsm = skip ? describe.skip : describe;
+export const describeHsm: typeof describe.skip = skip ? describe.skip : describe;
 
 /**
  * Tokens for one test file, all in one SoftHSM store: the module reads SOFTHSM2_CONF when it is

@@ -36,7 +36,7 @@ describeHsm('wrapping inside SoftHSM', () => {
     const listed = await token().pkcs11Tool(['--list-objects']);
     expect(listed).toMatch(/Secret Key Object; AES length 32\s+label:\s+kek\s+ID:\s+01/);
     expect(listed).toMatch(/Private Key Object; RSA\s+label:\s+rsa/);
-    for (const attributes of [{ object: 'kek' }, { id: '%01', type: 'secret-key' }]) {
+    for (const attributes of [{ object: 'kek' }, { id: '%01', type: 'secret-key' }] as Record<string, string>[]) {
       const recipient = await Pkcs11Recipient.open(token().uri(attributes));
       expect(recipient.stanzaType).toBe('pkcs11-aes-kwp');
       expect(recipient.keyId).toMatch(/^[0-9a-f]{16}$/);

@@ -118,7 +118,7 @@ class Swtpm implements SwtpmInstance {
     const child = spawn('swtpm', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let exited: string | undefined;
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const spawned = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
       child.once('spawn', () => resolve(null));
       child.once('error', resolve);

@@ -13,7 +13,7 @@ const requireAll = process.env['OVSEAL_REQUIRE_ALL'] === '1';
 const skip = !prerequisites.ok && !requireAll;
 if (skip) console.warn(`\n[@ovseal/key-tpm] SKIPPING TPM tests: ${prerequisites.message}\n`);
 
-export const describeTpm = skip ? describe.skip : describe;
+export const describeTpm: typeof describe.skip = skip ? describe.skip : describe;
 
 export function assertPrerequisites(): void {
   if (!prerequisites.ok) throw new Error(`OVSEAL_REQUIRE_ALL=1 and the TPM tests cannot run: ${prerequisites.message}`);

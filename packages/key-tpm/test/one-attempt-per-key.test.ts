@@ -38,6 +38,7 @@ describeTpm('TPM identities on swtpm', () => {
 
   function countTools(): string[] {
     const runs: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its `this` below
     const run = Tpm2Tools.prototype.run;
     vi.spyOn(Tpm2Tools.prototype, 'run').mockImplementation(function (this: Tpm2Tools, name, args, options) {
       runs.push(name);

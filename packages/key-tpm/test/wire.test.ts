@@ -70,7 +70,7 @@ describe('wire formats (no TPM needed)', () => {
     const recipient = tpmRecipientFromUri('tpm-seal:sha256:7?parent=0x81000001&tcti=swtpm:host=127.0.0.1,port=2321') as TpmSealRecipient;
     expect(recipient).toBeInstanceOf(TpmSealRecipient);
     expect(recipient.toString()).toBe('tpm-seal:sha256:7?parent=0x81000001');
-    expect(tpmRecipientFromUri('tpm-seal:').toString()).toBe('tpm-seal:sha256:0,7?parent=owner');
+    expect((tpmRecipientFromUri('tpm-seal:') as TpmSealRecipient).toString()).toBe('tpm-seal:sha256:0,7?parent=owner');
     expect(() => tpmRecipientFromUri('tpm-seal:sha256:0?parent=0x1234')).toThrow(InvalidArgumentError);
     expect(() => tpmRecipientFromUri('tpm-seal:?colour=blue')).toThrow(InvalidArgumentError);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;

@@ -22,8 +22,8 @@ interface Summary {
 async function startBin(args: string[]): Promise<{ child: ChildProcess; summary: Summary }> {
   const child = spawn(process.execPath, [BIN, '--port', '0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout! });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout });
   const summary = await new Promise<Summary>((resolve, reject) => {
     lines.once('line', (line) => resolve(JSON.parse(line) as Summary));
     child.once('exit', (code) => reject(new Error(`kms-local exited with ${code}: ${stderr}`)));

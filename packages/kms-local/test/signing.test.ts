@@ -59,7 +59,7 @@ describe('signing keys', () => {
     expect(verify('sha256', MESSAGE, spki, signature)).toBe(true);
     expect((await client.send(new VerifyCommand({ KeyId: arn, Message: MESSAGE, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }))).SignatureValid).toBe(true);
     const other = Buffer.from(MESSAGE);
-    other[0] ^= 1;
+    other[0]! ^= 1;
     expect((await rejectionOf(client.send(new VerifyCommand({ KeyId: arn, Message: other, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('KMSInvalidSignatureException');
   });
 

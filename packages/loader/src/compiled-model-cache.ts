@@ -22,7 +22,7 @@ export interface CompiledModelCacheKey {
 export interface CachedCompiledModel {
   readonly compiledModel: OpenVinoCompiledModel;
   /** Zeroes the decrypted blob: call it after the compiled model is released. Idempotent. */
-  release(): void;
+  readonly release: () => void;
 }
 
 /** What happened to a cache entry; for logs and tests. */

@@ -93,5 +93,6 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
 
 function usesModelBytesInPlace(sessionOptions: InferenceSession.SessionOptions): boolean {
   const extra = sessionOptions.extra as { session?: { use_ort_model_bytes_directly?: unknown } } | undefined;
-  return String(extra?.session?.use_ort_model_bytes_directly ?? '0') === '1';
+  const inPlace = extra?.session?.use_ort_model_bytes_directly;
+  return inPlace === '1' || inPlace === 1;
 }

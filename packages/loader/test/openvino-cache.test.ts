@@ -122,8 +122,9 @@ describeOpenVino('encrypted compiled-model cache', (ov) => {
     (await loadAndCheck(v1, { core, cache, config: { ...config, PERFORMANCE_HINT: 'LATENCY' } })).dispose();
     (await loadAndCheck(await sealIr('2'), { core, cache })).dispose();
     // The same model on a runtime reporting another build is another entry.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the binding's methods do not use `this`
     const newerRuntime = { ...core, readModel: core.readModel, compileModel: core.compileModel, importModel: core.importModel, getVersions: () => ({ CPU: { buildNumber: '2099.0.0-next', description: 'CPU' } }) };
-    (await loadAndCheck(v1, { core: newerRuntime as OpenVinoCore, cache })).dispose();
+    (await loadAndCheck(v1, { core: newerRuntime, cache })).dispose();
     expect(types()).toEqual(['miss', 'stored', 'miss', 'stored', 'miss', 'stored', 'miss', 'stored']);
     expect(counts.compiles).toBe(4);
     (await loadAndCheck(v1, { core, cache })).dispose();

@@ -215,7 +215,7 @@ export class Core extends NativeHandle {
 
   #readCall(model: string | Uint8Array, weights: Tensor | Uint8Array | string | undefined) {
     if (typeof model === 'string' && (weights === undefined || typeof weights === 'string')) {
-      return { path: model, weightsPath: weights as string | undefined };
+      return { path: model, weightsPath: weights };
     }
     if (typeof weights === 'string') throw new OpenVinoArgumentError('a weights path goes with a model path, not model text');
     const text = typeof model === 'string' ? Buffer.from(model, 'utf8') : model;

@@ -62,6 +62,7 @@ export class InferRequest extends NativeHandle {
         (pointer) =>
           new Promise<void>((resolve, reject) => {
             this.#runtime.fns.ov_infer_request_infer.async(pointer, (error: unknown, status: number) => {
+              // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- koffi's error, passed on
               if (error) return reject(error);
               try {
                 this.#runtime.check(status, 'ov_infer_request_infer');

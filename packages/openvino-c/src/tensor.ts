@@ -148,12 +148,12 @@ function checkShape(shape: readonly number[] | undefined): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new OpenVinoArgumentError(`a shape is an array of non-negative integers; got ${JSON.stringify(shape)}`);
   }
-  return [...shape];
+  return [...(shape as readonly number[])];
 }
 
 /** The data as the element type's typed array, over the same memory. */
 function asTypedArray(array: new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => TensorArray, data: ArrayBufferView): TensorArray {
-  if (data instanceof array) return data as TensorArray;
+  if (data instanceof array) return data;
   const bytesPer = (array as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   // Bytes at an offset the element type cannot start at stay a byte view (OpenVINO does not mind).
   if (data.byteOffset % bytesPer !== 0) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

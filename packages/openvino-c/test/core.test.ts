@@ -102,7 +102,7 @@ describeOpenVino('Core over the C API', (ov) => {
     expect(scalar.getSize()).toBe(1);
     const owned = new ov.Tensor(ov.element.f32, [3]);
     owned.data = Float32Array.of(1, 2, 3);
-    expect(Array.from(owned.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(Array.from(owned.data)).toEqual([1, 2, 3]);
   });
 
   test('dispose frees at once; a disposed object throws a typed error; using works', async () => {

@@ -79,7 +79,7 @@ async function loadWithOpenVino(path: string, options: LoadModelOptions): Promis
         const outputs: Record<string, Tensor> = {};
         for (const [name, value] of Object.entries(results)) {
           const data = value.data as unknown as TensorData;
-          outputs[name] = { type: typeOfArray(data) ?? 'float32', dims: value.getShape(), data: data.slice() as TensorData };
+          outputs[name] = { type: typeOfArray(data) ?? 'float32', dims: value.getShape(), data: data.slice() };
         }
         return outputs;
       } finally {

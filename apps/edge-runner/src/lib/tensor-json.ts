@@ -33,14 +33,21 @@ export function typeOfArray(data: unknown): TensorType | undefined {
   return (Object.keys(ARRAYS) as TensorType[]).find((type) => data instanceof ARRAYS[type]);
 }
 
+/** The array if every element is a number (JSON input is checked, not trusted). */
+function numbersIn(value: unknown): readonly number[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const items: readonly unknown[] = value;
+  return items.every((item): item is number => typeof item === 'number') ? items : undefined;
+}
+
 /** Validates and decodes one input tensor (shape and length checked before anything is allocated). */
 export function decodeTensor(name: string, value: unknown, maxElements: number): Tensor {
   const tensor = value as Partial<JsonTensor> | null;
   if (!tensor || typeof tensor !== 'object') throw new TensorFormatError(`input ${name}: expected { type, dims, data | base64 }`);
   const type = tensor.type ?? 'float32';
   if (!(type in ARRAYS)) throw new TensorFormatError(`input ${name}: type must be one of ${Object.keys(ARRAYS).join(', ')}`);
-  const dims = tensor.dims;
-  if (!Array.isArray(dims) || dims.length > 8 || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new TensorFormatError(`input ${name}: dims must be up to 8 non-negative integers`);
+  const dims = numbersIn(tensor.dims);
+  if (dims === undefined || dims.length > 8 || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new TensorFormatError(`input ${name}: dims must be up to 8 non-negative integers`);
   const count = dims.reduce((a, b) => a * b, 1);
   if (count > maxElements) throw new TensorFormatError(`input ${name}: ${count} elements is over the limit of ${maxElements}`);
   const Array_ = ARRAYS[type];
@@ -50,11 +57,12 @@ export function decodeTensor(name: string, value: unknown, maxElements: number):
     if (bytes.length !== count * Array_.BYTES_PER_ELEMENT) throw new TensorFormatError(`input ${name}: base64 holds ${bytes.length} bytes, dims need ${count * Array_.BYTES_PER_ELEMENT}`);
     const aligned = new Uint8Array(bytes.length);
     aligned.set(bytes);
-    data = new Array_(aligned.buffer) as TensorData;
+    data = new Array_(aligned.buffer);
   } else if (Array.isArray(tensor.data)) {
+    const values = numbersIn(tensor.data);
     if (tensor.data.length !== count) throw new TensorFormatError(`input ${name}: data has ${tensor.data.length} values, dims need ${count}`);
-    if (!tensor.data.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new TensorFormatError(`input ${name}: data must be finite numbers`);
-    data = type === 'int64' ? BigInt64Array.from(tensor.data, (v) => BigInt(Math.trunc(v))) : (Array_ as Float32ArrayConstructor).from(tensor.data);
+    if (values === undefined || !values.every((v) => Number.isFinite(v))) throw new TensorFormatError(`input ${name}: data must be finite numbers`);
+    data = type === 'int64' ? BigInt64Array.from(values, (v) => BigInt(Math.trunc(v))) : (Array_ as Float32ArrayConstructor).from(values);
   } else {
     throw new TensorFormatError(`input ${name}: give data (numbers) or base64 (little-endian bytes)`);
   }

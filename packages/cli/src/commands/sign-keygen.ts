@@ -11,12 +11,16 @@ Creates a publisher signing key: KEYFILE (private, PKCS#8 PEM, mode 0600) and KE
 export async function signKeygen(argv: string[], io: Io): Promise<number> {
   const { values } = parse(argv, { out: { type: 'string', short: 'o' }, algorithm: { type: 'string' } });
   const out = requireOne(values.out, '-o KEYFILE', 'ovseal sign-keygen -o publisher.pem');
-  const algorithm = (values.algorithm ?? 'ed25519') as SignatureAlgorithm;
-  if (algorithm !== 'ed25519' && algorithm !== 'ecdsa-p256') throw new UsageError(`unknown algorithm ${algorithm}`, 'use ed25519 or ecdsa-p256');
+  const algorithm: string = values.algorithm ?? 'ed25519';
+  if (!isSignatureAlgorithm(algorithm)) throw new UsageError(`unknown algorithm ${algorithm}`, 'use ed25519 or ecdsa-p256');
   const pair = generateSigningKey(algorithm);
   await writeFile(out, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
   await writeFile(`${out}.pub`, pair.publicKeyPem, { flag: 'wx' });
   if (values.json) printJson(io, { ok: true, algorithm, keyId: pair.keyId, privateKey: out, publicKey: `${out}.pub` });
   else say(io, `wrote ${algorithm} signing key ${pair.keyId.slice(0, 16)}… to ${out} (public key: ${out}.pub)`);
   return 0;
+}
+
+function isSignatureAlgorithm(name: string): name is SignatureAlgorithm {
+  return name === 'ed25519' || name === 'ecdsa-p256';
 }

@@ -11,7 +11,7 @@ type Values<T extends Options> = {
 /** Strict parsing: an unknown flag is a usage error, not silently ignored. */
 export function parse<const T extends Options>(argv: string[], options: T): { values: Values<T>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as unknown as { values: Values<T>; positionals: string[] };
+    return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }

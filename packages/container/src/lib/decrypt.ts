@@ -274,7 +274,7 @@ async function runParallel(
     filePath,
     fileSize: reader.kind === 'random' ? reader.size : 0,
     maxSealedSegment: shape.largestSegment,
-    abort: abortFlag.buffer as SharedArrayBuffer,
+    abort: abortFlag.buffer,
   };
   const slots: WorkerSlot[] = Array.from({ length: workerCount }, () => {
     const slot: WorkerSlot = { worker: new Worker(new URL('./decrypt-worker.js', import.meta.url)), ready: false, dead: false, inFlight: 0 };
@@ -362,7 +362,7 @@ async function runParallel(
     // none can write into the outputs once this returns.
     await Promise.all(
       slots.map((slot) => {
-        if (slot.dead) return undefined;
+        if (slot.dead) return Promise.resolve();
         if (failed || !slot.ready) return slot.worker.terminate();
         const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
         slot.worker.postMessage({ type: 'close' });

@@ -130,7 +130,7 @@ export class PayloadEncryptor {
     this.#slots = [];
     await Promise.all(
       slots.map((slot) => {
-        if (slot.dead) return undefined;
+        if (slot.dead) return Promise.resolve();
         slot.dead = true;
         if (!slot.ready || this.#error) return slot.worker.terminate();
         const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));

@@ -225,7 +225,7 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const payloadOffset = Math.ceil((headerLength + reserve) / HEADER_ALIGN) * HEADER_ALIGN;
 
     const totals = options.entries.map(plannedSize);
-    const knownTotal = totals.every((t) => t !== null) ? totals.reduce<number>((a, b) => a + b!, 0) : null;
+    const knownTotal = totals.every((t) => t !== null) ? totals.reduce<number>((a, b) => a + b, 0) : null;
     await sink.begin(payloadOffset);
     let done = 0;
     const encryptor = new PayloadEncryptor(keys.payloadKey, segmentSize, knownTotal, (bytes) => sink.writePayload(bytes), (plainBytes) => {

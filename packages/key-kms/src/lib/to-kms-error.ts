@@ -101,7 +101,7 @@ function classify(error: SdkErrorShape, depth = 0): KmsErrorCode {
   if (status !== undefined && status >= 500) return 'ERR_KMS_SERVICE_ERROR';
   if (/region is missing|could not load credentials/i.test(error.message ?? '')) return 'ERR_KMS_CONFIG';
   if (typeof error.cause === 'object' && error.cause !== null && depth < 5) {
-    const fromCause = classify(error.cause as SdkErrorShape, depth + 1);
+    const fromCause = classify(error.cause, depth + 1);
     if (fromCause !== 'ERR_KMS_REQUEST_FAILED') return fromCause;
   }
   return 'ERR_KMS_REQUEST_FAILED';

@@ -9,7 +9,7 @@ import type { ModelSource } from '../types.js';
 export interface SealedModelOpening {
   readonly model: OpenedModel;
   /** Records the version in the rollback store (after the runtime accepted the model). */
-  commit(): Promise<void>;
+  readonly commit: () => Promise<void>;
 }
 
 /**

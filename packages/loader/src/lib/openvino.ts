@@ -117,7 +117,7 @@ function load(name: OpenVinoBindingName): Promise<OpenVinoBinding> {
 async function loadOpenVinoNode(): Promise<OpenVinoBinding> {
   let module: { addon?: OpenVinoAddon; default?: { addon?: OpenVinoAddon } };
   try {
-    module = (await import('openvino-node' as string)) as typeof module;
+    module = (await import('openvino-node'));
   } catch (error) {
     throw new OpenVinoUnavailableError(`openvino-node: ${describeImportFailure(error, 'openvino-node')}`, { cause: error });
   }
@@ -131,7 +131,7 @@ async function loadOpenVinoNode(): Promise<OpenVinoBinding> {
 async function loadOpenVinoC(): Promise<OpenVinoBinding> {
   let module: { loadOpenVinoC(): Promise<OpenVinoAddon & { version: string }> };
   try {
-    module = (await import('@ovseal/openvino-c' as string)) as typeof module;
+    module = (await import('@ovseal/openvino-c'));
   } catch (error) {
     throw new OpenVinoUnavailableError(`@ovseal/openvino-c: ${describeImportFailure(error, '@ovseal/openvino-c')}`, { cause: error });
   }

@@ -121,7 +121,7 @@ interface TensorFields {
 /** Decodes a serialized TensorProto (an `input_N.pb` / `output_N.pb` file). */
 export function decodeTensor(bytes: Uint8Array): DecodedTensor {
   const message = TensorProto.decode(bytes);
-  const fields = TensorProto.toObject(message, { longs: String, bytes: Uint8Array as never, defaults: true }) as TensorFields;
+  const fields = TensorProto.toObject(message, { longs: String, bytes: Uint8Array, defaults: true }) as TensorFields;
   const dims = fields.dims.map(Number);
   const count = dims.reduce((product, dim) => product * dim, 1);
   const raw = fields.raw_data !== undefined && fields.raw_data.length > 0 ? fields.raw_data : undefined;

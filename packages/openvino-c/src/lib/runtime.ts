@@ -94,6 +94,7 @@ export class Runtime {
     const out: Out<Pointer> = [null];
     return new Promise((resolve, reject) => {
       fn.async(...args, out, (error: unknown, status: number) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- koffi's error, passed on
         if (error) return reject(error);
         try {
           this.check(status, operation);
