@@ -72,7 +72,7 @@ describe('verifyHeader', () => {
     const calls = owner.identity.calls;
     await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [generateSigningKey().publicKeyPem] } }), ['ERR_SIGNATURE_UNTRUSTED']);
     expect(owner.identity.calls).toBe(calls);
-    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity] }), ['ERR_EXPIRED']);
+    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity], now: new Date('2026-01-01T00:00:01Z') }), ['ERR_EXPIRED']);
     expect(owner.identity.calls).toBe(calls + 1);
     const verified = await verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [publisher.publicKeyPem] } });
     expect(verified.info.signature?.keyId).toBe(publisher.keyId);

@@ -17,6 +17,12 @@ import { AuthenticationFailedError, OvsealError, type Identity, type Recipient, 
 
 export const STANZA_TYPE = 'test-kek';
 
+/**
+ * An expiry that is always in the future (whole seconds, as headers store it): a fixed date would
+ * make a test fail once the calendar passes it. Tests of expiry itself pass a fixed `now`.
+ */
+export const FAR_FUTURE = new Date((Math.floor(Date.now() / 1000) + 50 * 365 * 86_400) * 1000);
+
 function keyIdOf(kek: Uint8Array): string {
   return createHash('sha256').update('test kek id\n').update(kek).digest('hex').slice(0, 16);
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { generateSigningKey, inspect, LIMITS, open, rekey, rewrap, seal, verify } from '@ovseal/container';
 import { stealDataKey } from './forge.js';
-import { bytesEqual, expectOvsealError, pseudoRandomBytes, testKey, withTempDir } from './helpers.js';
+import { bytesEqual, FAR_FUTURE, expectOvsealError, pseudoRandomBytes, testKey, withTempDir } from './helpers.js';
 
 const SEG = LIMITS.minSegmentSize;
 const WEIGHTS = pseudoRandomBytes(9 * SEG + 11, 51);
@@ -24,7 +24,7 @@ async function sealed(dir: string, recipients: Parameters<typeof seal>[0]['recip
       { name: 'model.bin', role: 'weights', data: WEIGHTS },
       { name: 'empty.txt', role: 'aux', data: EMPTY },
     ],
-    metadata: { name: 'det', version: '7', notAfter: new Date('2040-01-01T00:00:00Z'), createdAt: new Date('2026-01-02T03:04:05Z') },
+    metadata: { name: 'det', version: '7', notAfter: FAR_FUTURE, createdAt: new Date('2026-01-02T03:04:05Z') },
     recipients,
     segmentSize: SEG,
     ...(signer ? { signer } : {}),

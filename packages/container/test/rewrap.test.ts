@@ -3,7 +3,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { inspect, LIMITS, open, rewrap, seal, verify } from '@ovseal/container';
-import { bytesEqual, expectOvsealError, pseudoRandomBytes, testKey, TestIdentity, TestRecipient, withTempDir } from './helpers.js';
+import { bytesEqual, FAR_FUTURE, expectOvsealError, pseudoRandomBytes, testKey, TestIdentity, TestRecipient, withTempDir } from './helpers.js';
 
 const SEG = LIMITS.minSegmentSize;
 const WEIGHTS = pseudoRandomBytes(5 * SEG + 3, 31);
@@ -17,7 +17,7 @@ async function sealed(dir: string, recipients: TestRecipient[], extra: { signer?
       { name: 'model.xml', role: 'xml', data: XML },
       { name: 'model.bin', role: 'weights', data: WEIGHTS },
     ],
-    metadata: { name: 'm', version: '3', notAfter: new Date('2040-01-01T00:00:00Z') },
+    metadata: { name: 'm', version: '3', notAfter: FAR_FUTURE },
     recipients,
     segmentSize: SEG,
     ...extra,

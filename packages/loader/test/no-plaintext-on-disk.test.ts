@@ -1,6 +1,7 @@
 /**
  * Proves that loading writes no plaintext to disk: a model whose weights repeat a random marker is
- * sealed, then loaded (file source decrypted by worker threads, and an HTTP stream) and run in
+ * sealed, then loaded (a file decrypted by two worker threads, asked for with `workers: 2`, and an
+ * HTTP stream) and run in
  * ONNX Runtime, and an IR with the same weights is loaded into OpenVINO, compiled, exported and
  * written to the encrypted compiled-model cache; afterwards every regular file created or changed
  * under the temp dir, the working dir and HOME during the load is searched for the marker.
@@ -69,7 +70,8 @@ test('no file created or changed during a load contains the plaintext', async ()
   rmSync(canary);
 
   const windowStart = Date.now();
-  const loaded = await loadOnnxRuntime(sealedPath, { identities: [identity] });
+  // loadOnnxRuntime decrypts on the calling thread by default: ask for workers to cover them too.
+  const loaded = await loadOnnxRuntime(sealedPath, { identities: [identity], workers: 2 });
   const n = WEIGHT_BYTES / 4;
   const outputs = await loaded.session.run({ x: new ort.Tensor('float32', new Float32Array(n), [n]) });
   expect((outputs.y!.data as Float32Array).length).toBe(n);
