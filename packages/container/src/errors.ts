@@ -85,8 +85,9 @@ export class NoMatchingKeyError extends OvsealError {
 /** One opaque error for every header MAC, key commitment or payload tag failure. */
 export class AuthenticationFailedError extends OvsealError {
   declare readonly code: 'ERR_AUTHENTICATION_FAILED';
-  constructor() {
-    super('ERR_AUTHENTICATION_FAILED', 'authentication failed: the container is corrupt or was tampered with');
+  /** `cause`: what refused it, for logs (a provider's own error); the message stays the same. */
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_AUTHENTICATION_FAILED', 'authentication failed: the container is corrupt or was tampered with', options);
   }
 }
 

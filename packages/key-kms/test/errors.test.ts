@@ -1,4 +1,4 @@
-import { OvsealError } from '@ovseal/container';
+import { AuthenticationFailedError, OvsealError } from '@ovseal/container';
 import { startKmsLocal, type KmsLocal } from '@ovseal/kms-local';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -103,13 +103,17 @@ describe('typed errors from real SDK failures', () => {
     expect(error.message).toMatch(/pending deletion/);
   });
 
-  it('wrong context and altered stanza: ERR_KMS_INVALID_CIPHERTEXT', async () => {
+  it('wrong context and altered stanza: the container\'s ERR_AUTHENTICATION_FAILED, KMS\'s refusal as its cause', async () => {
     const { key, context, stanzas } = await sealed();
     const identity = new KmsIdentity(key.arn, localOptions(kms));
-    expectKmsError(await rejectionOf(identity.unwrap(stanzas, newContext())), 'ERR_KMS_INVALID_CIPHERTEXT');
     const body = Uint8Array.from(stanzas[0]!.body);
     body[body.length - 1]! ^= 0x80;
-    expectKmsError(await rejectionOf(identity.unwrap([{ ...stanzas[0]!, body }], context)), 'ERR_KMS_INVALID_CIPHERTEXT');
+    for (const refused of [identity.unwrap(stanzas, newContext()), identity.unwrap([{ ...stanzas[0]!, body }], context)]) {
+      const error = await rejectionOf(refused);
+      expect(error).toBeInstanceOf(AuthenticationFailedError);
+      expectKmsError(error.cause as Error & Record<string, unknown>, 'ERR_KMS_INVALID_CIPHERTEXT');
+      expect((error.cause as KmsError).kmsErrorName).toBe('InvalidCiphertextException');
+    }
   });
 
   it('a principal without access to the key: ERR_KMS_ACCESS_DENIED', async () => {

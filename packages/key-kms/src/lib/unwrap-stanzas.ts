@@ -1,4 +1,5 @@
-import { unwrapMatching, type Stanza, type WrapContext } from '@ovseal/container';
+import { AuthenticationFailedError, unwrapMatching, type Stanza, type WrapContext } from '@ovseal/container';
+import { KmsError } from '../errors.js';
 
 import { KMS_STANZA_TYPE } from '../stanza-type.js';
 import { DataKeyCache } from './data-key-cache.js';
@@ -35,7 +36,15 @@ async function decryptStanza(key: KeyArn, wrapped: Uint8Array, context: WrapCont
   const cacheKey = deps.cache ? DataKeyCache.keyOf(key.arn, wrapped, context.encryptionContext) : '';
   const cached = deps.cache?.take(cacheKey);
   if (cached) return cached;
-  const dataKey = await deps.caller.decrypt(key.arn, key.region, wrapped, { ...context.encryptionContext });
+  let dataKey: Uint8Array;
+  try {
+    dataKey = await deps.caller.decrypt(key.arn, key.region, wrapped, { ...context.encryptionContext });
+  } catch (error) {
+    // KMS refused the stanza itself (altered, moved from another container, or naming another key
+    // than the one that made it): the one answer every provider gives for that, with KMS's as cause.
+    if (error instanceof KmsError && error.code === 'ERR_KMS_INVALID_CIPHERTEXT') throw new AuthenticationFailedError({ cause: error });
+    throw error;
+  }
   deps.cache?.put(cacheKey, dataKey);
   return dataKey;
 }
