@@ -5,7 +5,7 @@ type Row = Record<string, unknown>;
 type StatementOf = (sql: string) => Database.Statement;
 
 const json = (value: unknown) => JSON.stringify(value);
-const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : (JSON.parse(String(text)) as T));
+const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : (JSON.parse(text as string) as T));
 const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 function attestationFromRow(row: Row): DeviceAttestationRecord {

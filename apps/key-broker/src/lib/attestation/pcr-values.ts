@@ -52,7 +52,7 @@ export function checkValueSet(selection: PcrSelection, values: unknown, digestBy
   if (values === null || typeof values !== 'object' || Array.isArray(values)) return 'a value set maps PCR indices to hex digests';
   const entries = Object.entries(values as Record<string, unknown>);
   const wanted = selection.indices.map(String);
-  if (entries.length !== wanted.length || !wanted.every((index) => index in (values as object))) return `a value set has exactly the PCRs ${formatPcrSelection(selection)}`;
+  if (entries.length !== wanted.length || !wanted.every((index) => index in (values))) return `a value set has exactly the PCRs ${formatPcrSelection(selection)}`;
   const pattern = new RegExp(`^[0-9a-fA-F]{${digestBytes * 2}}$`);
   if (!entries.every(([, value]) => typeof value === 'string' && pattern.test(value))) return `each value is ${digestBytes * 2} hex digits (a ${selection.bank} digest)`;
   return Object.fromEntries(entries.map(([index, value]) => [index, (value as string).toLowerCase()]));
