@@ -20,7 +20,7 @@ const check = process.argv.includes('--check');
 const TEST_TEMPLATE = {
   '//': 'Type-checks the tests (vitest only strips types); built by the root `tsc -b`.',
   extends: '../../../tsconfig.base.json',
-  compilerOptions: { composite: true, noEmit: true, rootDir: '..', declarationMap: false, sourceMap: false },
+  compilerOptions: { composite: true, noEmit: true, rootDir: '..', declarationMap: false, sourceMap: false, tsBuildInfoFile: '../node_modules/.cache/tsc/test.tsbuildinfo' },
   include: ['./**/*.ts'],
 };
 

@@ -7,6 +7,8 @@ import { signKeygen, signKeygenHelp } from './commands/sign-keygen.js';
 import { tpm, tpmHelp } from './commands/tpm.js';
 import { verify, verifyHelp } from './commands/verify.js';
 import { reportError, UsageError, type Io } from './lib/output.js';
+import { CLI_VERSION } from './lib/version.js';
+import { FORMAT_VERSION } from '@ovseal/container';
 
 const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<number>; help: string }> = {
   keygen: { run: keygen, help: keygenHelp },
@@ -45,7 +47,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-V') {
-    io.stdout.write('ovseal 0.1.0 (container format v1)\n');
+    io.stdout.write(`ovseal ${CLI_VERSION} (container format v${FORMAT_VERSION})\n`);
     return 0;
   }
   const command = COMMANDS[name];

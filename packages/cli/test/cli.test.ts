@@ -24,6 +24,11 @@ describe('ovseal CLI (real binary)', () => {
     expect(help.stdout).toContain('Exit codes');
   });
 
+  it('--version reports the package version and the container format version it writes', () => {
+    const { version } = JSON.parse(readFileSync(join(BIN, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(ovseal(dir, ['--version']).stdout).toBe(`ovseal ${version} (container format v1)\n`);
+  });
+
   it('keygen writes a 0600 key file and never overwrites it', () => {
     const first = ovseal(dir, ['keygen', '-o', 'k.key']);
     expect(first.code).toBe(0);

@@ -17,7 +17,6 @@ export type ContainerErrorCode =
   | 'ERR_SIGNATURE_INVALID'
   | 'ERR_SIGNATURE_UNTRUSTED'
   | 'ERR_EXPIRED'
-  | 'ERR_ROLLBACK'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_ENTRY_NOT_FOUND'
   | 'ERR_IO';
@@ -56,7 +55,7 @@ export class UnsupportedVersionError extends OvsealError {
   }
 }
 
-/** A size or count is past a limit (checked before anything is allocated for it). */
+/** A size or count is outside its limits (checked before anything is allocated for it). */
 export class LimitExceededError extends OvsealError {
   declare readonly code: 'ERR_LIMIT_EXCEEDED';
   readonly limit: string;
@@ -134,14 +133,6 @@ export class ExpiredError extends OvsealError {
   constructor(notAfter: Date) {
     super('ERR_EXPIRED', `the container expired at ${notAfter.toISOString()}`);
     this.notAfter = notAfter;
-  }
-}
-
-/** A model version older than one already seen on this device (rollback protection). */
-export class RollbackError extends OvsealError {
-  declare readonly code: 'ERR_ROLLBACK';
-  constructor(model: string, version: string, highest: string) {
-    super('ERR_ROLLBACK', `refusing ${model} version ${version}: version ${highest} was already seen`);
   }
 }
 

@@ -24,13 +24,13 @@ export {
   SignatureInvalidError,
   SignatureUntrustedError,
   ExpiredError,
-  RollbackError,
   InvalidArgumentError,
   EntryNotFoundError,
   IoError,
 } from './errors.js';
 export type { ContainerErrorCode } from './errors.js';
 export { createWrapContext } from './wrap-context.js';
+export { inferFormat } from './infer-format.js';
 export { unwrapMatching } from './unwrap-matching.js';
 export type { StanzaMatcher } from './unwrap-matching.js';
 export { seal } from './seal.js';
@@ -63,3 +63,4 @@ export { createLocalSigner } from './create-local-signer.js';
 export { ecdsaSignatureFromDer } from './ecdsa-signature-from-der.js';
 export type { SigningKeyPair } from './generate-signing-key.js';
 export { LIMITS, DEFAULT_SEGMENT_SIZE } from './lib/limits.js';
+export { FORMAT_VERSION } from './lib/header.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { REPO_ROOT, REQUIRE_ALL } from './helpers.js';
 
-const PACKAGES = ['container', 'key-file'];
+const PACKAGES = ['atomic-file', 'container', 'key-file'];
 
 function available(command: string): boolean {
   return spawnSync(command, ['--version'], { encoding: 'utf8' }).status === 0;
@@ -71,15 +71,15 @@ if (missing.length > 0 && !REQUIRE_ALL) {
       execFileSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(REPO_ROOT, 'packages', name), stdio: 'pipe' });
     }
     const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz')).sort();
-    expect(files).toEqual([expect.stringMatching(/^ovseal-container-.*\.tgz$/), expect.stringMatching(/^ovseal-key-file-.*\.tgz$/)]);
+    expect(files).toEqual([expect.stringMatching(/^ovseal-atomic-file-.*\.tgz$/), expect.stringMatching(/^ovseal-container-.*\.tgz$/), expect.stringMatching(/^ovseal-key-file-.*\.tgz$/)]);
 
     // What the container tarball ships: compiled code (worker included), no sources, no tests.
-    const listing = execFileSync('tar', ['-tzf', join(tarballs, files[0]!)], { encoding: 'utf8' }).split('\n');
+    const listing = execFileSync('tar', ['-tzf', join(tarballs, files[1]!)], { encoding: 'utf8' }).split('\n');
     expect(listing).toContain('package/dist/index.js');
     expect(listing).toContain('package/dist/lib/decrypt-worker.js');
     expect(listing.filter((f) => f.startsWith('package/src/') || f.startsWith('package/test/'))).toEqual([]);
     // workspace:^ was rewritten to a real range.
-    const keyFileManifest = JSON.parse(execFileSync('tar', ['-xzOf', join(tarballs, files[1]!), 'package/package.json'], { encoding: 'utf8' }));
+    const keyFileManifest = JSON.parse(execFileSync('tar', ['-xzOf', join(tarballs, files[2]!), 'package/package.json'], { encoding: 'utf8' }));
     expect(keyFileManifest.dependencies['@ovseal/container']).toMatch(/^\^?\d+\.\d+\.\d+/);
 
     const project = join(work, 'project');

@@ -1,6 +1,6 @@
 /**
  * Errors thrown by `@ovseal/loader`. Container errors (`ERR_EXPIRED`, `ERR_SIGNATURE_*`,
- * `ERR_ROLLBACK`, `ERR_AUTHENTICATION_FAILED`, …) come from `@ovseal/container` unchanged.
+ * `ERR_AUTHENTICATION_FAILED`, …) come from `@ovseal/container` unchanged.
  */
 import { OvsealError } from '@ovseal/container';
 
@@ -10,7 +10,16 @@ export type LoaderErrorCode =
   | 'ERR_ONNXRUNTIME_UNAVAILABLE'
   | 'ERR_UNSAFE_CONFIG'
   | 'ERR_UNSUPPORTED_MODEL'
-  | 'ERR_EXTERNAL_DATA';
+  | 'ERR_EXTERNAL_DATA'
+  | 'ERR_ROLLBACK';
+
+/** A model version older than one this device already loaded (rollback protection, `RollbackStore`). */
+export class RollbackError extends OvsealError {
+  declare readonly code: 'ERR_ROLLBACK';
+  constructor(model: string, version: string, highest: string) {
+    super('ERR_ROLLBACK', `refusing ${model} version ${version}: version ${highest} was already seen`);
+  }
+}
 
 /**
  * No OpenVINO binding loads: neither `openvino-node` with its native runtime, nor

@@ -18,6 +18,7 @@ export {
   UnsafeConfigError,
   UnsupportedModelError,
   ExternalDataError,
+  RollbackError,
 } from './errors.js';
 export type { LoaderErrorCode } from './errors.js';
 export type {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { IoError } from '@ovseal/container';
-import { writeFileAtomically } from './lib/atomic-write.js';
+import { writeFileAtomic } from '@ovseal/atomic-file';
 import { compareVersions } from './compare-versions.js';
 import type { RollbackStore } from './types.js';
 
@@ -49,7 +49,7 @@ export class JsonFileRollbackStore implements RollbackStore {
       const current = Object.hasOwn(state.models, model) ? state.models[model] : undefined;
       if (current !== undefined && this.#compare(version, current) <= 0) return;
       state.models[model] = version;
-      await writeFileAtomically(this.path, new TextEncoder().encode(`${JSON.stringify(state, null, 2)}\n`));
+      await writeFileAtomic(this.path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     });
     this.#queue = write.catch(() => undefined);
     return write;

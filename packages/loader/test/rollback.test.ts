@@ -2,8 +2,8 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { RollbackError, sealToBuffer } from '@ovseal/container';
-import { JsonFileRollbackStore, openModel, type RollbackStore } from '../src/index.js';
+import { sealToBuffer } from '@ovseal/container';
+import { JsonFileRollbackStore, openModel, RollbackError, type RollbackStore } from '../src/index.js';
 import { countingIdentity, freshKey } from './helpers/keys.js';
 
 let dir: string;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { renameDurably } from '@ovseal/atomic-file';
 import { EdgeRunnerError } from '../errors.js';
 import { httpRequest, type BrokerTls, type HttpResponse } from './http-request.js';
 import type { Progress } from './progress.js';
@@ -88,7 +89,7 @@ export async function downloadResumable(options: DownloadOptions): Promise<Downl
     await rm(part, { force: true });
     throw new EdgeRunnerError('ERR_DOWNLOAD', 'the downloaded container does not match its digest; it will be downloaded again');
   }
-  await rename(part, options.dest);
+  await renameDurably(part, options.dest);
   await rm(meta, { force: true });
   return { resumedFrom, bytes: options.size - resumedFrom };
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@ovseal/atomic-file';
 import type { KeyReleaseResponse } from '@ovseal/key-broker/protocol';
 import { EdgeRunnerError } from '../errors.js';
 
@@ -57,13 +57,10 @@ export class ModelCache {
     return readFile(join(this.dirOf(id), 'key.json'), 'utf8').then((text) => JSON.parse(text) as CachedKey, () => undefined);
   }
 
-  /** Atomic replace (temp file + rename), mode 0600. */
+  /** Atomic replace (`@ovseal/atomic-file`: temp file, fsync, rename, directory fsync), mode 0600. */
   async writeKey(key: CachedKey): Promise<void> {
     await this.prepare(key.model);
-    const path = join(this.dirOf(key.model), 'key.json');
-    const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temp, `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
-    await rename(temp, path);
+    await writeFileAtomic(join(this.dirOf(key.model), 'key.json'), `${JSON.stringify(key, null, 2)}\n`, { mode: 0o600 });
   }
 
   async removeKey(id: string): Promise<void> {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { renameDurably } from '@ovseal/atomic-file';
 import {
   inspect,
   OvsealError,
@@ -101,7 +102,7 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
       registeredAt: options.now,
       header,
     };
-    if (record.storage.kind === 'file') await rename(upload.path, record.storage.path);
+    if (record.storage.kind === 'file') await renameDurably(upload.path, record.storage.path);
     return record;
   } finally {
     await rm(upload.path, { force: true });

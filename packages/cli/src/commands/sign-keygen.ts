@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@ovseal/atomic-file';
 import { generateSigningKey, type SignatureAlgorithm } from '@ovseal/container';
 import { parse, requireOne } from '../lib/args.js';
 import { printJson, say, UsageError, type Io } from '../lib/output.js';
@@ -14,8 +14,9 @@ export async function signKeygen(argv: string[], io: Io): Promise<number> {
   const algorithm: string = values.algorithm ?? 'ed25519';
   if (!isSignatureAlgorithm(algorithm)) throw new UsageError(`unknown algorithm ${algorithm}`, 'use ed25519 or ecdsa-p256');
   const pair = generateSigningKey(algorithm);
-  await writeFile(out, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
-  await writeFile(`${out}.pub`, pair.publicKeyPem, { flag: 'wx' });
+  // Each file appears whole or not at all, and neither replaces an existing one.
+  await writeFileAtomic(out, pair.privateKeyPem, { mode: 0o600, overwrite: false });
+  await writeFileAtomic(`${out}.pub`, pair.publicKeyPem, { mode: 0o644, overwrite: false });
   if (values.json) printJson(io, { ok: true, algorithm, keyId: pair.keyId, privateKey: out, publicKey: `${out}.pub` });
   else say(io, `wrote ${algorithm} signing key ${pair.keyId.slice(0, 16)}… to ${out} (public key: ${out}.pub)`);
   return 0;

@@ -1,47 +1,27 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { IoError } from '../errors.js';
+import { withAtomicFile } from '@ovseal/atomic-file';
+import type { FileHandle } from 'node:fs/promises';
+import { IoError, OvsealError } from '../errors.js';
 
 /**
- * Flushes a directory's entries (a rename or an unlink in it) to disk. Best effort where the
- * platform cannot open a directory for syncing.
- */
-export async function syncDirectory(directory: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(directory, 'r');
-    await handle.sync();
-  } catch (error) {
-    if (!['EISDIR', 'EINVAL', 'EPERM', 'EACCES'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
-/**
- * Writes a file so it appears whole or not at all: a temporary file in the same directory, flushed,
- * then renamed over the target and the directory flushed. On failure the temporary file is removed.
+ * Writes a file so it appears whole or not at all (`@ovseal/atomic-file`: temporary file, fsync,
+ * rename, directory fsync). What the writer throws is passed on as it is; a failure to create,
+ * flush or rename the file becomes an `IoError`.
  */
 export async function writeAtomically<T>(target: string, write: (file: FileHandle) => Promise<T>, mode = 0o644): Promise<T> {
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  let file: FileHandle;
+  let writerFailed = false;
+  const tracked = async (file: FileHandle) => {
+    try {
+      return await write(file);
+    } catch (error) {
+      writerFailed = true;
+      throw error;
+    }
+  };
   try {
-    file = await open(temp, 'wx', mode);
-  } catch (cause) {
-    throw new IoError(`cannot create ${temp}: ${(cause as Error).message}`, { cause });
-  }
-  try {
-    const result = await write(file);
-    await file.sync();
-    await file.close();
-    await rename(temp, target);
-    await syncDirectory(dirname(target));
-    return result;
+    return await withAtomicFile(target, tracked, { mode });
   } catch (error) {
-    await file.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw error;
+    if (writerFailed || error instanceof OvsealError) throw error;
+    throw new IoError(`cannot write ${target}: ${(error as Error).message}`, { cause: error });
   }
 }
 

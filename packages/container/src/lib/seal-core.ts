@@ -7,6 +7,7 @@ import { refuseDuplicateKeys } from './duplicate-keys.js';
 import { PayloadEncryptor } from './encrypt.js';
 import { encodeCore, encodeHeaderWithoutMac, headerLengthOf, validateFields, type HeaderEntry, type HeaderFields } from './header.js';
 import { headerInfo } from './info.js';
+import { inferFormat } from '../infer-format.js';
 import { DATA_KEY_LENGTH, deriveKeys, headerMac, wipe } from './keys.js';
 import { payloadDigest } from './layout.js';
 import { DEFAULT_SEGMENT_SIZE, HEADER_ALIGN, HEADER_RESERVE } from './limits.js';
@@ -67,13 +68,6 @@ export interface SealSink {
   /** Payload bytes in order. `bytes` is reused once the promise resolves: copy it to keep it. */
   writePayload(bytes: Uint8Array): Promise<void>;
   writeHeaderArea(bytes: Uint8Array): Promise<void>;
-}
-
-function inferFormat(roles: readonly EntryRole[]): ModelFormat {
-  if (roles.includes('xml') && roles.includes('weights')) return 'openvino-ir';
-  if (roles.includes('onnx')) return 'onnx';
-  if (roles.includes('blob')) return 'openvino-blob';
-  return 'other';
 }
 
 /** Reads an entry front to back into buffers; a fill shorter than its buffer means the entry ended. */

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@ovseal/atomic-file';
 
 /** Key specs kms-local makes: symmetric AES-GCM keys, and ECC P-256 signing keys. */
 export type KeySpec = 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256';
@@ -76,37 +75,9 @@ export async function readStateFile(path: string): Promise<StateDocument> {
 }
 
 /**
- * Writes the whole state to a temporary file in the same folder, syncs it, then renames it over the
- * old file: a crash leaves either the old state or the new one, never half a file.
+ * Writes the whole state through `@ovseal/atomic-file` (temporary file, fsync, rename, directory
+ * fsync), mode 0600: a crash leaves either the old state or the new one, never half a file.
  */
 export async function writeStateFile(path: string, document: StateDocument): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-  await syncDirectory(dirname(path));
-}
-
-/** Makes the rename itself durable. Some file systems refuse to fsync a directory; that is not fatal. */
-async function syncDirectory(path: string): Promise<void> {
-  try {
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort
-  }
+  await writeFileAtomic(path, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
 }

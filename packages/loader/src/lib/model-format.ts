@@ -1,15 +1,11 @@
-import type { ContainerInfo, EntryRole, ModelFormat } from '@ovseal/container';
+import { inferFormat, type ContainerInfo, type EntryRole, type ModelFormat } from '@ovseal/container';
 import { UnsupportedModelError } from '../errors.js';
 import type { ModelEntry, OpenedModel } from '../types.js';
 
 /** The model format: the metadata's, or guessed from the entry roles when it says `other`. */
 export function formatOf(info: ContainerInfo): ModelFormat {
   if (info.metadata.format !== 'other') return info.metadata.format;
-  const roles = new Set(info.entries.map((entry) => entry.role));
-  if (roles.has('xml')) return 'openvino-ir';
-  if (roles.has('onnx')) return 'onnx';
-  if (roles.has('blob')) return 'openvino-blob';
-  return 'other';
+  return inferFormat(info.entries.map((entry) => entry.role));
 }
 
 /** The single entry of a role, or an `UnsupportedModelError` naming what is missing or ambiguous. */

@@ -1,4 +1,4 @@
-import { RollbackError } from '@ovseal/container';
+import { RollbackError } from '../errors.js';
 import type { ModelMetadata } from '@ovseal/container';
 import type { OpenModelOptions, RollbackStore } from '../types.js';
 import { compareVersions } from '../compare-versions.js';

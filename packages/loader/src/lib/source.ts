@@ -1,10 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from '@ovseal/container';
+import { InvalidArgumentError, type ContainerSource } from '@ovseal/container';
 import type { HttpOptions, ModelSource } from '../types.js';
 import { fetchStream } from './http-source.js';
-
-/** What `@ovseal/container`'s `open` reads: a path, bytes in memory, or a stream of chunks. */
-export type ContainerSource = string | Uint8Array | AsyncIterable<Uint8Array>;
 
 /** A source turned into what the container reads, and its size when known up front. */
 export interface ResolvedSource {
