@@ -34,7 +34,7 @@ Usage: ovseal COMMAND [options]     (ovseal COMMAND --help for details)
   sign-keygen   create a publisher signing key
   tpm           TPM device keys (tpm init, tpm pubkey)
 
-Key URIs: file:KEYFILE  env:VAR  aws-kms:ARN|alias/NAME  tpm-ecdh:PUBKEY  tpm-rsa:PUBKEY  tpm:…  pkcs11:…
+Key URIs: file:KEYFILE  env:VAR  aws-kms:ARN|alias/NAME  tpm-ecdh:PUBKEY  tpm-rsa:PUBKEY  tpm:…  pkcs11:…\n          other schemes: an ovseal-provider-SCHEME package or an ovseal-plugin-SCHEME executable
 Exit codes: 0 ok, 1 error, 2 usage, 3 no matching key, 4 corrupt or tampered,
             5 signature, 6 expired or rollback, 7 key unavailable (file, KMS, TPM, PKCS#11)`;
 

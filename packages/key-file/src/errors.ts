@@ -1,6 +1,6 @@
 import { OvsealError } from '@ovseal/container';
 
-/** Codes of the errors thrown by `@ovseal/key-file` and `@ovseal/key-env`. */
+/** Codes of the errors thrown by `@ovseal/key-file` (key files and `env` keys). */
 export type KeyFileErrorCode = 'ERR_KEY_FORMAT' | 'ERR_KEY_PERMISSIONS' | 'ERR_KEY_NOT_FOUND' | 'ERR_KEY_EXISTS' | 'ERR_KEY_IO';
 
 /** A key file (or variable) could not be read, written or parsed, or is too widely readable. */

@@ -25,7 +25,7 @@ async function expectCode(promise: Promise<unknown> | (() => unknown), code: str
   return error as OvsealError;
 }
 
-/** The same construction under the `env` stanza type (what @ovseal/key-env's EnvRecipient writes). */
+/** The same construction under the `env` stanza type (what EnvRecipient writes). */
 class EnvStanzaRecipient extends FileRecipient {
   protected override readonly stanzaType = 'env' as const;
 }
@@ -72,7 +72,7 @@ describe('key text', () => {
     await expectCode(() => decodeKey(`${text}AAAA`, 'test'), 'ERR_KEY_FORMAT');
     const wrongPrefix = await expectCode(() => decodeKey(text.replace('OVSEAL-KEK-1-', 'OVSEAL-KEK-2-'), 'test'), 'ERR_KEY_FORMAT');
     expect(wrongPrefix.hint).toContain('keygen');
-    // A bare base64url key is not accepted from a file (only from a variable, see key-env).
+    // A bare base64url key is not accepted from a file (only from a variable, see EnvRecipient).
     await expectCode(() => decodeKey(Buffer.from(generateKey()).toString('base64url'), 'test'), 'ERR_KEY_FORMAT');
   });
 });

@@ -15,14 +15,26 @@ export const EXIT = Object.freeze({
 const INTEGRITY = new Set(['ERR_AUTHENTICATION_FAILED', 'ERR_TRUNCATED', 'ERR_MALFORMED_HEADER', 'ERR_UNSUPPORTED_VERSION', 'ERR_LIMIT_EXCEEDED']);
 const POLICY = new Set(['ERR_EXPIRED', 'ERR_ROLLBACK']);
 
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.usage;
-  if (!(error instanceof OvsealError)) return EXIT.error;
+/**
+ * An ovseal error, recognised by its shape (an Error with an `ERR_…` code) rather than by
+ * `instanceof`: a plugin package may bring its own copy of @ovseal/container, whose classes are
+ * not the CLI's, and its errors must still map to the right exit code.
+ */
+export function ovsealErrorOf(error: unknown): (Error & { code: string; hint?: string }) | undefined {
+  if (error instanceof OvsealError) return error;
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('ERR_') ? (error as Error & { code: string; hint?: string }) : undefined;
+}
+
+export function exitCodeFor(caught: unknown): number {
+  if (caught instanceof UsageError) return EXIT.usage;
+  const error = ovsealErrorOf(caught);
+  if (!error) return EXIT.error;
   if (error.code === 'ERR_NO_MATCHING_KEY') return EXIT.noMatchingKey;
   if (INTEGRITY.has(error.code)) return EXIT.integrity;
   if (error.code.startsWith('ERR_SIGNATURE_')) return EXIT.signature;
   if (POLICY.has(error.code)) return EXIT.policy;
-  if (/^ERR_(KEY|KMS|TPM|PKCS11)_/.test(error.code)) return EXIT.keyAccess;
+  if (/^ERR_(KEY|KMS|TPM|PKCS11|PLUGIN)_/.test(error.code)) return EXIT.keyAccess;
   if (error.code === 'ERR_INVALID_ARGUMENT') return EXIT.usage;
   return EXIT.error;
 }
@@ -71,14 +83,15 @@ export function warn(io: Io, line: string): void {
 export function reportError(io: Io, error: unknown, json: boolean): number {
   const code = exitCodeFor(error);
   const message = error instanceof Error ? error.message : String(error);
-  const hint = error instanceof OvsealError || error instanceof UsageError ? error.hint : undefined;
-  const errorCode = error instanceof OvsealError ? error.code : error instanceof UsageError ? 'ERR_USAGE' : 'ERR_INTERNAL';
+  const ovsealError = ovsealErrorOf(error);
+  const hint = error instanceof UsageError ? error.hint : typeof ovsealError?.hint === 'string' ? ovsealError.hint : undefined;
+  const errorCode = ovsealError ? ovsealError.code : error instanceof UsageError ? 'ERR_USAGE' : 'ERR_INTERNAL';
   if (json) {
     io.stdout.write(jsonText({ ok: false, error: { code: errorCode, message, ...(hint ? { hint } : {}) }, exitCode: code }) + '\n');
   } else {
     io.stderr.write(`ovseal: error: ${terminalSafe(message)}\n`);
     if (hint) io.stderr.write(`ovseal: hint: ${terminalSafe(hint)}\n`);
-    if (!(error instanceof OvsealError) && !(error instanceof UsageError) && error instanceof Error && io.env.OVSEAL_DEBUG) {
+    if (!ovsealError && !(error instanceof UsageError) && error instanceof Error && io.env.OVSEAL_DEBUG) {
       io.stderr.write(`${error.stack}\n`);
     }
   }

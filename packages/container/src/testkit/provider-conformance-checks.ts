@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { OvsealError } from '../errors.js';
 import { open } from '../open.js';
 import { sealToBuffer } from '../seal-to-buffer.js';
 import type { Identity, Recipient, Stanza, WrapContext } from '../types.js';
@@ -49,6 +48,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 }
 
+/**
+ * The `code` of an ovseal error. By shape, not `instanceof OvsealError`: a provider package may
+ * bring its own copy of @ovseal/container, whose classes are not this copy's.
+ */
+function codeOf(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('ERR_') ? code : undefined;
+}
+
 /** What a promise settled with, in words, for failure messages. */
 async function outcome(unwrap: () => Promise<Uint8Array | null>): Promise<{ value?: Uint8Array | null; error?: unknown }> {
   try {
@@ -61,7 +69,8 @@ async function outcome(unwrap: () => Promise<Uint8Array | null>): Promise<{ valu
 function describeOutcome(result: { value?: Uint8Array | null; error?: unknown }): string {
   if (!('error' in result)) return result.value === null ? 'null ("not mine")' : `a data key (${hex(result.value ?? null)})`;
   const error = result.error;
-  return error instanceof OvsealError ? `${error.code}: ${error.message}` : `an untyped error: ${inspect(error)}`;
+  const code = codeOf(error);
+  return code !== undefined ? `${code}: ${(error as Error).message}` : `an untyped error: ${inspect(error)}`;
 }
 
 async function wrapped(subject: ProviderUnderTest, dataKey: Uint8Array, context: WrapContext): Promise<Stanza[]> {
@@ -73,8 +82,7 @@ async function wrapped(subject: ProviderUnderTest, dataKey: Uint8Array, context:
 /** Must reject with ERR_AUTHENTICATION_FAILED: the one opaque answer for a stanza of this key that does not open. */
 async function expectAuthenticationFailure(unwrap: () => Promise<Uint8Array | null>, what: string): Promise<void> {
   const result = await outcome(unwrap);
-  const error = result.error;
-  if (error instanceof OvsealError && error.code === 'ERR_AUTHENTICATION_FAILED') return;
+  if (codeOf(result.error) === 'ERR_AUTHENTICATION_FAILED') return;
   throw new Error(`${what}: expected an ERR_AUTHENTICATION_FAILED rejection, got ${describeOutcome(result)}`);
 }
 

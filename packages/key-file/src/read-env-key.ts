@@ -1,4 +1,5 @@
-import { decodeKey, KeyFileError } from '@ovseal/key-file';
+import { KeyFileError } from './errors.js';
+import { decodeKey } from './lib/key-text.js';
 
 /**
  * Reads a 256-bit key from an environment variable: base64url of the 32 raw bytes, or the

@@ -1,4 +1,4 @@
-import { FileRecipient } from '@ovseal/key-file';
+import { FileRecipient } from './file-recipient.js';
 import { readEnvKey } from './read-env-key.js';
 
 /**

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { inspect, open, OvsealError, sealToBuffer } from '@ovseal/container';
-import { encodeKey, FileIdentity, FileRecipient, generateKey, type KeyFileError } from '@ovseal/key-file';
-import { EnvIdentity, EnvRecipient, readEnvKey } from '@ovseal/key-env';
+import { EnvIdentity, EnvRecipient, encodeKey, FileIdentity, FileRecipient, generateKey, readEnvKey, type KeyFileError } from '@ovseal/key-file';
 
 const MODEL = new Uint8Array(Buffer.from('onnx bytes'));
 const VARIABLE = 'OVSEAL_TEST_KEY_ENV';

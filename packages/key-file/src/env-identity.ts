@@ -1,4 +1,4 @@
-import { FileIdentity } from '@ovseal/key-file';
+import { FileIdentity } from './file-identity.js';
 import { readEnvKey } from './read-env-key.js';
 
 /**

@@ -1,10 +1,9 @@
 /** The provider contract (@ovseal/container/testkit) for `env` stanzas. */
 import { describe, test } from 'vitest';
 import { providerConformanceChecks } from '@ovseal/container/testkit';
-import { encodeKey, generateKey } from '@ovseal/key-file';
-import { EnvIdentity, EnvRecipient } from '@ovseal/key-env';
+import { EnvIdentity, EnvRecipient, encodeKey, generateKey } from '@ovseal/key-file';
 
-describe('key-env keeps the provider contract', () => {
+describe('env keys keep the provider contract', () => {
   const env = { MODEL_KEY: encodeKey(generateKey()), OTHER_KEY: encodeKey(generateKey()) };
   const subject = {
     name: 'env',
