@@ -52,12 +52,6 @@ function seeded(label, length) {
 
 const big = (bytes) => BigInt(`0x${hex(bytes) || '0'}`);
 const bigBytes = (n, length) => Buffer.from(n.toString(16).padStart(length * 2, '0'), 'hex');
-function modPow(base, exponent, modulus) {
-  let result = 1n;
-  base %= modulus;
-  for (; exponent > 0n; exponent >>= 1n, base = (base * base) % modulus) if (exponent & 1n) result = (result * base) % modulus;
-  return result;
-}
 function modInverse(a, m) {
   let [oldR, r, oldS, s] = [a % m, m, 1n, 0n];
   while (r !== 0n) {
