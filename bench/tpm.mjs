@@ -43,10 +43,11 @@ const median = (values) => {
 async function main() {
   const container = await import(distFile('container'));
   const tpm = await import(distFile('key-tpm'));
+  const { checkSwtpmPrerequisites, startSwtpm } = await import(distFile('key-tpm', 'testing.js'));
   const { Tpm2Tools } = await import(distFile('key-tpm', 'lib/tools.js'));
   const { forgetParents } = await import(distFile('key-tpm', 'lib/parent.js'));
 
-  const prerequisites = tpm.checkSwtpmPrerequisites();
+  const prerequisites = checkSwtpmPrerequisites();
   if (!prerequisites.ok) {
     console.error(`bench:tpm: ${prerequisites.message}`);
     process.exit(2);
@@ -66,7 +67,7 @@ async function main() {
     }
   };
 
-  const swtpm = await tpm.startSwtpm();
+  const swtpm = await startSwtpm();
   const work = await mkdtemp(join(tmpdir(), 'ovseal-bench-tpm-'));
   try {
     const tcti = swtpm.tcti;
@@ -187,7 +188,7 @@ async function benchAttestedRelease({ tpm, container, measure, work }) {
   const { BrokerClient } = await import(appFile('edge-runner'));
   const { DeviceAttestation } = await import(appFile('edge-runner', 'lib/device-attestation.js'));
   const { FileIdentity, FileRecipient, generateKey } = await import(distFile('key-file'));
-  const manufactured = await tpm.startSwtpm({ endorsement: { caDir: join(work, 'ca') } });
+  const manufactured = await startSwtpm({ endorsement: { caDir: join(work, 'ca') } });
   const tcti = manufactured.tcti;
   const kek = generateKey();
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startKmsLocal } from '../packages/kms-local/dist/index.js';
-import { checkSwtpmPrerequisites, startSwtpm } from '../packages/key-tpm/dist/index.js';
+import { checkSwtpmPrerequisites, startSwtpm } from '../packages/key-tpm/dist/testing.js';
 import { drawTextImage, findTextBoxes } from '../apps/edge-runner/dist/index.js';
 import { ocrModels, openVinoLibraryDir } from '../test-fixtures/index.mjs';
 

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm';
+import { startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { admin, assertTpm, describeWithTpm, edge, health, sealDetector, spawnBroker, spawnRunner, startKms, tempDir, waitFor, writeConfig, type BrokerProcess, type Spawned } from './helpers.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SwtpmInstance } from '@ovseal/key-tpm';
+import type { SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { drawTextImage, findTextBoxes } from '../src/index.js';
 import {
   admin,

@@ -14,12 +14,11 @@ import {
   initAttestationKey,
   initDeviceKey,
   readEndorsementKey,
-  startSwtpm,
   TpmEcdhIdentity,
   type EndorsementKeyInfo,
-  type SwtpmInstance,
   type TpmQuote,
 } from '@ovseal/key-tpm';
+import { startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { quoteQualifyingData, quoteToJson, stanzaFromJson, type ActivationChallenge, type ChallengeResponse, type EnrolAttestation, type WireQuote } from '../src/protocol/index.js';
 import { keyPath, send, signRequestWith, type TestDevice } from './device.js';
 import { admin, assertTpm, describeWithTpm, sealDetector, spawnBroker, startKms, tempDir, type BrokerProcess } from './helpers.js';

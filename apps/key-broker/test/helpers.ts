@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
 import { generateSigningKey, seal, type SealEntryInput } from '@ovseal/container';
 import { kmsRecipientFromUri } from '@ovseal/key-kms';
-import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm';
+import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { startKmsLocal, type KmsLocal } from '@ovseal/kms-local';
 import { ocrModels } from '@ovseal/test-fixtures';
 

@@ -2,7 +2,7 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm';
+import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { ovsealAsync as ovseal, tempDir } from './helpers.js';
 
 const prerequisites = checkSwtpmPrerequisites();

@@ -15,13 +15,12 @@ import {
   parseAttestationKey,
   parseEndorsementKey,
   readEndorsementKey,
-  startSwtpm,
   TpmError,
   verifyEkCertificate,
   verifyQuote,
   type EndorsementKeyInfo,
-  type SwtpmInstance,
 } from '../src/index.js';
+import { startSwtpm, type SwtpmInstance } from '../src/testing.js';
 import { Tpm2Tools } from '../src/lib/tools.js';
 import { assertPrerequisites, describeTpm, extendPcr, leftovers } from './helpers.js';
 

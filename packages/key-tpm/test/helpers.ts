@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createWrapContext, type WrapContext } from '@ovseal/container';
-import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '../src/index.js';
+import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '../src/testing.js';
 import { Tpm2Tools } from '../src/lib/tools.js';
 
 /**
