@@ -188,6 +188,7 @@ async function benchAttestedRelease({ tpm, container, measure, work }) {
   const { BrokerClient } = await import(appFile('edge-runner'));
   const { DeviceAttestation } = await import(appFile('edge-runner', 'lib/device-attestation.js'));
   const { FileIdentity, FileRecipient, generateKey } = await import(distFile('key-file'));
+  const { startSwtpm } = await import(distFile('key-tpm', 'testing.js'));
   const manufactured = await startSwtpm({ endorsement: { caDir: join(work, 'ca') } });
   const tcti = manufactured.tcti;
   const kek = generateKey();
