@@ -3,7 +3,7 @@ import { TIMEOUTS } from './vitest.shared.js';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*'],
+    projects: ['packages/*', 'apps/*', 'tests'],
     reporters: ['default', './scripts/summary-reporter.ts'],
     ...TIMEOUTS,
   },

@@ -3,7 +3,8 @@
 // `tsc -b` (the root tsconfig.json) builds and type-checks every package's sources and tests in
 // dependency order:
 //
-// - packages/X/tsconfig.json (sources, composite) references the packages X depends on;
+// - packages/X/tsconfig.json (sources, composite) references the packages X depends on (and the
+//   repository-wide tests/ have a test project only);
 // - packages/X/test/tsconfig.json (tests, composite, no output) references ../ and every workspace
 //   package X depends on or develops with;
 // - tsconfig.json at the root references all of them.
@@ -27,10 +28,10 @@ const TEST_TEMPLATE = {
 /** Workspace packages that have TypeScript sources: folder and manifest. */
 function workspacePackages() {
   const found = new Map();
-  for (const group of ['packages', 'apps']) {
-    for (const name of readdirSync(join(root, group)).sort()) {
-      const dir = join(root, group, name);
-      if (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'tsconfig.json'))) continue;
+  const dirs = ['packages', 'apps'].flatMap((group) => readdirSync(join(root, group)).sort().map((name) => join(root, group, name)));
+  for (const dir of [...dirs, join(root, 'tests')]) {
+    {
+      if (!existsSync(join(dir, 'package.json'))) continue;
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
       found.set(manifest.name, { dir, manifest });
     }
@@ -63,11 +64,15 @@ const solution = [];
 for (const { dir, manifest } of packages.values()) {
   const runtime = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies });
   const development = Object.keys(manifest.devDependencies ?? {});
-  update(join(dir, 'tsconfig.json'), referencesFrom(dir, packages, runtime), undefined);
-  solution.push({ path: relative(root, dir) });
+  if (existsSync(join(dir, 'tsconfig.json'))) {
+    update(join(dir, 'tsconfig.json'), referencesFrom(dir, packages, runtime), undefined);
+    solution.push({ path: relative(root, dir) });
+  }
   if (existsSync(join(dir, 'test'))) {
     const testDir = join(dir, 'test');
-    update(join(testDir, 'tsconfig.json'), [{ path: '..' }, ...referencesFrom(testDir, packages, [...runtime, ...development])], TEST_TEMPLATE);
+    const own = existsSync(join(dir, 'tsconfig.json')) ? [{ path: '..' }] : [];
+    const template = { ...TEST_TEMPLATE, extends: relative(testDir, join(root, 'tsconfig.base.json')) };
+    update(join(testDir, 'tsconfig.json'), [...own, ...referencesFrom(testDir, packages, [...runtime, ...development])], template);
     solution.push({ path: relative(root, testDir) });
   }
 }

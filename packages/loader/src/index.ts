@@ -1,8 +1,6 @@
 export { openModel } from './open-model.js';
 export { loadOpenVino } from './load-openvino.js';
 export type { LoadOpenVinoOptions, LoadedOpenVinoModel } from './load-openvino.js';
-export { loadOnnxRuntime } from './load-onnx-runtime.js';
-export type { LoadOnnxRuntimeOptions, LoadedOnnxRuntimeSession } from './load-onnx-runtime.js';
 export { CompiledModelCache } from './compiled-model-cache.js';
 export type {
   CompiledModelCacheKey,

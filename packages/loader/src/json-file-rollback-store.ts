@@ -21,7 +21,8 @@ interface StoreFile {
  *
  * @example
  * ```ts
- * import { JsonFileRollbackStore, loadOnnxRuntime } from '@ovseal/loader';
+ * import { JsonFileRollbackStore } from '@ovseal/loader';
+ * import { loadOnnxRuntime } from '@ovseal/loader/onnxruntime';
  *
  * const rollback = new JsonFileRollbackStore('/var/lib/ovseal/versions.json');
  * const { session } = await loadOnnxRuntime('detector.ovseal', { identities, rollback });

@@ -30,7 +30,7 @@ export interface LoadedOnnxRuntimeSession {
  *
  * @example
  * ```ts
- * import { loadOnnxRuntime } from '@ovseal/loader';
+ * import { loadOnnxRuntime } from '@ovseal/loader/onnxruntime';
  * import { Tensor } from 'onnxruntime-node';
  *
  * const { session, dispose } = await loadOnnxRuntime('detector.ovseal', {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { NoMatchingKeyError, seal, sealToBuffer } from '@ovseal/container';
-import { UnsafeConfigError, UnsupportedModelError, loadOnnxRuntime } from '../src/index.js';
+import { UnsafeConfigError, UnsupportedModelError } from '../src/index.js';
+import { loadOnnxRuntime } from '../src/onnxruntime.js';
 import { ocrModels } from './helpers/fixtures.js';
 import { freshKey } from './helpers/keys.js';
 

@@ -1,4 +1,5 @@
-import { loadOnnxRuntime, loadOpenVino, type LoadedOpenVinoModel, type OpenVinoElementType, type OpenVinoTensor } from '@ovseal/loader';
+import { loadOpenVino, type LoadedOpenVinoModel, type OpenVinoElementType, type OpenVinoTensor } from '@ovseal/loader';
+import { loadOnnxRuntime } from '@ovseal/loader/onnxruntime';
 import type { Identity, TrustPolicy } from '@ovseal/container';
 import type { RollbackStore } from '@ovseal/loader';
 import type { Tensor, TensorData, TensorType } from './tensor-json.js';
