@@ -63,10 +63,10 @@ describe('reader checks', () => {
 });
 
 describe('the seam is not part of the package', () => {
-  it('neither src/index.ts nor the exports map name it', () => {
-    const index = readFileSync(new URL('../src/index.ts', import.meta.url), 'utf8');
+  it('neither the entries (src/index.ts, the provider testkit) nor the exports map name it', () => {
     const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown> };
-    expect(index).not.toMatch(/checks/);
-    expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json']);
+    expect(readFileSync(new URL('../src/index.ts', import.meta.url), 'utf8')).not.toMatch(/checks/);
+    expect(readFileSync(new URL('../src/testkit/index.ts', import.meta.url), 'utf8')).not.toMatch(/lib\/checks|ReaderCheck/);
+    expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './testkit']);
   });
 });
