@@ -21,10 +21,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seal } from '../packages/container/dist/index.js';
+import { createWrapContext, seal } from '../packages/container/dist/index.js';
 import { kmsRecipientFromUri } from '../packages/key-kms/dist/index.js';
 import { startKmsLocal } from '../packages/kms-local/dist/index.js';
-import { challengeContext, signDeviceRequest, stanzaFromJson } from '../apps/key-broker/dist/protocol/index.js';
+import { challengeWrapFields, signDeviceRequest, stanzaFromJson } from '../packages/broker-protocol/dist/index.js';
 import { FileDeviceKey } from '../apps/edge-runner/dist/index.js';
 import { ocrModels } from '../test-fixtures/index.mjs';
 
@@ -168,7 +168,7 @@ try {
     await pool(prepared, CONCURRENCY, async (_, index) => {
       const { text } = await call(broker.url, 'POST', '/v1/challenges', { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ deviceId: 'bench-device' })));
       const challenge = JSON.parse(text);
-      const secret = await device.unwrap([stanzaFromJson(challenge.stanza)], challengeContext(challenge.nonce, 'bench-device'));
+      const secret = await device.unwrap([stanzaFromJson(challenge.stanza)], createWrapContext(challengeWrapFields(challenge.nonce, 'bench-device')));
       const body = Buffer.from('{}');
       prepared[index] = { body, authorization: signDeviceRequest(secret, { method: 'POST', path, deviceId: 'bench-device', nonce: challenge.nonce, timestamp: Date.now(), body }) };
     });

@@ -184,7 +184,7 @@ async function main() {
  */
 async function benchAttestedRelease({ tpm, container, measure, work }) {
   const { startKeyBroker } = await import(appFile('key-broker'));
-  const { quoteQualifyingData, stanzaFromJson } = await import(appFile('key-broker', 'protocol/index.js'));
+  const { quoteQualifyingData, stanzaFromJson } = await import(distFile('broker-protocol'));
   const { BrokerClient } = await import(appFile('edge-runner'));
   const { DeviceAttestation } = await import(appFile('edge-runner', 'lib/device-attestation.js'));
   const { FileIdentity, FileRecipient, generateKey } = await import(distFile('key-file'));
@@ -221,7 +221,7 @@ async function benchAttestedRelease({ tpm, container, measure, work }) {
       const identity = await tpm.TpmEcdhIdentity.open({ handle }, { tcti });
       const config = { akHandle: '0x81000200', ekHandle: '0x81010001', ekCertificateIndex: '0x01c00002' };
       const attestation = attested ? await DeviceAttestation.create(config, tcti) : undefined;
-      const client = new BrokerClient({ brokerUrl: broker.url, deviceId: id, identity, attestation });
+      const client = new BrokerClient({ brokerUrls: [broker.url], deviceId: id, identity, attestation });
       const token = await api('POST', '/v1/admin/enrolment-tokens', { labels: [attested ? 'bench' : 'bench-plain'], ttlSeconds: 600, requireAttestation: attested });
       await client.enrol(token.token, { keyType: 'tpm-ecdh', publicKeyPem: identity.publicKeyPem, attestation });
       return { client, identity, attestation };

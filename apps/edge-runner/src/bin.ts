@@ -85,7 +85,7 @@ async function main(): Promise<number> {
       }
       const key = await openDeviceKey(config.deviceKey);
       warnIfFile(key);
-      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
+      const client = new BrokerClient({ brokerUrls: config.brokerUrls, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
       const device = await client.enrol(token, key);
       const attested = key.attestation ? '; attested: EK and attestation key proven by a credential challenge' : '';
       process.stdout.write(values.json ? `${JSON.stringify(device)}\n` : `enrolled ${device.id} (key ${device.keyId}; labels: ${device.labels.join(', ') || 'none'}${attested})\n`);
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
         return 2;
       }
       const key = await openDeviceKey(config.deviceKey);
-      const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
+      const client = new BrokerClient({ brokerUrls: config.brokerUrls, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
       const release = await client.requestKey(values.model);
       const cache = new ModelCache(config.dataDir);
       const previous = await cache.readKey(release.model);
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'run': {
-      const runner = await startEdgeRunner(config);
+      const runner = await startEdgeRunner(config, { processMetrics: true });
       process.stdout.write(`${JSON.stringify({ event: 'ready', url: runner.url, port: runner.port, deviceId: config.deviceId, deviceKey: runner.deviceKey.storage, pid: process.pid })}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => void runner.stop().then(resolve);

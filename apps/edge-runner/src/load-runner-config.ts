@@ -32,7 +32,8 @@ export interface AttestationConfig {
 /** The runner configuration, with defaults applied and paths made absolute. */
 export interface RunnerConfig {
   readonly deviceId: string;
-  readonly brokerUrl: string;
+  /** The brokers of the deployment, in the order they are tried (`brokerUrls`, or one `brokerUrl`). */
+  readonly brokerUrls: readonly string[];
   readonly dataDir: string;
   readonly deviceKey: DeviceKeyConfig;
   readonly listen: { readonly host: string; readonly port: number };
@@ -62,17 +63,18 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
-/** The broker URL: https, or http on loopback only (a network would see and could answer every exchange). */
-function brokerUrlOf(raw: Record<string, unknown>): string {
-  const brokerUrl = str(raw, 'brokerUrl').replace(/\/+$/, '');
+/** A broker URL: https, or http on loopback only (a network would see and could answer every exchange). */
+function brokerUrlOf(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') fail(`"${field}" must be a non-empty string`);
+  const brokerUrl = value.replace(/\/+$/, '');
   let url: URL;
   try {
     url = new URL(brokerUrl);
   } catch {
-    fail('"brokerUrl" is an https URL');
+    fail(`"${field}" is an https URL`);
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) return brokerUrl;
-  return fail(`"brokerUrl" must be https:// (plain http only on loopback), not ${JSON.stringify(brokerUrl)}`, 'serve the broker over TLS (--tls-cert/--tls-key); for a private CA set "brokerCa", and pin it with "brokerPin"');
+  return fail(`"${field}" must be https:// (plain http only on loopback), not ${JSON.stringify(brokerUrl)}`, 'serve the broker over TLS (--tls-cert/--tls-key); for a private CA set "brokerCa", and pin it with "brokerPin"');
 }
 
 async function brokerTlsOf(raw: Record<string, unknown>, base: string): Promise<BrokerTls | undefined> {
@@ -119,10 +121,22 @@ function attestationOf(raw: unknown): AttestationConfig {
 }
 
 /**
+ * `brokerUrls` (the brokers of one deployment, tried in turn) or `brokerUrl` (one); each https (http
+ * on loopback only). One `brokerCa`/`brokerPin` applies to all of them.
+ */
+function brokerUrlsOf(raw: Record<string, unknown>): string[] {
+  if ((raw['brokerUrls'] === undefined) === (raw['brokerUrl'] === undefined)) fail('give "brokerUrl" (one broker) or "brokerUrls" (a list), not both');
+  if (raw['brokerUrl'] !== undefined) return [brokerUrlOf(raw['brokerUrl'], 'brokerUrl')];
+  const list = raw['brokerUrls'];
+  if (!Array.isArray(list) || list.length === 0 || list.length > 16) fail('"brokerUrls" is a list of 1 to 16 broker URLs');
+  return list.map((url, index) => brokerUrlOf(url, `brokerUrls[${index}]`));
+}
+
+/**
  * Reads the runner's JSON config file. Relative paths are relative to the file.
  *
  * ```json
- * { "deviceId": "edge-001", "brokerUrl": "https://broker.example.com", "dataDir": "/var/lib/ovseal-edge",
+ * { "deviceId": "edge-001", "brokerUrls": ["https://broker-a.example.com", "https://broker-b.example.com"], "dataDir": "/var/lib/ovseal-edge",
  *   "deviceKey": { "kind": "tpm", "type": "tpm-ecdh", "handle": "0x81000100", "tcti": "device:/dev/tpmrm0" },
  *   "trust": ["publisher.pem.pub"], "listen": { "host": "127.0.0.1", "port": 8650 }, "pollSeconds": 30, "runtime": "auto" }
  * ```
@@ -144,7 +158,7 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
   const base = dirname(resolve(path));
   const deviceId = str(raw, 'deviceId');
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(deviceId)) fail('"deviceId" is 1-128 characters of [A-Za-z0-9._:-]');
-  const brokerUrl = brokerUrlOf(raw);
+  const brokerUrls = brokerUrlsOf(raw);
   const listen = (raw['listen'] ?? {}) as Record<string, unknown>;
   const port = Number(listen['port'] ?? 8650);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('"listen.port" is a port number');
@@ -164,7 +178,7 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
   if (models !== undefined && (!Array.isArray(models) || !models.every((name) => typeof name === 'string'))) fail('"models" is a list of model names');
   return {
     deviceId,
-    brokerUrl,
+    brokerUrls,
     dataDir: resolve(base, str(raw, 'dataDir')),
     deviceKey: deviceKeyOf(raw['deviceKey'], base),
     listen: { host: typeof listen['host'] === 'string' ? listen['host'] : '127.0.0.1', port },

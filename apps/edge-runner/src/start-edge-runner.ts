@@ -7,6 +7,7 @@ import type { RunnerConfig } from './load-runner-config.js';
 import { openDeviceKey, type DeviceKey } from './open-device-key.js';
 import { createRunnerHandler } from './lib/http-server.js';
 import { stderrLog, type RunnerLog } from './lib/log.js';
+import { RunnerMetrics } from './lib/metrics.js';
 import { ModelManager } from './lib/model-manager.js';
 
 /** A running edge runner. */
@@ -14,6 +15,8 @@ export interface EdgeRunner {
   readonly url: string;
   readonly port: number;
   readonly deviceKey: DeviceKey;
+  /** The runner's Prometheus registry (what `GET /metrics` serves). */
+  readonly metrics: RunnerMetrics;
   /** Runs one broker exchange now (the poll does it every `pollSeconds`). */
   syncNow(): Promise<void>;
   /** Stops the server and the poll, releases every model (the runtimes' memory, the loader's plaintext). */
@@ -28,6 +31,8 @@ function isLoopbackHost(host: string): boolean {
 export interface EdgeRunnerOptions {
   /** Where log lines go (default stderr). */
   readonly log?: RunnerLog;
+  /** Node's process metrics on `/metrics` (process-wide: the command turns them on). */
+  readonly processMetrics?: boolean;
 }
 
 /**
@@ -51,15 +56,29 @@ export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerO
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const deviceKey = await openDeviceKey(config.deviceKey);
   if (deviceKey.storage === 'file') log('WARNING: the device key is a FILE, not a TPM key: anyone who copies it can impersonate this device');
-  const client = new BrokerClient({ brokerUrl: config.brokerUrl, deviceId: config.deviceId, identity: deviceKey.identity, tls: config.brokerTls, attestation: deviceKey.attestation });
-  const manager = new ModelManager(config, deviceKey, client, log);
+  const metrics = new RunnerMetrics({ processMetrics: options.processMetrics ?? false });
+  const client = new BrokerClient({
+    brokerUrls: config.brokerUrls,
+    deviceId: config.deviceId,
+    identity: deviceKey.identity,
+    tls: config.brokerTls,
+    attestation: deviceKey.attestation,
+    onAttempt(broker, outcome) {
+      metrics.brokerRequests.inc({ broker, outcome });
+      if (outcome === 'unavailable' && config.brokerUrls.length > 1) {
+        metrics.failovers.inc();
+        log(`broker ${broker} unavailable: trying the next one`);
+      }
+    },
+  });
+  const manager = new ModelManager(config, deviceKey, client, log, metrics);
   await manager.loadFromCache();
   if (manager.served.size > 0) log(`serving ${[...manager.served.values()].map((m) => m.id).join(', ')} from the cache`);
 
   if (config.inferToken === undefined && !isLoopbackHost(config.listen.host)) {
     log(`WARNING: listening on ${config.listen.host} without an inferToken: anyone who reaches this port can run the model (set "inferToken", or listen on 127.0.0.1)`);
   }
-  const handle = createRunnerHandler({ manager, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes, log });
+  const handle = createRunnerHandler({ manager, metrics, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes, log });
   // The handler answers every failure itself; its promise never rejects.
   const server = createServer((req, res) => void handle(req, res));
   server.headersTimeout = 10_000;
@@ -91,6 +110,7 @@ export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerO
     url,
     port,
     deviceKey,
+    metrics,
     syncNow: () => manager.sync(),
     stop() {
       stopped ??= (async () => {

@@ -41,8 +41,10 @@ describe('item 3: the runner trusts publishers and its broker explicitly', () =>
   it('refuses an http:// broker URL except on loopback', async () => {
     await expect(loadRunnerConfig(await config('http', { brokerUrl: 'http://broker.example.com:8640' }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/https/) });
     await expect(loadRunnerConfig(await config('http-ip', { brokerUrl: 'http://10.0.0.5' }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG' });
+    // Every broker of a list is held to it.
+    await expect(loadRunnerConfig(await config('http-list', { brokerUrl: undefined, brokerUrls: ['https://a.example.com', 'http://b.example.com'] }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/brokerUrls\[1\].*https/) });
     for (const url of ['http://127.0.0.1:8640', 'http://localhost:8640', 'http://[::1]:8640', 'https://broker.example.com']) {
-      expect((await loadRunnerConfig(await config(`ok-${url.length}`, { brokerUrl: url }))).brokerUrl).toBe(url);
+      expect((await loadRunnerConfig(await config(`ok-${url.length}`, { brokerUrl: url }))).brokerUrls).toEqual([url]);
     }
   });
 
@@ -70,11 +72,11 @@ describe('item 3: the runner trusts publishers and its broker explicitly', () =>
     it('reaches the broker whose key matches the pin (its own CA given), and refuses any other', async () => {
       const key = await FileDeviceKey.generate(join(work.path, 'pin-device.pem'));
       const ca = await readFile(join(certs(), 'broker.pem'), 'utf8');
-      const pinned = new BrokerClient({ brokerUrl: base, deviceId: 'edge-h', identity: key, tls: { ca, pin } });
+      const pinned = new BrokerClient({ brokerUrls: [base], deviceId: 'edge-h', identity: key, tls: { ca, pin } });
       await expect(pinned.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_REFUSED', brokerCode: 'device_revoked' });
-      const wrongPin = new BrokerClient({ brokerUrl: base, deviceId: 'edge-h', identity: key, tls: { ca, pin: `sha256//${Buffer.alloc(32).toString('base64')}` } });
+      const wrongPin = new BrokerClient({ brokerUrls: [base], deviceId: 'edge-h', identity: key, tls: { ca, pin: `sha256//${Buffer.alloc(32).toString('base64')}` } });
       await expect(wrongPin.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE', message: expect.stringMatching(/pin/) });
-      const unknownCa = new BrokerClient({ brokerUrl: base, deviceId: 'edge-h', identity: key });
+      const unknownCa = new BrokerClient({ brokerUrls: [base], deviceId: 'edge-h', identity: key });
       await expect(unknownCa.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE' });
     });
 

@@ -123,9 +123,16 @@ describe('inputs', () => {
       await writeFile(join(dir.path, 'publisher.pem.pub'), generateSigningKey().publicKeyPem);
       await writeFile(path, JSON.stringify({ deviceId: 'edge-1', brokerUrl: 'http://127.0.0.1:1/', dataDir: 'data', deviceKey: { kind: 'tpm', keyDir: 'key', tcti: 'swtpm:port=2321' }, trust: ['publisher.pem.pub'] }));
       const config = await loadRunnerConfig(path);
-      expect(config).toMatchObject({ brokerUrl: 'http://127.0.0.1:1', dataDir: join(dir.path, 'data'), deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: join(dir.path, 'key') }, pollSeconds: 30, runtime: 'auto' });
+      expect(config).toMatchObject({ brokerUrls: ['http://127.0.0.1:1'], dataDir: join(dir.path, 'data'), deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: join(dir.path, 'key') }, pollSeconds: 30, runtime: 'auto' });
       await writeFile(path, JSON.stringify({ deviceId: 'edge 1', brokerUrl: 'x', dataDir: 'd', deviceKey: { kind: 'file', path: 'k' } }));
       await expect(loadRunnerConfig(path)).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG' });
+      const base = { deviceId: 'edge-1', dataDir: 'd', deviceKey: { kind: 'file', path: 'k' }, trust: ['publisher.pem.pub'] };
+      await writeFile(path, JSON.stringify({ ...base, brokerUrls: ['https://a.example:8640/', 'https://b.example:8640'] }));
+      expect((await loadRunnerConfig(path)).brokerUrls).toEqual(['https://a.example:8640', 'https://b.example:8640']);
+      for (const bad of [{ brokerUrls: [] }, { brokerUrls: ['ftp://a'] }, { brokerUrls: 'https://a' }, { brokerUrl: 'https://a', brokerUrls: ['https://b'] }, {}]) {
+        await writeFile(path, JSON.stringify({ ...base, ...bad }));
+        await expect(loadRunnerConfig(path), JSON.stringify(bad)).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/brokerUrl/) });
+      }
     } finally {
       await dir.remove();
     }

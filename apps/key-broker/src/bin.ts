@@ -5,6 +5,8 @@ import type { Identity } from '@ovseal/container';
 import { FileIdentity } from '@ovseal/key-file';
 import { kmsIdentityFromUri } from '@ovseal/key-kms';
 import { startKeyBroker, type RateLimit } from './start-key-broker.js';
+import type { Logger } from './lib/logger.js';
+import type { BrokerStore } from './store.js';
 
 const USAGE = `Usage: ovseal-key-broker --data-dir DIR --identity URI [options]
 
@@ -12,6 +14,10 @@ The ovseal fleet key broker (README: apps/key-broker/README.md).
 
 Options:
   --data-dir DIR           SQLite database and registered containers (env OVSEAL_BROKER_DATA_DIR)
+  --store URL              postgres://USER@HOST:PORT/DB: keep state in PostgreSQL (several brokers on one
+                           database) instead of SQLite in the data dir (env OVSEAL_BROKER_STORE, removed
+                           from the environment once read; give the password with PGPASSWORD or ~/.pgpass)
+  --store-pool N           PostgreSQL connections per broker (default 10)
   --identity URI           key that unwraps registered models: aws-kms:… or file:PATH; repeatable
                            (env OVSEAL_BROKER_IDENTITIES, comma-separated). KMS: the SDK's usual
                            environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS)
@@ -34,6 +40,8 @@ Options:
   --ek-ca FILE             trusted TPM manufacturer CA certificates (PEM) for attested enrolment;
                            repeatable
   --attest-pcrs SEL        PCRs every quote covers (default sha256:0,1,2,3,4,5,6,7)
+  --metrics-token-file F   bearer token of GET /metrics (Prometheus; else env OVSEAL_BROKER_METRICS_TOKEN);
+                           admins may read /metrics too
   --quiet                  no request log lines (events and errors are still logged)
   -h, --help               show this help
 
@@ -51,6 +59,21 @@ async function identityFrom(uri: string, cache: { ttlMs: number; maxUses: number
   if (uri.startsWith('aws-kms:')) return kmsIdentityFromUri(uri, cache ? { cache } : {});
   if (uri.startsWith('file:')) return FileIdentity.fromFile(uri.slice('file:'.length));
   throw new Error(`unsupported identity ${uri.split(':')[0]}: use aws-kms:… or file:PATH`);
+}
+
+/** The PostgreSQL store (schema steps applied); its log lines name the host, never the URL's password. */
+async function openStore(url: string, pool: number, logger: Logger): Promise<BrokerStore> {
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error('--store is a postgres:// URL (without it the broker keeps SQLite in --data-dir)');
+  if (!Number.isSafeInteger(pool) || pool < 1) throw new Error('--store-pool is a number of connections (1 or more)');
+  const { PostgresBrokerStore } = await import('./postgres-broker-store.js');
+  const where = new URL(url);
+  const store = await PostgresBrokerStore.open({
+    connectionString: url,
+    maxConnections: pool,
+    onConnectionError: (error) => logger.warn('store_connection_lost', { code: (error as { code?: string }).code ?? error.name }),
+  });
+  logger.info('store', { kind: 'postgres', host: where.host, database: where.pathname.slice(1) });
+  return store;
 }
 
 async function main(): Promise<void> {
@@ -71,6 +94,9 @@ async function main(): Promise<void> {
       durability: { type: 'string' },
       'rate-limit': { type: 'string' },
       'device-rate-limit': { type: 'string' },
+      store: { type: 'string' },
+      'store-pool': { type: 'string' },
+      'metrics-token-file': { type: 'string' },
       'trust-proxy': { type: 'string' },
       'ek-ca': { type: 'string', multiple: true },
       'attest-pcrs': { type: 'string' },
@@ -89,6 +115,10 @@ async function main(): Promise<void> {
   // Only its SHA-256 is kept: the token must not linger where dependencies, child processes or a
   // diagnostic report would find it.
   delete env['OVSEAL_BROKER_ADMIN_TOKEN'];
+  const storeUrl = values.store ?? env['OVSEAL_BROKER_STORE'];
+  delete env['OVSEAL_BROKER_STORE'];
+  const metricsToken = values['metrics-token-file'] ? readFileSync(values['metrics-token-file'], 'utf8').trim() : env['OVSEAL_BROKER_METRICS_TOKEN'];
+  delete env['OVSEAL_BROKER_METRICS_TOKEN'];
   if (!dataDir || identityUris.length === 0 || (!adminToken && !values['admin-client-ca'])) {
     process.stderr.write(`ovseal-key-broker: error: --data-dir, --identity and an admin token (or --admin-client-ca) are required\n\n${USAGE}`);
     process.exitCode = 2;
@@ -99,6 +129,7 @@ async function main(): Promise<void> {
   const durability = values.durability ?? 'normal';
   if (durability !== 'normal' && durability !== 'full') throw new Error('--durability is normal or full');
   const { createLogger } = await import('./lib/logger.js');
+  if (storeUrl !== undefined && values.durability !== undefined) throw new Error('--durability is a SQLite setting: PostgreSQL keeps its own (synchronous_commit)');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) || (values['admin-client-ca'] && !values['tls-cert'])) {
     throw new Error('--tls-cert and --tls-key go together, and --admin-client-ca needs them');
   }
@@ -109,15 +140,20 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(trustProxy) || trustProxy < 0) throw new Error('--trust-proxy is a number of proxies (0 or more)');
   const rate = limit(values['rate-limit'], 2);
   const deviceRate = limit(values['device-rate-limit'], 4);
+  const logger = createLogger((line) => process.stderr.write(line), { requests: !(values.quiet ?? false) });
+  const store = storeUrl === undefined ? undefined : await openStore(storeUrl, Number(values['store-pool'] ?? 10), logger);
   const broker = await startKeyBroker({
     dataDir,
+    ...(store ? { store } : {}),
+    ...(metricsToken ? { metricsToken } : {}),
+    processMetrics: true,
     ...(adminToken ? { adminToken } : {}),
     ...(tls ? { tls } : {}),
     identities: await Promise.all(identityUris.map((uri) => identityFrom(uri, cache))),
     host: values.host ?? '127.0.0.1',
     port: Number(values.port ?? 8640),
     durability,
-    logger: createLogger((line) => process.stderr.write(line), { requests: !(values.quiet ?? false) }),
+    logger,
     ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     ...(values.trust ? { trust: { publicKeys: values.trust.map((path) => readFileSync(path, 'utf8')) } } : {}),
     ...(rate !== undefined ? { rateLimit: rate } : {}),

@@ -2,6 +2,8 @@ export { startKeyBroker } from './start-key-broker.js';
 export type { KeyBrokerOptions, KeyBroker, RateLimit, Logger, AttestationOptions } from './start-key-broker.js';
 export { SqliteBrokerStore } from './sqlite-broker-store.js';
 export type { SqliteBrokerStoreOptions } from './sqlite-broker-store.js';
+export { PostgresBrokerStore } from './postgres-broker-store.js';
+export type { PostgresBrokerStoreOptions } from './postgres-broker-store.js';
 export type {
   BrokerStore,
   ModelRecord,
@@ -19,9 +21,12 @@ export type {
   TofuMode,
   PcrPolicyRecord,
   PcrValuesRecord,
+  ReleaseOutcome,
+  ReleaseRequestRecord,
 } from './store.js';
 export { BrokerError } from './errors.js';
 export type { BrokerErrorCode } from './errors.js';
+// The wire types live in @ovseal/broker-protocol (what devices import, without this server).
 export type {
   WireStanza,
   ChallengeResponse,
@@ -36,4 +41,4 @@ export type {
   EnrolRequest,
   ActivationChallenge,
   PcrMismatch,
-} from './protocol/types.js';
+} from '@ovseal/broker-protocol';

@@ -16,11 +16,16 @@ import type {
   PcrPolicyRecord,
   PcrValuesRecord,
   QuoteRecord,
+  ReleaseOptions,
+  ReleaseOutcome,
+  ReleaseRequestRecord,
 } from './store.js';
+import { RELEASE_REQUEST_TTL_MS } from './store.js';
 import { Checkpointer } from './lib/checkpointer.js';
+import { auditFields, auditFromRow, deviceFromRow, grantFromRow, json, modelFromRow, releaseRequestFromRow, tokenFromRow, type Row } from './lib/store-rows.js';
 import { tokenAllows } from './lib/enrolment.js';
 import { SqliteAttestationTables } from './lib/sqlite-attestation.js';
-import { ATTESTATION_SCHEMA, MIGRATION_FROM_1, MIGRATION_FROM_2, SCHEMA, SCHEMA_VERSION } from './lib/sqlite-schema.js';
+import { ATTESTATION_SCHEMA, BASE_SCHEMA_VERSION, MIGRATION_FROM_1, MIGRATION_FROM_2, SCHEMA, SCHEMA_STEPS, SCHEMA_VERSION } from './lib/sqlite-schema.js';
 
 /** Options of {@link SqliteBrokerStore}. */
 export interface SqliteBrokerStoreOptions {
@@ -39,103 +44,11 @@ export interface SqliteBrokerStoreOptions {
   readonly checkpointIntervalMs?: number;
 }
 
-type Row = Record<string, unknown>;
-
-const json = (value: unknown) => JSON.stringify(value);
-const parse = <T>(text: unknown) => JSON.parse(String(text)) as T;
-const orNull = <T>(value: T | null | undefined): T | null => (value === undefined ? null : value);
-
-function modelFromRow(row: Row): ModelRecord {
-  const kind = row['storage_kind'] as 'file' | 'url';
-  const ref = String(row['storage_ref']);
-  return {
-    id: String(row['id']),
-    name: String(row['name']),
-    version: String(row['version']),
-    containerId: String(row['container_id']),
-    format: String(row['format']),
-    createdAt: Number(row['created_at']),
-    notAfter: row['not_after'] === null ? null : Number(row['not_after']),
-    entries: parse(row['entries']),
-    stanzas: parse(row['stanzas']),
-    size: Number(row['size']),
-    sha256: (row['sha256'] as string | null) ?? null,
-    payloadDigest: String(row['payload_digest']),
-    signatureKeyId: (row['signature_key_id'] as string | null) ?? null,
-    storage: kind === 'file' ? { kind, path: ref } : { kind, url: ref },
-    registeredAt: Number(row['registered_at']),
-    header: row['header'] === null || row['header'] === undefined ? null : new Uint8Array(row['header'] as Buffer),
-  };
-}
-
-function deviceFromRow(row: Row): DeviceRecord {
-  return {
-    id: String(row['id']),
-    keyType: row['key_type'] as DeviceRecord['keyType'],
-    publicKeyPem: String(row['public_key_pem']),
-    keyId: String(row['key_id']),
-    labels: parse(row['labels']),
-    registeredAt: Number(row['registered_at']),
-    revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
-    revokedReason: (row['revoked_reason'] as string | null) ?? null,
-  };
-}
-
-function grantFromRow(row: Row): GrantRecord {
-  const value = String(row['subject_value']);
-  return {
-    id: String(row['id']),
-    // A device grant from before keys were bound (no device then) matches no key.
-    subject: row['subject_kind'] === 'device' ? { kind: 'device', value, keyId: (row['subject_key_id'] as string | null) ?? '' } : { kind: 'label', value },
-    modelName: String(row['model_name']),
-    modelVersion: (row['model_version'] as string | null) ?? null,
-    notAfter: Number(row['not_after']),
-    maxReleases: Number(row['max_releases']),
-    releases: Number(row['releases']),
-    maxReleasesPerDevice: row['max_releases_per_device'] === null || row['max_releases_per_device'] === undefined ? null : Number(row['max_releases_per_device']),
-    ...(row['device_releases'] !== undefined ? { deviceReleases: Number(row['device_releases'] ?? 0) } : {}),
-    createdAt: Number(row['created_at']),
-    revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
-  };
-}
-
-function tokenFromRow(row: Row): EnrolmentTokenRecord {
-  return {
-    id: String(row['id']),
-    tokenHash: String(row['token_hash']),
-    labels: parse(row['labels']),
-    expiresAt: Number(row['expires_at']),
-    maxUses: Number(row['max_uses']),
-    uses: Number(row['uses']),
-    deviceId: (row['device_id'] as string | null) ?? null,
-    deviceIdPattern: (row['device_id_pattern'] as string | null) ?? null,
-    requireAttestation: Number(row['require_attestation'] ?? 0) === 1,
-    allowMissingEkCertificate: Number(row['allow_missing_ek_certificate'] ?? 0) === 1,
-    createdAt: Number(row['created_at']),
-    revokedAt: row['revoked_at'] === null || row['revoked_at'] === undefined ? null : Number(row['revoked_at']),
-  };
-}
-
 /** Thrown inside a transaction to roll it back with a refusal. */
 class Refused extends Error {
   constructor(readonly reason: 'releases_exhausted' | 'device_releases_exhausted') {
     super(reason);
   }
-}
-
-function auditFromRow(row: Row): AuditRecord {
-  return {
-    id: Number(row['id']),
-    at: Number(row['at']),
-    actor: String(row['actor']),
-    action: String(row['action']),
-    outcome: row['outcome'] as AuditRecord['outcome'],
-    deviceId: (row['device_id'] as string | null) ?? null,
-    modelId: (row['model_id'] as string | null) ?? null,
-    grantId: (row['grant_id'] as string | null) ?? null,
-    reason: (row['reason'] as string | null) ?? null,
-    remote: (row['remote'] as string | null) ?? null,
-  };
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -300,8 +213,15 @@ export class SqliteBrokerStore implements BrokerStore {
     return rows.map(grantFromRow);
   }
 
-  async recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput): Promise<{ ok: true; grant: GrantRecord } | { ok: false; reason: 'releases_exhausted' | 'device_releases_exhausted' }> {
-    const release = this.#db.transaction(() => {
+  async recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput, options: ReleaseOptions = {}): Promise<ReleaseOutcome> {
+    const { requestId, nonce } = options;
+    const release = this.#db.transaction((): ReleaseOutcome => {
+      if (nonce !== undefined && !this.#useNonce(nonce.nonce, deviceId, nonce.expiresAt)) return { ok: false, reason: 'replayed' };
+      if (requestId !== undefined) {
+        const fresh = this.#statement('INSERT INTO release_requests (device_id, request_id, grant_id, model_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+          .run(deviceId, requestId, grantId, audit.modelId ?? '', now).changes === 1;
+        if (!fresh) return { ok: true, grant: grantFromRow(this.#statement('SELECT * FROM grants WHERE id = ?').get(grantId) as Row), repeated: true };
+      }
       const changed = this.#statement(
         'UPDATE grants SET releases = releases + 1 WHERE id = ? AND revoked_at IS NULL AND not_after > ? AND releases < max_releases',
       ).run(grantId, now).changes;
@@ -313,7 +233,7 @@ export class SqliteBrokerStore implements BrokerStore {
       ).run(grantId, deviceId, grant.maxReleasesPerDevice, grant.maxReleasesPerDevice).changes;
       if (counted !== 1 || (grant.maxReleasesPerDevice !== null && grant.maxReleasesPerDevice < 1)) throw new Refused('device_releases_exhausted');
       this.#appendAudit(audit);
-      return { ok: true as const, grant };
+      return { ok: true, grant };
     });
     try {
       return release.immediate();
@@ -323,11 +243,21 @@ export class SqliteBrokerStore implements BrokerStore {
     }
   }
 
-  async useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean> {
+  async findReleaseRequest(deviceId: string, requestId: string): Promise<ReleaseRequestRecord | undefined> {
+    const row = this.#statement('SELECT * FROM release_requests WHERE device_id = ? AND request_id = ?').get(deviceId, requestId) as Row | undefined;
+    return row && releaseRequestFromRow(row);
+  }
+
+  #useNonce(nonce: string, deviceId: string, expiresAt: number): boolean {
     return this.#statement('INSERT INTO used_nonces (nonce, device_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, deviceId, expiresAt).changes === 1;
   }
 
+  async useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean> {
+    return this.#useNonce(nonce, deviceId, expiresAt);
+  }
+
   async purgeNonces(now: number): Promise<number> {
+    this.#statement('DELETE FROM release_requests WHERE at < ?').run(now - RELEASE_REQUEST_TTL_MS);
     return this.#statement('DELETE FROM used_nonces WHERE expires_at < ?').run(now).changes;
   }
 
@@ -439,17 +369,7 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   #appendAudit(entry: AuditInput): AuditRecord {
-    const record = {
-      at: entry.at,
-      actor: entry.actor,
-      action: entry.action,
-      outcome: entry.outcome,
-      deviceId: orNull(entry.deviceId),
-      modelId: orNull(entry.modelId),
-      grantId: orNull(entry.grantId),
-      reason: orNull(entry.reason),
-      remote: orNull(entry.remote),
-    };
+    const record = auditFields(entry);
     const { lastInsertRowid } = this.#statement(
       'INSERT INTO audit (at, actor, action, outcome, device_id, model_id, grant_id, reason, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(record.at, record.actor, record.action, record.outcome, record.deviceId, record.modelId, record.grantId, record.reason, record.remote);
@@ -483,6 +403,7 @@ function migrate(db: Database.Database): void {
     if (row !== undefined && row.version <= 2) db.exec(MIGRATION_FROM_2);
     db.exec(SCHEMA);
     db.exec(ATTESTATION_SCHEMA);
+    for (const step of SCHEMA_STEPS) if (step.version > (row?.version ?? BASE_SCHEMA_VERSION)) db.exec(step.sql);
     db.prepare('DELETE FROM schema_version').run();
     db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
   }).immediate();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Identity, TrustPolicy } from '@ovseal/container';
 import { formatPcrSelection, parsePcrSelection } from '@ovseal/key-tpm';
 import { BrokerError } from './errors.js';
-import { adminRoutes, isAdmin, sha256Digest } from './lib/admin-routes.js';
+import { adminRoutes, isAdmin, isMetricsReader, sha256Digest } from './lib/admin-routes.js';
 import { attestationAdminRoutes } from './lib/attestation/admin-routes.js';
 import { CredentialChallenges } from './lib/attestation/credential-challenges.js';
 import { ModelKeyring, type BrokerCore } from './lib/broker-core.js';
@@ -16,6 +16,7 @@ import { DeviceAuthenticator, DeviceAuthError } from './lib/device-auth.js';
 import { DeviceRecipients } from './lib/device-keys.js';
 import { deviceRoutes } from './lib/device-routes.js';
 import { HttpError, readBody, remoteOf, sendError, sendJson } from './lib/http.js';
+import { BrokerMetrics } from './lib/metrics.js';
 import { createLogger, silentLogger, type Logger } from './lib/logger.js';
 import { RateLimiter } from './lib/rate-limiter.js';
 import { Router, type RequestContext, type Route } from './lib/router.js';
@@ -84,6 +85,13 @@ export interface KeyBrokerOptions {
   readonly trustProxy?: boolean | number;
   /** Structured log sink (JSON lines). Default: stderr. `false`: silent. */
   readonly logger?: Logger | false;
+  /**
+   * `GET /metrics` (Prometheus text) answers admins and, when set, this bearer token (at least 16
+   * characters) — give Prometheus this one, not the admin token.
+   */
+  readonly metricsToken?: string;
+  /** Add Node's process metrics (CPU, memory, event loop lag, GC) to `/metrics`: process-wide, so off by default; the command turns them on. */
+  readonly processMetrics?: boolean;
   /** TPM remote attestation (README, "Attestation"). */
   readonly attestation?: AttestationOptions;
 }
@@ -107,6 +115,8 @@ export interface KeyBroker {
   readonly host: string;
   readonly port: number;
   readonly store: BrokerStore;
+  /** The broker's Prometheus registry (what `GET /metrics` serves). */
+  readonly metrics: BrokerMetrics;
   /** Stops accepting, closes connections and the store. */
   stop(): Promise<void>;
 }
@@ -135,6 +145,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     throw new BrokerError('ERR_BROKER_CONFIG', 'admin calls need a token of at least 16 characters, or TLS with an admin client CA', { hint: 'generate a token: openssl rand -base64 32' });
   }
   if (!options.identities || options.identities.length === 0) throw new BrokerError('ERR_BROKER_CONFIG', 'the broker needs at least one identity to unwrap model keys');
+  if (options.metricsToken !== undefined && options.metricsToken.length < 16) throw new BrokerError('ERR_BROKER_CONFIG', 'a metrics token has at least 16 characters');
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = options.store ?? SqliteBrokerStore.open(join(options.dataDir, 'broker.db'), { durability: options.durability ?? 'normal' });
   const logger = options.logger === false ? silentLogger : (options.logger ?? createLogger());
@@ -143,6 +154,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
   const limiter = (setting: RateLimit | false | undefined, fallback: RateLimit) =>
     setting === false ? undefined : new RateLimiter((setting ?? fallback).perSecond, (setting ?? fallback).burst);
   const recipients = new DeviceRecipients();
+  const metrics = new BrokerMetrics({ processMetrics: options.processMetrics ?? false });
   const core: BrokerCore = {
     store,
     identities: options.identities,
@@ -174,6 +186,8 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
       defaultPcrs: defaultPcrsOf(options.attestation?.pcrs),
       credentials: new CredentialChallenges(await store.secret('attestation', () => randomBytes(32)), options.attestation?.activationTtlMs ?? 120_000),
     },
+    metrics,
+    metricsTokenDigest: options.metricsToken === undefined ? undefined : sha256Digest(options.metricsToken),
   };
   const routes: Route[] = [
     {
@@ -182,6 +196,16 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
       auth: 'public',
       async handler(ctx) {
         sendJson(ctx.res, 200, { status: 'ok' });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      auth: 'metrics',
+      async handler(ctx) {
+        const text = await metrics.registry.metrics();
+        ctx.res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        ctx.res.end(text);
       },
     },
     ...deviceRoutes(core),
@@ -238,6 +262,7 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     host,
     port,
     store,
+    metrics,
     stop() {
       stopped ??= (async () => {
         clearInterval(purge);
@@ -274,6 +299,9 @@ function defaultPcrsOf(pcrs: string | undefined): string {
     throw new BrokerError('ERR_BROKER_CONFIG', `attestation PCRs: ${(cause as Error).message}`, { cause });
   }
 }
+
+/** What a 503 for an unreachable database asks clients to wait, in seconds. */
+const STORE_RETRY_AFTER_SECONDS = 2;
 
 interface HandlerDeps {
   readonly core: BrokerCore;
@@ -325,6 +353,7 @@ function createHandler(deps: HandlerDeps) {
     } catch (error) {
       if (error instanceof HttpError) {
         if (error.status === 401) {
+          core.metrics.authFailures.inc({ reason: error.code });
           const key = route && ctx ? lockoutKey(route, ctx) : undefined;
           if (key !== undefined) deps.failureLimiter?.take(key);
           if (error instanceof DeviceAuthError && error.code === 'replayed') {
@@ -334,13 +363,20 @@ function createHandler(deps: HandlerDeps) {
           }
         }
         sendError(res, error);
+      } else if (error instanceof BrokerError && error.code === 'ERR_BROKER_STORE_UNAVAILABLE') {
+        // The database is down or restarting: the client retries, the pool reconnects by itself.
+        core.metrics.storeErrors.inc({ kind: 'unavailable' });
+        core.logger.warn('store_unavailable', { route: routePath, cause: (error.cause as { code?: string } | undefined)?.code });
+        sendError(res, new HttpError(503, 'store_unavailable', 'the broker cannot reach its database right now; retry later', { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) }));
       } else {
         // The message may come from a dependency: log its class and code only.
+        if (error instanceof BrokerError && error.code === 'ERR_BROKER_STORE') core.metrics.storeErrors.inc({ kind: 'other' });
         core.logger.error('request_failed', { route: routePath, error: (error as Error)?.name, code: (error as { code?: string })?.code });
         sendError(res, new HttpError(500, 'internal', 'internal error'));
       }
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      core.metrics.observeRequest(routePath, req.method ?? 'GET', res.statusCode, ms / 1000);
       // Route pattern, never the raw URL: signed URLs carry their signature in the query.
       core.logger.info('request', { method: req.method, route: routePath, status: res.statusCode, ms: Math.round(ms * 100) / 100, remote, subject: ctx?.device?.id ?? ctx?.subject });
     }
@@ -368,11 +404,18 @@ async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext
       }
       ctx.subject = 'admin';
       return;
+    case 'metrics':
+      if (!isMetricsReader(core, ctx.req.headers.authorization) && !isAdmin(core, ctx.req.headers.authorization) && !(core.adminMtls && (ctx.req.socket as TLSSocket).authorized === true)) {
+        throw new HttpError(401, 'unauthenticated', 'metrics need "Authorization: Bearer <metrics token>" (or admin credentials)', { 'www-authenticate': 'Bearer' });
+      }
+      ctx.subject = 'metrics';
+      return;
     case 'device': {
       ctx.body = await readBody(ctx.req, core.limits.deviceBytes);
-      const { device, nonce } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now);
+      const { device, nonce, nonceExpiresAt } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now, { deferNonce: route.deferNonce === true });
       ctx.device = device;
       ctx.nonce = nonce;
+      ctx.nonceExpiresAt = nonceExpiresAt;
       return;
     }
   }

@@ -1,5 +1,5 @@
 import type { DeviceKeyType } from '@ovseal/key-tpm';
-import type { PcrMismatch, WireStanza } from './protocol/types.js';
+import type { PcrMismatch, WireStanza } from '@ovseal/broker-protocol';
 
 /**
  * Persistence of the broker, as an interface: {@link SqliteBrokerStore} is the embedded default;
@@ -44,13 +44,22 @@ export interface BrokerStore {
    * Atomic: re-checks that the grant is usable at `now` (not revoked, not expired, releases left,
    * and under its per-device cap for this device), adds one release (to the grant and to the
    * device's count) and appends the audit record. Refused when another release took the last one
-   * meanwhile (or another broker did).
+   * meanwhile (or another broker did). With a `requestId`, a request id this device used before is
+   * not counted again (`repeated: true`, nothing else written): a retry after a lost answer — to
+   * this broker or another one — gets its key without spending a second release. With a `nonce`,
+   * the request's nonce is used in the same commit (`replayed` when it was used already, nothing
+   * written); a refusal leaves it unused.
    */
-  recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput): Promise<{ ok: true; grant: GrantRecord } | { ok: false; reason: 'releases_exhausted' | 'device_releases_exhausted' }>;
+  recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput, options?: ReleaseOptions): Promise<ReleaseOutcome>;
+  /** The release a device's request id was counted as, if it was. */
+  findReleaseRequest(deviceId: string, requestId: string): Promise<ReleaseRequestRecord | undefined>;
 
   /** Atomic: false if the nonce was already used (a replay). */
   useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean>;
-  /** Drops used nonces that expired (they are refused on their time anyway). */
+  /**
+   * Drops used nonces that expired (they are refused on their time anyway), and release request ids
+   * older than a day (a retry comes within seconds). Returns the number of nonces dropped.
+   */
   purgeNonces(now: number): Promise<number>;
 
   insertEnrolmentToken(token: EnrolmentTokenRecord): Promise<void>;
@@ -113,6 +122,31 @@ export interface BrokerStore {
 
   close(): Promise<void>;
 }
+
+/** What else {@link BrokerStore.recordRelease} does in its commit. */
+export interface ReleaseOptions {
+  /** The device's id for this fetch (kept across its retries): counted once. */
+  readonly requestId?: string;
+  /** The request's single-use nonce, used in the same commit as the release (one commit per release). */
+  readonly nonce?: { readonly nonce: string; readonly expiresAt: number };
+}
+
+/** What {@link BrokerStore.recordRelease} did. */
+export type ReleaseOutcome =
+  | { readonly ok: true; readonly grant: GrantRecord; readonly repeated?: boolean }
+  | { readonly ok: false; readonly reason: 'releases_exhausted' | 'device_releases_exhausted' | 'replayed' };
+
+/** A counted key release, by the device's request id. */
+export interface ReleaseRequestRecord {
+  readonly deviceId: string;
+  readonly requestId: string;
+  readonly grantId: string;
+  readonly modelId: string;
+  readonly at: number;
+}
+
+/** How long release request ids are kept (retries come within seconds). */
+export const RELEASE_REQUEST_TTL_MS = 24 * 3600_000;
 
 /** Why an enrolment is refused. */
 export type EnrolmentRefusal =

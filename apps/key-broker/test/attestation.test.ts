@@ -19,7 +19,7 @@ import {
   type TpmQuote,
 } from '@ovseal/key-tpm';
 import { startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
-import { quoteQualifyingData, quoteToJson, stanzaFromJson, type ActivationChallenge, type ChallengeResponse, type EnrolAttestation, type WireQuote } from '../src/protocol/index.js';
+import { quoteQualifyingData, quoteToJson, stanzaFromJson, type ActivationChallenge, type ChallengeResponse, type EnrolAttestation, type WireQuote } from '@ovseal/broker-protocol';
 import { keyPath, send, signRequestWith, type TestDevice } from './device.js';
 import { admin, assertTpm, describeWithTpm, sealDetector, spawnBroker, startKms, tempDir, type BrokerProcess } from './helpers.js';
 

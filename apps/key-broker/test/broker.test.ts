@@ -7,7 +7,7 @@ import { FileRecipient, generateKey } from '@ovseal/key-file';
 import { initDeviceKey, SoftwareEcdhIdentity, TpmEcdhIdentity, TpmRsaIdentity } from '@ovseal/key-tpm';
 import { type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { ocrModels } from '@ovseal/test-fixtures';
-import { stanzaFromJson } from '../src/protocol/index.js';
+import { stanzaFromJson } from '@ovseal/broker-protocol';
 import { challenge, deviceCall, keyPath, send, signRequest, type TestDevice } from './device.js';
 import { admin, ADMIN_TOKEN, describeWithTpm, newSwtpm, sealDetector, spawnBroker, startKms, tempDir, type BrokerProcess } from './helpers.js';
 

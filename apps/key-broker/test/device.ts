@@ -1,7 +1,7 @@
 // A minimal device for the broker tests, written against the protocol module only (the edge
 // runner has its own client): challenge, unwrap with the device key, sign, send.
-import type { Identity } from '@ovseal/container';
-import { challengeContext, signDeviceRequest, stanzaFromJson, type ChallengeResponse } from '../src/protocol/index.js';
+import { createWrapContext, type Identity } from '@ovseal/container';
+import { challengeWrapFields, signDeviceRequest, stanzaFromJson, type ChallengeResponse } from '@ovseal/broker-protocol';
 
 export interface TestDevice {
   readonly id: string;
@@ -36,7 +36,7 @@ export async function signRequestWith(
 ): Promise<SignedRequest> {
   const signer = options.signer ?? device;
   const { body: issued } = await challenge(baseUrl, device.id);
-  const secret = await signer.identity.unwrap([stanzaFromJson(issued.stanza)], challengeContext(issued.nonce, device.id));
+  const secret = await signer.identity.unwrap([stanzaFromJson(issued.stanza)], createWrapContext(challengeWrapFields(issued.nonce, device.id)));
   if (!secret) throw new Error('the challenge is not for this key');
   const body = await bodyFor(issued);
   const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));

@@ -10,7 +10,7 @@ import { createWrapContext, open, sealToBuffer } from '@ovseal/container';
 import { FileIdentity, FileRecipient, generateKey, writeKeyFile } from '@ovseal/key-file';
 import { SoftwareEcdhIdentity } from '@ovseal/key-tpm';
 import { startKeyBroker, type KeyBroker } from '../src/index.js';
-import { stanzaFromJson, stanzaToJson } from '../src/protocol/index.js';
+import { stanzaFromJson, stanzaToJson } from '@ovseal/broker-protocol';
 import { challenge, deviceCall, keyPath, send, type TestDevice } from './device.js';
 import { admin, ADMIN_TOKEN, BROKER_BIN, spawnReady, tempDir, waitFor } from './helpers.js';
 

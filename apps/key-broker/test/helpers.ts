@@ -13,6 +13,7 @@ import { kmsRecipientFromUri } from '@ovseal/key-kms';
 import { checkSwtpmPrerequisites, startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { startKmsLocal, type KmsLocal } from '@ovseal/kms-local';
 import { ocrModels } from '@ovseal/test-fixtures';
+import { findPostgres, startPostgres, type TestPostgres } from '@ovseal/test-fixtures/postgres';
 
 // The SDK warns about Node 20 on every first client; the tests run on Node 20 on purpose.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -190,4 +191,39 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/**
+ * PostgreSQL suites need Debian's `postgresql` server binaries: without them they skip loudly with
+ * the install line — except under OVSEAL_REQUIRE_ALL=1 (CI), where they run and fail.
+ */
+export const postgresPrerequisites = findPostgres();
+export const skipPostgres = !postgresPrerequisites.ok && !requireAll;
+if (skipPostgres) console.warn(`\n[ovseal apps] SKIPPING the PostgreSQL tests: ${(postgresPrerequisites as { message: string }).message}\n`);
+export const describeWithPostgres = skipPostgres ? describe.skip : describe;
+
+/** A fresh PostgreSQL cluster (temporary directory, free port, unprivileged user). */
+export async function newPostgres(): Promise<TestPostgres> {
+  if (!postgresPrerequisites.ok) throw new Error(`OVSEAL_REQUIRE_ALL=1 and the PostgreSQL tests cannot run: ${postgresPrerequisites.message}`);
+  return startPostgres();
+}
+
+/** A broker process on a PostgreSQL store (the URL goes through the environment, as in production). */
+export async function spawnStoreBroker(options: { dataDir: string; storeUrl: string; identity: string; args?: readonly string[]; env?: Record<string, string> }): Promise<BrokerProcess> {
+  const spawned = await spawnReady(
+    [BROKER_BIN, '--data-dir', options.dataDir, '--identity', options.identity, '--port', '0', '--rate-limit', '0', ...(options.args ?? [])],
+    { OVSEAL_BROKER_ADMIN_TOKEN: ADMIN_TOKEN, OVSEAL_BROKER_STORE: options.storeUrl, ...options.env },
+  );
+  return { ...spawned, dataDir: options.dataDir, port: Number(spawned.ready['port']) };
+}
+
+/** Every audit record, through the admin API's pages. */
+export async function allAudit(api: ReturnType<typeof admin>): Promise<Record<string, any>[]> {
+  const records: Record<string, any>[] = [];
+  for (let after = 0; ; ) {
+    const page = await api.get(`/v1/admin/audit?after=${after}&limit=1000`);
+    records.push(...page.body.records);
+    if (page.body.records.length < 1000) return records;
+    after = page.body.next;
+  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteBrokerStore } from '../src/index.js';
+import { SCHEMA_VERSION } from '../src/lib/sqlite-schema.js';
 import { tempDir } from './helpers.js';
 
 describe('schema migration from version 2', () => {
@@ -30,7 +31,9 @@ describe('schema migration from version 2', () => {
         await store.close();
       }
       const reopened = new Database(path, { readonly: true });
-      expect(reopened.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 3 });
+      expect(reopened.prepare('SELECT version FROM schema_version').get()).toEqual({ version: SCHEMA_VERSION });
+      // And the steps after attestation (4: release request ids).
+      expect(reopened.prepare("SELECT name FROM sqlite_master WHERE name = 'release_requests'").get()).toEqual({ name: 'release_requests' });
       reopened.close();
     } finally {
       await work.remove();

@@ -1,5 +1,5 @@
 import { AttestationKey, initAttestationKey, readEndorsementKey, type TpmQuote } from '@ovseal/key-tpm';
-import type { ActivationChallenge, EnrolAttestation } from '@ovseal/key-broker/protocol';
+import type { ActivationChallenge, EnrolAttestation } from '@ovseal/broker-protocol';
 import type { AttestationConfig } from '../load-runner-config.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');

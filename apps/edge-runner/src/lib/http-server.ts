@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RunnerMetrics } from './metrics.js';
 import type { ModelManager, ServedModel } from './model-manager.js';
 import type { RunnerLog } from './log.js';
 import { decodeTensor, encodeTensor, TensorFormatError, type Tensor } from './tensor-json.js';
@@ -40,6 +41,7 @@ function describe(model: ServedModel) {
 
 export interface RunnerHttpOptions {
   readonly manager: ModelManager;
+  readonly metrics: RunnerMetrics;
   readonly deviceId: string;
   readonly deviceKeyStorage: 'tpm' | 'file';
   readonly inferToken: string | undefined;
@@ -51,7 +53,15 @@ export interface RunnerHttpOptions {
 /** `POST /v1/infer`, `GET /v1/models`, `GET /healthz`. */
 export function createRunnerHandler(options: RunnerHttpOptions) {
   const tokenDigest = options.inferToken === undefined ? undefined : createHash('sha256').update(options.inferToken).digest();
-  const { manager } = options;
+  const { manager, metrics } = options;
+
+  async function sendMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requireToken(req);
+    metrics.modelsLoaded.set(manager.served.size);
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  }
 
   function pickModel(name: unknown): ServedModel {
     if (name !== undefined && typeof name !== 'string') throw new Refusal(400, 'bad_request', '"model" is a model name');
@@ -107,6 +117,7 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
       model.inFlight--;
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    metrics.inference.observe({ model: model.name, runtime: model.runtime }, ms / 1000);
     send(res, 200, {
       model: model.id,
       runtime: model.runtime,
@@ -131,20 +142,28 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     });
   }
 
+  const ROUTES = new Set(['/healthz', '/v1/models', '/v1/infer', '/metrics']);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    let route = 'unmatched';
     try {
       const path = new URL(req.url ?? '/', 'http://runner.invalid').pathname;
+      if (ROUTES.has(path)) route = path;
       if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return health(req, res);
       if (path === '/v1/models' && req.method === 'GET') {
         requireToken(req);
         return send(res, 200, { models: [...manager.served.values()].map(describe) });
       }
       if (path === '/v1/infer' && req.method === 'POST') return await infer(req, res);
-      throw new Refusal(path === '/v1/infer' || path === '/healthz' || path === '/v1/models' ? 405 : 404, 'not_found', 'routes: POST /v1/infer, GET /v1/models, GET /healthz');
+      if (path === '/metrics' && req.method === 'GET') return await sendMetrics(req, res);
+      throw new Refusal(ROUTES.has(path) ? 405 : 404, 'not_found', 'routes: POST /v1/infer, GET /v1/models, GET /healthz, GET /metrics');
     } catch (error) {
       if (res.headersSent) return void res.destroy();
       if (error instanceof Refusal) send(res, error.status, { error: error.code, message: error.message });
       else send(res, 500, { error: 'internal', message: 'internal error' });
+    } finally {
+      metrics.requests.inc({ route, status: String(res.statusCode) });
+      metrics.latency.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
 }

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ovseal/atomic-file';
-import type { KeyReleaseResponse } from '@ovseal/key-broker/protocol';
+import type { KeyReleaseResponse } from '@ovseal/broker-protocol';
 import { EdgeRunnerError } from '../errors.js';
 
 /** The device-wrapped key of one model version, as cached on disk (useless without this device's TPM). */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonFileRollbackStore, type RollbackStore } from '@ovseal/loader';
-import { stanzaFromJson, type DeviceModel } from '@ovseal/key-broker/protocol';
+import { randomUUID } from 'node:crypto';
+import { stanzaFromJson, type DeviceModel, type KeyReleaseResponse } from '@ovseal/broker-protocol';
 import { join } from 'node:path';
 import type { BrokerClient } from '../broker-client.js';
 import { EdgeRunnerError } from '../errors.js';
@@ -11,6 +12,7 @@ import { downloadResumable } from './download.js';
 import type { RunnerLog } from './log.js';
 import { isModelId, ModelCache, type CachedKey } from './model-cache.js';
 import { progressBar } from './progress.js';
+import type { RunnerMetrics } from './metrics.js';
 import { loadSealedModel, type RunningModel } from './runtime.js';
 
 /** A model being served. */
@@ -46,8 +48,12 @@ export class ModelManager {
   #syncing: Promise<void> | undefined;
   /** Model ids whose key the broker refused, and until when not to ask again (no audit-log spam). */
   readonly #refusedUntil = new Map<string, number>();
+  /** Per model id, the request id of a key fetch not finished yet: a retry reuses it, so the broker counts it once. */
+  readonly #pendingKeyRequests = new Map<string, string>();
+  readonly #metrics: RunnerMetrics;
 
-  constructor(config: RunnerConfig, deviceKey: DeviceKey, client: BrokerClient, log: RunnerLog) {
+  constructor(config: RunnerConfig, deviceKey: DeviceKey, client: BrokerClient, log: RunnerLog, metrics: RunnerMetrics) {
+    this.#metrics = metrics;
     this.#config = config;
     this.#deviceKey = deviceKey;
     this.#client = client;
@@ -70,12 +76,20 @@ export class ModelManager {
   async #load(key: CachedKey, source: ServedModel['source']): Promise<ServedModel> {
     const identity = new CachedStanzaIdentity(this.#deviceKey.identity, stanzaFromJson(key.stanza));
     const started = Date.now();
-    const model = await loadSealedModel(this.#cache.containerPath(key.model), {
-      identities: [identity],
-      trust: this.#config.trust,
-      rollback: this.#rollback,
-      runtime: this.#config.runtime,
-    });
+    let model: RunningModel;
+    try {
+      model = await loadSealedModel(this.#cache.containerPath(key.model), {
+        identities: [identity],
+        trust: this.#config.trust,
+        rollback: this.#rollback,
+        runtime: this.#config.runtime,
+      });
+    } catch (error) {
+      this.#metrics.modelLoads.inc({ source, outcome: (error as { code?: string }).code ?? 'error' });
+      throw error;
+    }
+    this.#metrics.modelLoads.inc({ source, outcome: 'ok' });
+    this.#metrics.modelLoadTime.observe({ runtime: model.runtime }, (Date.now() - started) / 1000);
     this.#log(`loaded ${key.model} into ${model.runtime} in memory (${Date.now() - started} ms; unwrapped with the ${this.#deviceKey.storage === 'tpm' ? 'TPM' : 'FILE'} device key; not after ${key.notAfter})`);
     return { id: key.model, name: key.name, version: key.version, notAfter: Date.parse(key.notAfter), runtime: model.runtime, model, source, loadedAt: Date.now(), inFlight: 0 };
   }
@@ -145,8 +159,9 @@ export class ModelManager {
         this.problems.set(entry.id, `${code}: ${(error as Error).message}`);
         this.#log(`cannot install ${entry.id}: ${(error as Error).message}`);
         if (code === 'device_revoked') await this.#revokeAll('the broker says this device is revoked');
-        // A refused key request is not retried at every poll (each one is an audit record).
-        else if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED') this.#refusedUntil.set(entry.id, Date.now() + Math.max(60_000, this.#config.pollSeconds * 5_000));
+        // A refused key request is not retried at every poll (each one is an audit record); a broker
+        // that could not answer (5xx: its database down, a key service away) is asked again next poll.
+        else if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED' && ((error as EdgeRunnerError).status ?? 0) < 500) this.#refusedUntil.set(entry.id, Date.now() + Math.max(60_000, this.#config.pollSeconds * 5_000));
       }
     }
     for (const [name, current] of this.served) {
@@ -188,16 +203,28 @@ export class ModelManager {
         size: entry.size,
         etag: entry.etag,
         progress: (total) => progressBar(`edge-runner: ${entry.id}`, total, process.stderr, show),
-        // The broker's own URLs get the broker's CA and pin; a container hosted elsewhere authenticates itself.
-        tls: new URL(entry.url).origin === new URL(this.#config.brokerUrl).origin ? this.#config.brokerTls : undefined,
+        // The brokers' own URLs get the brokers' CA and pin; a container hosted elsewhere authenticates itself.
+        tls: this.#config.brokerUrls.some((broker) => new URL(broker).origin === new URL(entry.url).origin) ? this.#config.brokerTls : undefined,
       });
       this.#log(`downloaded ${entry.id}${result.resumedFrom > 0 ? ` (resumed at byte ${result.resumedFrom})` : ''}; sealed, stays encrypted on disk`);
     }
     let key = await this.#cache.readKey(entry.id);
     if (!key || key.containerId !== entry.containerId) {
-      const release = await this.#client.requestKey(entry.id);
+      const requestId = this.#pendingKeyRequests.get(entry.id) ?? randomUUID();
+      this.#pendingKeyRequests.set(entry.id, requestId);
+      let release: KeyReleaseResponse;
+      try {
+        release = await this.#client.requestKey(entry.id, requestId);
+      } catch (error) {
+        this.#metrics.keyFetches.inc({ outcome: (error as EdgeRunnerError).brokerCode ?? (error as EdgeRunnerError).code ?? 'error' });
+        // Refused: the next attempt is a new request. Unanswered: it may have been counted, keep the id.
+        if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED' && ((error as EdgeRunnerError).status ?? 0) < 500) this.#pendingKeyRequests.delete(entry.id);
+        throw error;
+      }
+      this.#metrics.keyFetches.inc({ outcome: 'ok' });
       key = { model: release.model, name: release.name, version: release.version, containerId: release.containerId, stanza: release.stanza, notAfter: release.notAfter, fetchedAt: new Date().toISOString(), size: entry.size, etag: entry.etag };
       await this.#cache.writeKey(key);
+      this.#pendingKeyRequests.delete(entry.id);
       this.#log(`key for ${entry.id} released: a ${release.stanza.type} stanza for this device's key only, cached on disk (${release.releasesLeft} release(s) left)`);
     }
     let served: ServedModel;

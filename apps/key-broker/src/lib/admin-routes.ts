@@ -28,9 +28,18 @@ export function sha256Digest(text: string): Buffer {
 }
 
 /** Bearer token check in constant time (digests compared, so the length leaks nothing either). */
-export function isAdmin(core: BrokerCore, authorization: string | undefined): boolean {
+function bearerMatches(digest: Buffer | undefined, authorization: string | undefined): boolean {
   const match = /^Bearer (\S+)$/.exec(authorization ?? '');
-  return match !== null && core.adminTokenDigest !== undefined && timingSafeEqual(sha256Digest(match[1]!), core.adminTokenDigest);
+  return match !== null && digest !== undefined && timingSafeEqual(sha256Digest(match[1]!), digest);
+}
+
+export function isAdmin(core: BrokerCore, authorization: string | undefined): boolean {
+  return bearerMatches(core.adminTokenDigest, authorization);
+}
+
+/** The metrics token (read-only access to `/metrics`). */
+export function isMetricsReader(core: BrokerCore, authorization: string | undefined): boolean {
+  return bearerMatches(core.metricsTokenDigest, authorization);
 }
 
 async function audited(core: BrokerCore, ctx: RequestContext, action: string, fields: { deviceId?: string; modelId?: string; grantId?: string; reason?: string }) {

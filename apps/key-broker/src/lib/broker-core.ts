@@ -7,6 +7,7 @@ import type { DeviceRecipients } from './device-keys.js';
 import { readHeaderArea } from './model-registry.js';
 import { HttpError } from './http.js';
 import type { Logger } from './logger.js';
+import type { BrokerMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { RequestContext } from './router.js';
 import type { UrlSigner } from './signed-url.js';
@@ -31,6 +32,9 @@ export interface BrokerCore {
   readonly deviceLimiter: RateLimiter | undefined;
   readonly modelKeys: ModelKeyring;
   readonly attestation: AttestationSettings;
+  readonly metrics: BrokerMetrics;
+  /** SHA-256 of the metrics bearer token, if one is configured. */
+  readonly metricsTokenDigest: Buffer | undefined;
 }
 
 type RefusalAudit = Omit<AuditInput, 'at' | 'outcome' | 'remote' | 'reason'>;
@@ -78,3 +82,4 @@ export class ModelKeyring {
     return stanzas[0]!;
   }
 }
+

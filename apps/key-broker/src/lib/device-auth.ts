@@ -1,10 +1,8 @@
 import { createHmac, generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TpmEcdhRecipient } from '@ovseal/key-tpm';
 import type { IncomingMessage } from 'node:http';
-import { challengeContext } from '../protocol/challenge-context.js';
-import { DEVICE_AUTH_SCHEME, deviceRequestProof } from '../protocol/canonical-request.js';
-import { stanzaToJson } from '../protocol/stanza-json.js';
-import type { ChallengeResponse } from '../protocol/types.js';
+import { createWrapContext } from '@ovseal/container';
+import { challengeWrapFields, DEVICE_AUTH_SCHEME, deviceRequestProof, parseDeviceAuthorization, stanzaToJson, type ChallengeResponse, type DeviceAuthorization } from '@ovseal/broker-protocol';
 import type { BrokerStore, DeviceRecord } from '../store.js';
 import type { DeviceRecipients } from './device-keys.js';
 import { HttpError } from './http.js';
@@ -23,6 +21,8 @@ export interface DeviceAuthOptions {
 export interface AuthenticatedDevice {
   readonly device: DeviceRecord;
   readonly nonce: string;
+  /** The expiry the nonce carries. */
+  readonly nonceExpiresAt: number;
 }
 
 /**
@@ -58,7 +58,7 @@ export class DeviceAuthenticator {
     const { nonce, expiresAt } = this.#nonce(now);
     const secret = this.#challengeSecret(nonce, device);
     try {
-      const [stanza] = await this.#options.recipients.for(device).wrap(secret, challengeContext(nonce, device.id));
+      const [stanza] = await this.#options.recipients.for(device).wrap(secret, createWrapContext(challengeWrapFields(nonce, device.id)));
       return { deviceId: device.id, nonce, expiresAt: new Date(expiresAt).toISOString(), stanza: stanzaToJson(stanza!) };
     } finally {
       secret.fill(0);
@@ -74,7 +74,7 @@ export class DeviceAuthenticator {
     const { nonce, expiresAt } = this.#nonce(now);
     const secret = randomBytes(32);
     try {
-      const [stanza] = await this.#decoyRecipient.wrap(secret, challengeContext(nonce, deviceId));
+      const [stanza] = await this.#decoyRecipient.wrap(secret, createWrapContext(challengeWrapFields(nonce, deviceId)));
       const keyId = createHmac('sha256', this.#options.secret).update(`ovseal-broker/v1 decoy key id\n${deviceId}`).digest('hex');
       return { deviceId, nonce, expiresAt: new Date(expiresAt).toISOString(), stanza: stanzaToJson({ ...stanza!, args: [keyId] }) };
     } finally {
@@ -82,8 +82,12 @@ export class DeviceAuthenticator {
     }
   }
 
-  /** Verifies the request's proof and uses its nonce. Throws a 401 `HttpError` with the reason. */
-  async verify(req: IncomingMessage, body: Uint8Array, now: number): Promise<AuthenticatedDevice> {
+  /**
+   * Verifies the request's proof and uses its nonce — unless `deferNonce`: the caller then uses it
+   * (in the commit of what the request does, see `withDeferredNonce`). Throws a 401 `HttpError`
+   * with the reason.
+   */
+  async verify(req: IncomingMessage, body: Uint8Array, now: number, options: { deferNonce?: boolean } = {}): Promise<AuthenticatedDevice> {
     const auth = parseAuthorization(req.headers.authorization);
     const expiresAt = nonceExpiry(auth.nonce);
     if (expiresAt === undefined) throw unauthorized('bad_authorization', 'malformed nonce');
@@ -102,8 +106,8 @@ export class DeviceAuthenticator {
     });
     secret.fill(0);
     if (auth.proof.length !== expected.length || !timingSafeEqual(auth.proof, expected)) throw unauthorized('bad_proof', 'the proof does not verify', device.id);
-    if (!(await this.#options.store.useNonce(auth.nonce, device.id, expiresAt))) throw unauthorized('replayed', 'this nonce was already used: the request is a replay', device.id);
-    return { device, nonce: auth.nonce };
+    if (!options.deferNonce && !(await this.#options.store.useNonce(auth.nonce, device.id, expiresAt))) throw replayed(device.id);
+    return { device, nonce: auth.nonce, nonceExpiresAt: expiresAt };
   }
 }
 
@@ -120,28 +124,14 @@ function unauthorized(code: string, message: string, deviceId?: string): DeviceA
   return new DeviceAuthError(code, message, deviceId);
 }
 
-function parseAuthorization(header: string | undefined): { deviceId: string; nonce: string; timestamp: number; proof: Buffer } {
-  if (!header || !header.startsWith(`${DEVICE_AUTH_SCHEME} `)) throw unauthorized('unauthenticated', `device requests need an "${DEVICE_AUTH_SCHEME}" authorization`);
-  const params = new Map<string, string>();
-  for (const part of header.slice(DEVICE_AUTH_SCHEME.length + 1).split(',')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name && rest.length > 0) params.set(name, rest.join('='));
-  }
-  const deviceId = decodeURIComponentSafe(params.get('device'));
-  const nonce = params.get('nonce');
-  const timestamp = Number(params.get('ts'));
-  const proof = params.get('proof');
-  if (!deviceId || !nonce || !/^[A-Za-z0-9_-]+$/.test(nonce) || !Number.isSafeInteger(timestamp) || !proof || !/^[A-Za-z0-9_-]+$/.test(proof)) {
-    throw unauthorized('bad_authorization', 'the authorization lacks device, nonce, ts or proof');
-  }
-  return { deviceId, nonce, timestamp, proof: Buffer.from(proof, 'base64url') };
+/** The refusal of a request whose nonce was used already (audited by the request handler). */
+export function replayed(deviceId: string): DeviceAuthError {
+  return unauthorized('replayed', 'this nonce was already used: the request is a replay', deviceId);
 }
 
-function decodeURIComponentSafe(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
+function parseAuthorization(header: string | undefined): DeviceAuthorization {
+  const auth = parseDeviceAuthorization(header);
+  if (auth === undefined) throw unauthorized('unauthenticated', `device requests need an "${DEVICE_AUTH_SCHEME}" authorization`);
+  if (auth === 'malformed') throw unauthorized('bad_authorization', 'the authorization lacks device, nonce, ts or proof');
+  return auth;
 }

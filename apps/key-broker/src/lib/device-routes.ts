@@ -1,11 +1,11 @@
 import type { Stanza } from '@ovseal/container';
-import { stanzaToJson } from '../protocol/stanza-json.js';
-import type { DeviceModel, DeviceModelList, KeyReleaseResponse } from '../protocol/types.js';
-import type { BrokerStore, DeviceRecord, ModelRecord } from '../store.js';
+import { REQUEST_ID_PATTERN, stanzaToJson, type DeviceModel, type DeviceModelList, type KeyReleaseResponse } from '@ovseal/broker-protocol';
+import type { BrokerStore, DeviceRecord, GrantRecord, ModelRecord } from '../store.js';
 import { enrolAttested } from './attestation/attested-enrolment.js';
 import { attestRequestFor, checkReleaseAttestation } from './attestation/release-attestation.js';
 import { objectField } from './attestation/wire-bytes.js';
 import { refuse, withAuditedRefusal, type BrokerCore } from './broker-core.js';
+import { replayed } from './device-auth.js';
 import { ENROLMENT_STATUS } from './enrolment.js';
 import { sha256Digest } from './admin-routes.js';
 import { parseDevicePublicKey } from './device-keys.js';
@@ -67,6 +67,7 @@ export function deviceRoutes(core: BrokerCore): Route[] {
           return;
         }
         const outcome = await store.enrolDevice(sha256Digest(token).toString('hex'), device, ctx.now, audit);
+        core.metrics.enrolments.inc({ outcome: outcome.ok ? 'ok' : outcome.reason });
         if (!outcome.ok) {
           const status = ENROLMENT_STATUS[outcome.reason];
           await refuse(core, ctx, { actor: 'enrolment', action: 'enrol', deviceId }, status, outcome.reason, `enrolment refused: ${outcome.reason.replaceAll('_', ' ')}`);
@@ -103,7 +104,9 @@ export function deviceRoutes(core: BrokerCore): Route[] {
       method: 'POST',
       path: '/v1/models/:id/key',
       auth: 'device',
-      handler: (ctx) => releaseKey(core, ctx),
+      // One commit per release: the nonce is used in the release's own (DeferredNonce).
+      deferNonce: true,
+      handler: (ctx) => withDeferredNonce(core, ctx, (nonce) => releaseKey(core, ctx, nonce)),
     },
     {
       method: 'GET',
@@ -129,25 +132,95 @@ export function deviceRoutes(core: BrokerCore): Route[] {
 }
 
 /**
- * `POST /v1/models/{id}/key`: authorization (device, model, grant, count), unwrap with the broker's
- * identity, count the release and write the audit record in one transaction, re-wrap to the
- * device's TPM key. The data key never leaves the broker in clear.
+ * The nonce of a request that authentication left unused (route `deferNonce`). `use()` uses it now
+ * — a nonce used already is a replay (`401 replayed`); `forRelease` hands it to `recordRelease`,
+ * which uses it in the release's commit.
  */
-async function releaseKey(core: BrokerCore, ctx: RequestContext): Promise<void> {
+class DeferredNonce {
+  used = false;
+  readonly #core: BrokerCore;
+  readonly #ctx: RequestContext;
+
+  constructor(core: BrokerCore, ctx: RequestContext) {
+    this.#core = core;
+    this.#ctx = ctx;
+  }
+
+  get forRelease(): { nonce: string; expiresAt: number } {
+    return { nonce: this.#ctx.nonce!, expiresAt: this.#ctx.nonceExpiresAt! };
+  }
+
+  async use(): Promise<void> {
+    if (this.used) return;
+    this.used = true;
+    if (!(await this.#core.store.useNonce(this.#ctx.nonce!, this.#ctx.device!.id, this.#ctx.nonceExpiresAt!))) throw replayed(this.#ctx.device!.id);
+  }
+}
+
+/**
+ * Runs a handler that uses its request's nonce itself: on the path that writes, in that write's
+ * commit; on every other path before anything is written or answered (`use()` first) — and
+ * whatever way the handler fails, the nonce is used before the failure is answered, so a replay of
+ * any request is refused as one.
+ */
+async function withDeferredNonce(core: BrokerCore, ctx: RequestContext, handler: (nonce: DeferredNonce) => Promise<void>): Promise<void> {
+  const nonce = new DeferredNonce(core, ctx);
+  try {
+    await handler(nonce);
+  } catch (error) {
+    await nonce.use();
+    throw error;
+  }
+  await nonce.use();
+}
+
+/**
+ * `POST /v1/models/{id}/key`: authorization (device, model, grant, count), unwrap with the broker's
+ * identity, count the release, use the nonce and write the audit record in one transaction,
+ * re-wrap to the device's TPM key. The data key never leaves the broker in clear. A `requestId`
+ * the device used before (a retry after a lost answer, here or on another broker) is answered
+ * again, not counted.
+ */
+async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: DeferredNonce): Promise<void> {
   const device = ctx.device!;
   const modelId = ctx.params['id']!;
+  const body = parseJsonObject(ctx.body);
+  const requestId = optionalString(body, 'requestId', REQUEST_ID_PATTERN);
   const audit = { actor: `device:${device.id}`, action: 'key_release', deviceId: device.id, modelId };
-  if (device.revokedAt !== null) await refuse(core, ctx, audit, 403, 'device_revoked', 'this device is revoked');
-  const model = await core.store.getModel(modelId);
-  if (!model) await refuse(core, ctx, audit, 404, 'unknown_model', 'no such model');
-  if (model!.notAfter !== null && model!.notAfter <= ctx.now) await refuse(core, ctx, audit, 403, 'model_expired', 'the model is past its not-after date');
+  const refuseRelease = async (status: number, reason: string, message: string, grantId?: string) => {
+    await nonce.use();
+    core.metrics.refusals.inc({ reason });
+    return refuse(core, ctx, { ...audit, ...(grantId ? { grantId } : {}) }, status, reason, message);
+  };
+  if (device.revokedAt !== null) await refuseRelease(403, 'device_revoked', 'this device is revoked');
+  // Independent reads at once (on PostgreSQL, as many connections: one round trip of latency).
+  const [model, grants, earlier, attestation] = await Promise.all([
+    core.store.getModel(modelId),
+    core.store.grantsForDevice(device),
+    requestId === undefined ? undefined : core.store.findReleaseRequest(device.id, requestId),
+    core.store.getAttestation(device.id),
+  ]);
+  if (!model) await refuseRelease(404, 'unknown_model', 'no such model');
+  if (model!.notAfter !== null && model!.notAfter <= ctx.now) await refuseRelease(403, 'model_expired', 'the model is past its not-after date');
   const wait = core.deviceLimiter?.take(device.id) ?? 0;
   if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many key requests from this device', { 'retry-after': String(wait) });
-  const picked = pickGrant(await core.store.grantsForDevice(device), model!, ctx.now);
-  if ('reason' in picked) await refuse(core, ctx, audit, 403, picked.reason, `key release refused: ${picked.reason.replaceAll('_', ' ')}`);
-  const grant = (picked as { grant: { id: string } }).grant;
+  let grant: GrantRecord;
+  if (earlier) {
+    if (earlier.modelId !== modelId) throw new HttpError(409, 'request_id_reused', 'this request id was used for another model');
+    const counted = await core.store.getGrant(earlier.grantId);
+    // Counted already: only a grant revoked or expired since stops it.
+    if (!counted || !isActive(counted, ctx.now)) await refuseRelease(403, counted?.revokedAt ? 'grant_revoked' : 'grant_expired', 'key release refused: the grant ended', earlier.grantId);
+    grant = counted!;
+  } else {
+    const picked = pickGrant(grants, model!, ctx.now);
+    if ('reason' in picked) await refuseRelease(403, picked.reason, `key release refused: ${picked.reason.replaceAll('_', ' ')}`);
+    grant = (picked as { grant: GrantRecord }).grant;
+  }
+  // The attestation check records the quote: an attesting device's nonce is used before it (a
+  // replayed quote writes nothing). A repeated request carries a fresh quote too.
+  if (attestation) await nonce.use();
   const attested = await withAuditedRefusal(core, ctx, { ...audit, grantId: grant.id }, () =>
-    checkReleaseAttestation(core.store, core.attestation, device, parseJsonObject(ctx.body), ctx.nonce!, ctx.now),
+    checkReleaseAttestation(core.store, core.attestation, device, body, ctx.nonce!, ctx.now, { record: attestation }),
   );
 
   // Unwrapped from the registered header (key commitment and MAC checked) and re-wrapped to this
@@ -156,13 +229,33 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext): Promise<void> 
   try {
     stanza = await core.modelKeys.rewrapFor(model!, core.recipients.for(device));
   } catch (error) {
+    await nonce.use();
     core.logger.error('unwrap_failed', { model: modelId, code: (error as { code?: string }).code ?? 'unknown' });
+    core.metrics.refusals.inc({ reason: 'key_unavailable' });
     await core.store.appendAudit({ ...audit, grantId: grant.id, at: ctx.now, outcome: 'error', reason: 'key_unavailable', remote: ctx.remote });
     throw new HttpError(503, 'key_unavailable', 'the broker cannot unwrap this model key right now; retry later', { 'retry-after': '5' });
   }
-  const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok', reason: attested ? 'attested' : null, remote: ctx.remote });
-  if (!recorded.ok) await refuse(core, ctx, { ...audit, grantId: grant.id }, 403, recorded.reason, `key release refused: ${recorded.reason.replaceAll('_', ' ')}`);
-  const { grant: counted } = recorded as { ok: true; grant: { notAfter: number; maxReleases: number; releases: number } };
+  let counted: GrantRecord;
+  let repeated = earlier !== undefined;
+  if (!repeated) {
+    const releaseAudit = { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok' as const, reason: attested ? 'attested' : null, remote: ctx.remote };
+    const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, releaseAudit, { ...(requestId ? { requestId } : {}), ...(nonce.used ? {} : { nonce: nonce.forRelease }) });
+    if (!recorded.ok && recorded.reason === 'replayed') {
+      nonce.used = true;
+      throw replayed(device.id);
+    }
+    if (!recorded.ok) await refuseRelease(403, recorded.reason, `key release refused: ${recorded.reason.replaceAll('_', ' ')}`, grant.id);
+    nonce.used = true; // in the release's commit (counted or repeated)
+    ({ grant: counted } = recorded as { ok: true; grant: GrantRecord });
+    repeated = (recorded as { repeated?: boolean }).repeated === true;
+  } else {
+    await nonce.use();
+    counted = grant;
+  }
+  if (repeated) {
+    await core.store.appendAudit({ ...audit, action: 'key_release_repeat', grantId: grant.id, at: ctx.now, outcome: 'ok', reason: 'request already counted', remote: ctx.remote });
+  }
+  core.metrics.releases.inc({ kind: repeated ? 'repeated' : 'counted' });
   const response: KeyReleaseResponse = {
     model: model!.id,
     name: model!.name,
@@ -174,4 +267,3 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext): Promise<void> 
   };
   sendJson(ctx.res, 200, response);
 }
-

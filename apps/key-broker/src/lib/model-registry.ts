@@ -16,7 +16,7 @@ import {
   type Stanza,
   type TrustPolicy,
 } from '@ovseal/container';
-import { stanzaToJson } from '../protocol/stanza-json.js';
+import { stanzaToJson } from '@ovseal/broker-protocol';
 import type { ModelRecord } from '../store.js';
 import { HttpError, VERSION_PATTERN } from './http.js';
 

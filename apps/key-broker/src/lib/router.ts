@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrokerStore, DeviceRecord } from '../store.js';
 import { HttpError } from './http.js';
 
-/** How a route authenticates its caller. Every route but `/healthz` does (README, "Auth"). */
-export type RouteAuth = 'public' | 'challenge' | 'enrolment' | 'admin' | 'device' | 'signed-url';
+/** How a route authenticates its caller. Every route but `/healthz` does (README, "Auth"); `/metrics` takes the metrics token or admin credentials. */
+export type RouteAuth = 'public' | 'challenge' | 'enrolment' | 'admin' | 'device' | 'signed-url' | 'metrics';
 
 export interface RequestContext {
   readonly req: IncomingMessage;
@@ -18,6 +18,8 @@ export interface RequestContext {
   device?: DeviceRecord;
   /** Set by device authentication: the challenge nonce the request used (quotes are bound to it). */
   nonce?: string;
+  /** With the nonce: the expiry it carries. */
+  nonceExpiresAt?: number;
   /** For the request log: the device or actor the request was about. */
   subject?: string;
 }
@@ -28,6 +30,11 @@ export interface Route {
   readonly auth: RouteAuth;
   /** Body limit in bytes for routes that read their body before the handler. */
   readonly bodyLimit?: number;
+  /**
+   * Device routes: the handler uses the request's nonce itself (`withDeferredNonce`), in the same
+   * commit as its own write, instead of authentication using it in a commit of its own.
+   */
+  readonly deferNonce?: boolean;
   readonly handler: (ctx: RequestContext, store: BrokerStore) => Promise<void>;
 }
 

@@ -1,56 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { DeviceAttestationRecord, DeviceRecord, EnrolmentRefusal, PcrPolicyRecord, PcrValuesRecord, QuoteRecord } from '../store.js';
+import { attestationFromRow, policyFromRow, valuesFromRow, type Row } from './store-rows.js';
 
-type Row = Record<string, unknown>;
 type StatementOf = (sql: string) => Database.Statement;
 
 const json = (value: unknown) => JSON.stringify(value);
-const parseOrNull = <T>(text: unknown): T | null => (text === null || text === undefined ? null : (JSON.parse(text as string) as T));
-const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-
-function attestationFromRow(row: Row): DeviceAttestationRecord {
-  const resetCount = numberOrNull(row['reset_count']);
-  return {
-    deviceId: String(row['device_id']),
-    ekPublic: new Uint8Array(row['ek_public'] as Buffer),
-    ekName: String(row['ek_name']),
-    ekCertificate: row['ek_certificate'] === null ? null : new Uint8Array(row['ek_certificate'] as Buffer),
-    ekVerification: row['ek_verification'] as DeviceAttestationRecord['ekVerification'],
-    ekIssuer: (row['ek_issuer'] as string | null) ?? null,
-    akPublic: new Uint8Array(row['ak_public'] as Buffer),
-    akName: String(row['ak_name']),
-    enrolledAt: Number(row['enrolled_at']),
-    counters: resetCount === null ? null : { resetCount, restartCount: Number(row['restart_count']) },
-    lastQuote: parseOrNull<QuoteRecord>(row['last_quote']),
-    lastRefused: parseOrNull<QuoteRecord>(row['last_refused']),
-  };
-}
-
-function valuesFromRow(row: Row): PcrValuesRecord {
-  return {
-    id: String(row['id']),
-    policyId: String(row['policy_id']),
-    deviceId: (row['device_id'] as string | null) ?? null,
-    values: JSON.parse(String(row['pcr_values'])) as Record<string, string>,
-    source: row['source'] as PcrValuesRecord['source'],
-    note: (row['note'] as string | null) ?? null,
-    addedAt: Number(row['added_at']),
-    removedAt: numberOrNull(row['removed_at']),
-  };
-}
-
-function policyFromRow(row: Row, values: PcrValuesRecord[]): PcrPolicyRecord {
-  return {
-    id: String(row['id']),
-    subject: { kind: row['subject_kind'] as 'device' | 'label', value: String(row['subject_value']) },
-    pcrs: String(row['pcrs']),
-    tofu: row['tofu'] as PcrPolicyRecord['tofu'],
-    note: (row['note'] as string | null) ?? null,
-    createdAt: Number(row['created_at']),
-    removedAt: numberOrNull(row['removed_at']),
-    values,
-  };
-}
 
 /**
  * The attestation tables of {@link SqliteBrokerStore} (schema: `ATTESTATION_SCHEMA`). Methods run

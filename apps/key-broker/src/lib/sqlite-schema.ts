@@ -1,5 +1,13 @@
-/** Schema of the embedded store. README "Postgres mapping" gives the same tables for PostgreSQL. */
-export const SCHEMA_VERSION = 3;
+import { RELEASE_REQUESTS_STEP } from './sqlite-steps/4-release-requests.js';
+
+/**
+ * Schema of the embedded store: version 3 below (SCHEMA and ATTESTATION_SCHEMA, with the migrations
+ * from 1 and 2), then additive steps, each in its own file under sqlite-steps/. The PostgreSQL
+ * store has the same tables (postgres-migrations/).
+ */
+export const SCHEMA_STEPS: readonly { readonly version: number; readonly sql: string }[] = [RELEASE_REQUESTS_STEP];
+export const BASE_SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = Math.max(BASE_SCHEMA_VERSION, ...SCHEMA_STEPS.map((step) => step.version));
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS secrets (

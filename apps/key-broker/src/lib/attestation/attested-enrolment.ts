@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parsePcrSelection } from '@ovseal/key-tpm';
-import { quoteQualifyingData } from '../../protocol/quote-qualifying-data.js';
+import { quoteQualifyingData } from '@ovseal/broker-protocol';
 import type { AttestedEnrolment, AuditInput, DeviceAttestationRecord, DeviceRecord, EnrolmentRefusal, PcrPolicyRecord, QuoteRecord } from '../../store.js';
 import type { BrokerCore } from '../broker-core.js';
 import { ENROLMENT_STATUS } from '../enrolment.js';

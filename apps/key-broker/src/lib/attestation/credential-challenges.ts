@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { makeCredential } from '@ovseal/key-tpm';
-import type { ActivationChallenge } from '../../protocol/types.js';
+import type { ActivationChallenge } from '@ovseal/broker-protocol';
 import { HttpError } from '../http.js';
 import { newNonce, nonceExpiry } from '../nonce.js';
 import type { EnrolmentClaims } from './enrolment-claims.js';

@@ -1,5 +1,5 @@
 import { formatPcrSelection, parsePcrSelection, type PcrSelection } from '@ovseal/key-tpm';
-import type { PcrMismatch } from '../../protocol/types.js';
+import type { PcrMismatch } from '@ovseal/broker-protocol';
 import type { PcrPolicyRecord } from '../../store.js';
 
 /** PCR values as kept and shown: index → lowercase hex. */

@@ -1,4 +1,4 @@
-import { quoteQualifyingData } from '../../protocol/quote-qualifying-data.js';
+import { quoteQualifyingData } from '@ovseal/broker-protocol';
 import type { BrokerStore, DeviceAttestationRecord, DeviceRecord, PcrPolicyRecord, QuoteRecord } from '../../store.js';
 import { HttpError } from '../http.js';
 import { mismatchesOf, selectionFor } from './pcr-values.js';
@@ -43,8 +43,17 @@ function policyRefusal(policies: readonly PcrPolicyRecord[], quote: QuoteRecord)
  * applies to it. Throws the refusal (quotes refused for their values are kept for the admin).
  * Returns whether the release is attested.
  */
-export async function checkReleaseAttestation(store: BrokerStore, settings: AttestationSettings, device: DeviceRecord, body: Record<string, unknown>, nonce: string, now: number): Promise<boolean> {
-  const [record, policies] = await Promise.all([store.getAttestation(device.id), store.pcrPoliciesForDevice(device)]);
+export async function checkReleaseAttestation(
+  store: BrokerStore,
+  settings: AttestationSettings,
+  device: DeviceRecord,
+  body: Record<string, unknown>,
+  nonce: string,
+  now: number,
+  /** The device's attestation record when the caller read it already (undefined: none). */
+  known?: { readonly record: DeviceAttestationRecord | undefined },
+): Promise<boolean> {
+  const [record, policies] = await Promise.all([known ? known.record : store.getAttestation(device.id), store.pcrPoliciesForDevice(device)]);
   if (!record) {
     if (policies.length === 0) return false;
     throw new HttpError(403, 'attestation_required', `PCR policies apply to this device (${policies.map((policy) => policy.id).join(', ')}), but it enrolled without an attestation key`);

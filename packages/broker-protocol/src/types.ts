@@ -13,7 +13,7 @@ export interface ChallengeResponse {
   readonly nonce: string;
   /** ISO time after which the nonce is refused. */
   readonly expiresAt: string;
-  /** The proof secret wrapped to the device key (`tpm-ecdh` or `tpm-rsa`), bound by {@link challengeContext}. */
+  /** The proof secret wrapped to the device key (`tpm-ecdh` or `tpm-rsa`), bound by {@link challengeWrapFields}. */
   readonly stanza: WireStanza;
   /**
    * What a device with an attestation key quotes when this challenge authenticates a key request:
@@ -45,6 +45,12 @@ export interface WireQuote {
 export interface KeyReleaseRequest {
   /** Required from a device that enrolled an attestation key. */
   readonly quote?: WireQuote;
+  /**
+   * Chosen by the device (a random UUID, {@link REQUEST_ID_PATTERN}) and kept across retries of one
+   * fetch: a retry — to the same broker or another one after a failover — whose first attempt was
+   * counted is answered again without being counted twice.
+   */
+  readonly requestId?: string;
 }
 
 /**
@@ -122,6 +128,9 @@ export interface DeviceModelList {
   readonly deviceId: string;
   readonly models: readonly DeviceModel[];
 }
+
+/** What a request id (`KeyReleaseRequest.requestId`) looks like: 8 to 64 characters of base64url. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** `POST /v1/models/{id}/key` answer: the data key wrapped to this device's TPM key only. */
 export interface KeyReleaseResponse {

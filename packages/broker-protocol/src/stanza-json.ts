@@ -1,5 +1,11 @@
-import type { Stanza } from '@ovseal/container';
 import type { WireStanza } from './types.js';
+
+/** A stanza as `@ovseal/container` holds it (the same shape, declared here: this package depends on nothing). */
+export interface Stanza {
+  readonly type: string;
+  readonly args: readonly string[];
+  readonly body: Uint8Array;
+}
 
 /**
  * A stanza as JSON (body in base64), and back. Stanzas are public header material: they are safe to
@@ -15,8 +21,15 @@ export function stanzaToJson(stanza: Stanza): WireStanza {
   return { type: stanza.type, args: [...stanza.args], body: Buffer.from(stanza.body).toString('base64') };
 }
 
-/** The inverse of {@link stanzaToJson}; throws a TypeError on anything that is not a stanza. */
-export function stanzaFromJson(value: unknown): Stanza {
+/**
+ * The inverse of {@link stanzaToJson}; throws a TypeError on anything that is not a stanza.
+ *
+ * @example
+ * ```ts
+ * const stanza = stanzaFromJson(release.stanza);
+ * ```
+ */
+export function stanzaFromJson(value: unknown): { type: string; args: string[]; body: Uint8Array } {
   const candidate = value as Partial<WireStanza> | null;
   if (
     !candidate ||
