@@ -1,5 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { packageProject } from '../../vitest.shared.js';
 
-export default defineProject({
-  test: { name: 'broker-protocol', include: ['test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
-});
+export default packageProject('broker-protocol');

@@ -245,15 +245,17 @@ import { openModel, loadOpenVino, RollbackError, type OpenedModel, type LoadedOp
 import { loadOpenVinoC } from '@ovseal/openvino-c';
 import { sealedFixture, startKmsLocal, type TestKms } from '@ovseal/testkit';
 import { main, type KeyProviderPlugin } from '@ovseal/cli';
+import { signDeviceRequest, type KeyReleaseResponse } from '@ovseal/broker-protocol';
 
 export async function consume(source: ContainerSource, identity: Identity, recipient: Recipient): Promise<OpenedContainer> {
-  const used: unknown[] = [seal, providerConformanceChecks, writeFileAtomic, FileIdentity, FileRecipient, EnvIdentity, EnvRecipient, KmsIdentity, KmsRecipient, TpmEcdhRecipient, tpmIdentityFromUri, startSwtpm, Pkcs11Identity, startServer, loadOpenVino, RollbackError, loadOpenVinoC, sealedFixture, startKmsLocal, main];
+  const used: unknown[] = [seal, providerConformanceChecks, writeFileAtomic, FileIdentity, FileRecipient, EnvIdentity, EnvRecipient, KmsIdentity, KmsRecipient, TpmEcdhRecipient, tpmIdentityFromUri, startSwtpm, Pkcs11Identity, startServer, loadOpenVino, RollbackError, loadOpenVinoC, sealedFixture, startKmsLocal, main, signDeviceRequest];
   const subject: ProviderUnderTest = { name: 'x', recipient, identity, otherIdentity: identity };
   const plugin: KeyProviderPlugin = { recipientFromUri: () => recipient };
   const kms: TestKms | undefined = undefined;
   const model: OpenedModel = await openModel(source, { identities: [identity] });
   const loaded: LoadedOpenVinoModel | undefined = undefined;
-  void [used, subject, plugin, kms, model, loaded];
+  const release: KeyReleaseResponse | undefined = undefined;
+  void [used, subject, plugin, kms, model, loaded, release];
   return open(source, { identities: [identity] });
 }
 `;

@@ -1,7 +1,7 @@
 // BrokerClient's failover over a list of brokers, against small HTTP servers in this process that
 // answer like brokers do (unreachable, 503, a refusal, a success): which broker is tried, in which
 // order, and that a retried key request keeps its request id.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ const servers: Server[] = [];
 /** A fake broker: answers challenges properly (wrapped to the device key), key requests with `status`. */
 async function fakeBroker(status: number, seen: { url: string; body: string }[]): Promise<string> {
   const recipient = new TpmEcdhRecipient(identity.publicKeyPem);
-  const server = createServer(async (req: IncomingMessage, res) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     seen.push({ url: req.url ?? '', body });
@@ -27,7 +27,8 @@ async function fakeBroker(status: number, seen: { url: string; body: string }[])
       return;
     }
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { models: [], deviceId: 'edge-1', model: 'm@1' } : { error: status === 503 ? 'store_unavailable' : 'not_granted', message: 'x' }));
-  });
+  };
+  const server = createServer((req, res) => void answer(req, res));
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -96,7 +96,7 @@ describeWithPostgres('edge runners and devices fail over when a broker dies mid-
     const delivered: string[] = [];
     const failures: string[] = [];
     let rounds = 0;
-    let killedAt: number | undefined;
+    let killedAt: number | undefined = undefined;
     const load = async (device: (typeof devices)[number]) => {
       // Bounded: each loop stops a few rounds after the kill (200 rounds at most).
       for (let round = 0; round < 200 && !(killedAt !== undefined && round > killedAt + 4); round += 1) {

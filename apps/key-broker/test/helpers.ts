@@ -200,7 +200,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export const postgresPrerequisites = findPostgres();
 export const skipPostgres = !postgresPrerequisites.ok && !requireAll;
 if (skipPostgres) console.warn(`\n[ovseal apps] SKIPPING the PostgreSQL tests: ${(postgresPrerequisites as { message: string }).message}\n`);
-export const describeWithPostgres = skipPostgres ? describe.skip : describe;
+export const describeWithPostgres: typeof describe.skip = skipPostgres ? describe.skip : describe;
 
 /** A fresh PostgreSQL cluster (temporary directory, free port, unprivileged user). */
 export async function newPostgres(): Promise<TestPostgres> {
