@@ -194,11 +194,12 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: Deferred
   };
   if (device.revokedAt !== null) await refuseRelease(403, 'device_revoked', 'this device is revoked');
   // Independent reads at once (on PostgreSQL, as many connections: one round trip of latency).
-  const [model, grants, earlier, attestation] = await Promise.all([
+  const [model, grants, earlier, attestation, policies] = await Promise.all([
     core.store.getModel(modelId),
     core.store.grantsForDevice(device),
     requestId === undefined ? undefined : core.store.findReleaseRequest(device.id, requestId),
     core.store.getAttestation(device.id),
+    core.store.pcrPoliciesForDevice(device),
   ]);
   if (!model) await refuseRelease(404, 'unknown_model', 'no such model');
   if (model!.notAfter !== null && model!.notAfter <= ctx.now) await refuseRelease(403, 'model_expired', 'the model is past its not-after date');
@@ -220,7 +221,7 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: Deferred
   // replayed quote writes nothing). A repeated request carries a fresh quote too.
   if (attestation) await nonce.use();
   const attested = await withAuditedRefusal(core, ctx, { ...audit, grantId: grant.id }, () =>
-    checkReleaseAttestation(core.store, core.attestation, device, body, ctx.nonce!, ctx.now, { record: attestation }),
+    checkReleaseAttestation(core.store, core.attestation, device, body, ctx.nonce!, ctx.now, { record: attestation, policies }),
   );
 
   // Unwrapped from the registered header (key commitment and MAC checked) and re-wrapped to this

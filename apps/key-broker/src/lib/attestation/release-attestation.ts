@@ -50,10 +50,10 @@ export async function checkReleaseAttestation(
   body: Record<string, unknown>,
   nonce: string,
   now: number,
-  /** The device's attestation record when the caller read it already (undefined: none). */
-  known?: { readonly record: DeviceAttestationRecord | undefined },
+  /** The device's attestation record (undefined: none) and its PCR policies, when the caller read them already. */
+  known?: { readonly record: DeviceAttestationRecord | undefined; readonly policies: readonly PcrPolicyRecord[] },
 ): Promise<boolean> {
-  const [record, policies] = await Promise.all([known ? known.record : store.getAttestation(device.id), store.pcrPoliciesForDevice(device)]);
+  const [record, policies] = known ? [known.record, known.policies] : await Promise.all([store.getAttestation(device.id), store.pcrPoliciesForDevice(device)]);
   if (!record) {
     if (policies.length === 0) return false;
     throw new HttpError(403, 'attestation_required', `PCR policies apply to this device (${policies.map((policy) => policy.id).join(', ')}), but it enrolled without an attestation key`);
