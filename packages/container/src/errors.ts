@@ -19,7 +19,9 @@ export type ContainerErrorCode =
   | 'ERR_EXPIRED'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_ENTRY_NOT_FOUND'
-  | 'ERR_IO';
+  | 'ERR_IO'
+  | 'ERR_ABORTED'
+  | 'ERR_DISPOSED';
 
 /** Base class of every ovseal error. `code` is stable; messages may change. */
 export class OvsealError extends Error {
@@ -157,5 +159,26 @@ export class IoError extends OvsealError {
   declare readonly code: 'ERR_IO';
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_IO', message, options);
+  }
+}
+
+/**
+ * The caller's `AbortSignal` fired. Named `AbortError`, like the DOM's and Node's own, so code
+ * that checks `error.name === 'AbortError'` recognises it; `cause` is the signal's reason. By the
+ * time it is thrown, workers are stopped, plaintext decrypted so far is zeroed, and no output
+ * file is left.
+ */
+export class AbortError extends OvsealError {
+  declare readonly code: 'ERR_ABORTED';
+  constructor(reason?: unknown) {
+    super('ERR_ABORTED', 'the operation was aborted', reason === undefined ? undefined : { cause: reason });
+  }
+}
+
+/** An object was used after `dispose()` (its plaintext is zeroed, its resources released). */
+export class DisposedError extends OvsealError {
+  declare readonly code: 'ERR_DISPOSED';
+  constructor(what: string) {
+    super('ERR_DISPOSED', `${what} was used after dispose()`);
   }
 }

@@ -27,6 +27,8 @@ export {
   InvalidArgumentError,
   EntryNotFoundError,
   IoError,
+  AbortError,
+  DisposedError,
 } from './errors.js';
 export type { ContainerErrorCode } from './errors.js';
 export { createWrapContext } from './wrap-context.js';

@@ -18,7 +18,7 @@ export async function openEntry(source: string | Uint8Array, name: string, optio
   if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
     throw new InvalidArgumentError('openEntry needs random access: pass a file path or a Uint8Array');
   }
-  const reader = openReader(source);
+  const reader = openReader(source, options.signal);
   try {
     const { header, payloadKey } = await prepareOpen(reader, options);
     const index = header.entries.findIndex((entry) => entry.name === name);
@@ -28,7 +28,7 @@ export async function openEntry(source: string | Uint8Array, name: string, optio
     }
     let result;
     try {
-      result = await decryptPayload(reader, header, payloadKey, { entries: new Set([index]), digest: !!options.trust, workers: options.workers, onProgress: options.onProgress });
+      result = await decryptPayload(reader, header, payloadKey, { entries: new Set([index]), digest: !!options.trust, workers: options.workers, signal: options.signal, onProgress: options.onProgress });
     } finally {
       wipe(payloadKey);
     }

@@ -29,7 +29,7 @@ export interface PlaintextChunk {
  * ```
  */
 export async function* openStream(source: ContainerSource, options: OpenCommonOptions): AsyncGenerator<PlaintextChunk> {
-  const reader = openReader(source);
+  const reader = openReader(source, options.signal);
   let payloadKey: Buffer | undefined;
   try {
     const prepared = await prepareOpen(reader, options);

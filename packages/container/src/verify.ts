@@ -1,4 +1,5 @@
 import { SignatureMissingError } from './errors.js';
+import { throwIfAborted } from './lib/abort.js';
 import { decryptPayload } from './lib/decrypt.js';
 import { headerInfo } from './lib/info.js';
 import { wipe } from './lib/keys.js';
@@ -17,6 +18,8 @@ export interface VerifyOptions {
   /** With identities, every header MAC and payload tag is checked too (plaintext is discarded). */
   readonly identities?: readonly Identity[] | undefined;
   readonly now?: Date | undefined;
+  /** Cancels the verification (`AbortError`, code `ERR_ABORTED`). */
+  readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
@@ -40,17 +43,19 @@ export interface VerifyResult {
  * ```
  */
 export async function verify(source: ContainerSource, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const reader = openReader(source);
+  const reader = openReader(source, options.signal);
   let payloadKey: Buffer | undefined;
   try {
     const identities = options.identities ?? [];
     // The order of docs/FORMAT.md §9: the signature needs no key, so no KMS or TPM call is made for
     // a container whose signature fails; expiry is checked once the header is authenticated as far
     // as this call can (the MAC with a key, the signature without one).
+    throwIfAborted(options.signal);
     const header = await readHeader(reader);
     const signed = header.signature !== null;
     if (!signed && options.requireSignature) throw new SignatureMissingError();
     checkSignature(header, options.trust);
+    throwIfAborted(options.signal);
     if (identities.length > 0) {
       const { dataKey, keys } = await unlock(header, identities);
       wipe(dataKey, keys.macKey);
@@ -62,6 +67,7 @@ export async function verify(source: ContainerSource, options: VerifyOptions = {
       entries: new Set(payloadKey ? header.entries.map((_, index) => index) : []),
       digest: signed,
       keep: false,
+      signal: options.signal,
       onProgress: options.onProgress,
     });
     if (result.digest) checkPayloadDigest(header, result.digest);

@@ -147,6 +147,24 @@ describe('arguments and errors', () => {
     for (const view of views) expect(view.every((byte) => byte === 0)).toBe(true);
   });
 
+  test('use after dispose is ERR_DISPOSED, not zeros; dispose is idempotent; `using` disposes', async () => {
+    const { key, bytes } = await threeEntries();
+    const opened = await open(bytes, { identities: [key.identity] });
+    opened.dispose();
+    opened.dispose();
+    expect(() => opened.get('model.xml')).toThrowError(expect.objectContaining({ code: 'ERR_DISPOSED', name: 'DisposedError' }));
+    expect(() => opened.entries).toThrowError(expect.objectContaining({ code: 'ERR_DISPOSED' }));
+    expect(opened.info.metadata.name).toBe('det');
+
+    let view: Uint8Array;
+    {
+      using scoped = await open(bytes, { identities: [key.identity] });
+      view = scoped.get('model.xml');
+      expect(bytesEqual(view, B)).toBe(true);
+    }
+    expect(view.every((byte) => byte === 0)).toBe(true);
+  });
+
   test('openEntry needs random access; sources must be a path, bytes or an async iterable', async () => {
     const { key, bytes } = await threeEntries();
     await expectOvsealError(openEntry(chunked(bytes) as unknown as Uint8Array, 'model.xml', { identities: [key.identity] }), ['ERR_INVALID_ARGUMENT']);

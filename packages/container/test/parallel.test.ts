@@ -51,22 +51,38 @@ afterAll(async () => {
 });
 
 describe('parallel decryption', () => {
-  test('automatic mode uses workers above the threshold (shared output buffers), exact bytes from every source', async () => {
-    const sources: [string, () => ContainerSource][] = [
-      ['path', () => path],
-      ['bytes', () => bytes],
-      ['stream', () => slowStart(bytes)],
-    ];
+  const sources: [string, () => ContainerSource][] = [
+    ['path', () => path],
+    ['bytes', () => bytes],
+    ['stream', () => slowStart(bytes)],
+  ];
+
+  /** A plain ArrayBuffer of its own, which N-API addons and `new Response(view)` accept. */
+  const expectPlainMemory = (view: Uint8Array, what: string) => {
+    expect(view.buffer, what).toBeInstanceOf(ArrayBuffer);
+    expect(view.byteOffset, what).toBe(0);
+    expect(view.byteLength, what).toBe(view.buffer.byteLength);
+  };
+
+  test.each([undefined, 0, 1, 2])('workers: %s, exact bytes in plain memory from every source', async (workers) => {
     for (const [kind, source] of sources) {
-      const opened = await open(source(), { identities: [key.identity], trust });
+      const opened = await open(source(), { identities: [key.identity], trust, workers });
+      expect(bytesEqual(opened.get('model.bin'), BIG), kind).toBe(true);
+      expect(bytesEqual(opened.get('model.xml'), SMALL), kind).toBe(true);
+      for (const entry of opened.entries) expectPlainMemory(entry.data, `${kind} ${entry.name}`);
+      await new Response(opened.get('model.bin')).arrayBuffer();
+      opened.dispose();
+    }
+  });
+
+  test('sharedMemory: the workers write SharedArrayBuffer outputs, exact bytes from every source', async () => {
+    for (const [kind, source] of sources) {
+      const opened = await open(source(), { identities: [key.identity], trust, workers: 2, sharedMemory: true });
       expect(bytesEqual(opened.get('model.bin'), BIG), kind).toBe(true);
       expect(bytesEqual(opened.get('model.xml'), SMALL), kind).toBe(true);
       expect(opened.get('model.bin').buffer, kind).toBeInstanceOf(SharedArrayBuffer);
       opened.dispose();
     }
-    const inline = await open(path, { identities: [key.identity], workers: 0 });
-    expect(inline.get('model.bin').buffer).not.toBeInstanceOf(SharedArrayBuffer);
-    expect(bytesEqual(inline.get('model.bin'), BIG)).toBe(true);
   });
 
   test('openEntry and verify with workers', async () => {
@@ -86,6 +102,7 @@ describe('parallel decryption', () => {
     await writeFile(tamperedPath, tampered);
     for (const source of [() => tamperedPath, () => tampered, () => slowStart(tampered)] as (() => ContainerSource)[]) {
       await expectOvsealError(open(source(), { identities: [key.identity], workers: 2 }), ['ERR_AUTHENTICATION_FAILED']);
+      await expectOvsealError(open(source(), { identities: [key.identity], workers: 2, sharedMemory: true }), ['ERR_AUTHENTICATION_FAILED']);
     }
     await expectOvsealError(verify(tamperedPath, { identities: [key.identity] }), ['ERR_AUTHENTICATION_FAILED']);
     await expectOvsealError(verify(tamperedPath), ['ERR_SIGNATURE_INVALID']);

@@ -101,8 +101,10 @@ async function runCase(dir: string, c: Case): Promise<void> {
     expect(entry.role).toBe(inputs[i]!.role);
     expect(bytesEqual(entry.data, plaintexts[i]!)).toBe(true);
   });
+  const entries = opened.entries;
   opened.dispose();
-  expect(opened.entries.every((entry) => entry.data.every((b) => b === 0))).toBe(true);
+  expect(entries.every((entry) => entry.data.every((b) => b === 0))).toBe(true);
+  expect(entries.every((entry) => entry.data.buffer instanceof ArrayBuffer && entry.data.byteOffset === 0 && entry.data.byteLength === entry.data.buffer.byteLength)).toBe(true);
 
   // Random access to one entry, and the streaming reader.
   const pick = c.seed % c.entries.length;

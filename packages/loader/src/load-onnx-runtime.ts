@@ -1,4 +1,4 @@
-import type { ContainerInfo } from '@ovseal/container';
+import { DisposedError, type ContainerInfo } from '@ovseal/container';
 import type { InferenceSession } from 'onnxruntime-node';
 import { UnsupportedModelError } from './errors.js';
 import { singleEntry } from './lib/model-format.js';
@@ -16,11 +16,14 @@ export interface LoadOnnxRuntimeOptions extends OpenModelOptions {
 }
 
 /** A sealed ONNX model loaded into ONNX Runtime. */
-export interface LoadedOnnxRuntimeSession {
+export interface LoadedOnnxRuntimeSession extends AsyncDisposable {
   readonly info: ContainerInfo;
+  /** The session; throws `DisposedError` (`ERR_DISPOSED`) once `dispose()` was called. */
   readonly session: InferenceSession;
   /** Releases the session and zeroes any plaintext the loader still holds. Idempotent. */
   dispose(): Promise<void>;
+  /** The same as `dispose()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -33,22 +36,19 @@ export interface LoadedOnnxRuntimeSession {
  * import { loadOnnxRuntime } from '@ovseal/loader/onnxruntime';
  * import { Tensor } from 'onnxruntime-node';
  *
- * const { session, dispose } = await loadOnnxRuntime('detector.ovseal', {
+ * await using loaded = await loadOnnxRuntime('detector.ovseal', {
  *   identities: [deviceIdentity],
  *   sessionOptions: { executionProviders: ['cpu'] },
  * });
- * const { sigmoid_0 } = await session.run({ x: new Tensor('float32', pixels, [1, 3, 640, 640]) });
- * await dispose();
+ * const { sigmoid_0 } = await loaded.session.run({ x: new Tensor('float32', pixels, [1, 3, 640, 640]) });
+ * // loaded.dispose() runs at the end of the block
  * ```
  */
 export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRuntimeOptions): Promise<LoadedOnnxRuntimeSession> {
   const sessionOptions = options.sessionOptions ?? {};
   refuseOnnxRuntimeModelDump(sessionOptions);
   const ort = await importOnnxRuntime();
-  // Native runtimes cannot wrap shared memory, so a parallel open would need a second, plain copy
-  // of the whole model (twice the memory, and that copy's page faults cost about what the workers
-  // save). Decrypting on this thread writes straight into plain memory; pass `workers` to override.
-  const { model: opened, commit } = await openSealed(source, { ...options, workers: options.workers ?? 0 });
+  const { model: opened, commit } = await openSealed(source, options);
   let copy: Uint8Array | undefined;
   const wipe = () => {
     opened.dispose();
@@ -81,13 +81,18 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
   // unless the session was told to use the model bytes in place (ORT format models only).
   if (!usesModelBytesInPlace(sessionOptions)) wipe();
   let released: Promise<void> | undefined;
+  const dispose = () => {
+    released ??= session.release().finally(wipe);
+    return released;
+  };
   return {
     info: opened.info,
-    session,
-    dispose: () => {
-      released ??= session.release().finally(wipe);
-      return released;
+    get session() {
+      if (released) throw new DisposedError('the ONNX Runtime session');
+      return session;
     },
+    dispose,
+    [Symbol.asyncDispose]: dispose,
   };
 }
 

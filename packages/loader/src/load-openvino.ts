@@ -102,10 +102,7 @@ export async function loadOpenVino(source: ModelSource, options: LoadOpenVinoOpt
     : await importOpenVino(options.binding ?? 'auto');
   const core = options.core ?? new binding.addon.Core();
 
-  // Native runtimes cannot wrap shared memory, so a parallel open would need a second, plain copy
-  // of the whole model (twice the memory, and that copy's page faults cost about what the workers
-  // save). Decrypting on this thread writes straight into plain memory; pass `workers` to override.
-  const { model: opened, commit } = await openSealed(source, { ...options, workers: options.workers ?? 0 });
+  const { model: opened, commit } = await openSealed(source, options);
   const owned: Uint8Array[] = [];
   const release: (() => void)[] = [];
   const wipe = () => {

@@ -39,7 +39,7 @@ export interface RollbackStore {
 
 /**
  * Options of `openModel`, shared by the runtime loaders: the container's open options (identities,
- * trust, now, workers, onProgress), plus rollback protection and HTTP settings.
+ * trust, now, workers, signal, onProgress), plus rollback protection and HTTP settings.
  */
 export interface OpenModelOptions extends OpenCommonOptions {
   /** Refuse a model older than the highest version of the same name already loaded on this device. */
@@ -60,15 +60,21 @@ export interface ModelEntry {
   readonly data: Uint8Array;
 }
 
-/** A sealed model decrypted into memory, for any runtime. */
-export interface OpenedModel {
+/**
+ * A sealed model decrypted into memory, for any runtime. Every entry is a plain `Uint8Array` over
+ * its own `ArrayBuffer` (native addons can wrap it).
+ */
+export interface OpenedModel extends Disposable {
   /** Header information (metadata, entries, signature), authenticated. */
   readonly info: ContainerInfo;
   /** The model format: from the metadata, or from the entry roles when the metadata says `other`. */
   readonly format: ModelFormat;
+  /** The decrypted entries; throws `DisposedError` (`ERR_DISPOSED`) once disposed. */
   readonly entries: readonly ModelEntry[];
-  /** The plaintext of one entry; throws `EntryNotFoundError`. */
+  /** The plaintext of one entry; throws `EntryNotFoundError`, or `DisposedError` once disposed. */
   get(name: string): Uint8Array;
   /** Zeroes every plaintext buffer the loader holds. Idempotent. */
   dispose(): void;
+  /** The same as `dispose()`, for `using` declarations. */
+  [Symbol.dispose](): void;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { NoMatchingKeyError, seal, sealToBuffer } from '@ovseal/container';
 import { UnsafeConfigError, UnsupportedModelError } from '../src/index.js';
-import { loadOnnxRuntime } from '../src/onnxruntime.js';
+import { loadOnnxRuntime, type LoadedOnnxRuntimeSession } from '../src/onnxruntime.js';
 import { ocrModels } from './helpers/fixtures.js';
 import { freshKey } from './helpers/keys.js';
 
@@ -38,7 +38,7 @@ afterAll(async () => {
 describe('loadOnnxRuntime with the PP-OCRv4 detector', () => {
   test.each([
     ['on the calling thread', 0],
-    ['with worker threads (shared memory, copied once for N-API)', 2],
+    ['with worker threads (plain memory, which N-API accepts)', 2],
   ])('from memory, decrypted %s, infers like the plain model', async (_, workers) => {
     const loaded = await loadOnnxRuntime(sealed, { identities: [identity], sessionOptions, workers });
     expect(loaded.info.metadata.name).toBe('ppocr-det');
@@ -46,6 +46,20 @@ describe('loadOnnxRuntime with the PP-OCRv4 detector', () => {
     expect(Array.from(await runDetector(loaded.session))).toEqual(Array.from(expected));
     await loaded.dispose();
     await loaded.dispose();
+    expect(() => loaded.session).toThrowError(expect.objectContaining({ code: 'ERR_DISPOSED' }));
+  });
+
+  test('`await using` releases the session; an aborted load is an AbortError', async () => {
+    let released: LoadedOnnxRuntimeSession;
+    {
+      await using loaded = await loadOnnxRuntime(sealed, { identities: [identity], sessionOptions });
+      released = loaded;
+      expect(Array.from(await runDetector(loaded.session))).toEqual(Array.from(expected));
+    }
+    expect(() => released.session).toThrowError(expect.objectContaining({ code: 'ERR_DISPOSED' }));
+    await expect(loadOnnxRuntime(sealed, { identities: [identity], sessionOptions, signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ERR_ABORTED',
+    });
   });
 
   test('from a sealed file', async () => {
@@ -63,8 +77,10 @@ describe('loadOnnxRuntime with the PP-OCRv4 detector', () => {
 
   test('a released session cannot run', async () => {
     const loaded = await loadOnnxRuntime(sealed, { identities: [identity], sessionOptions });
+    const { session } = loaded;
     await loaded.dispose();
-    await expect(runDetector(loaded.session)).rejects.toThrow();
+    await expect(runDetector(session)).rejects.toThrow();
+    expect(() => loaded.session).toThrowError(expect.objectContaining({ code: 'ERR_DISPOSED' }));
   });
 });
 

@@ -68,7 +68,7 @@ describeOpenVino('OpenVINO IR', (ov) => {
     loaded.dispose(); // idempotent
   });
 
-  test('decrypted into shared memory (workers), the weights still reach OpenVINO intact', async () => {
+  test('decrypted by worker threads, the weights still reach OpenVINO intact', async () => {
     const { xml, weights } = tinyIr({ shape: [1, 10], addend: 3 });
     using loaded = await loadOpenVino(await sealIr(xml, weights, 'tiny'), { identities: [identity], openvino: ov, core, config, workers: 2 });
     expect(await infer(loaded, [new Float32Array(10)])).toEqual([new Array(10).fill(3)]);

@@ -4,7 +4,7 @@
  * Protocol: `init` → `ready`; `task` → `result` | `error`; `close` wipes the key and exits.
  */
 import { parentPort } from 'node:worker_threads';
-import { collectTaskGarbage, encryptSegments, sealTaskOutputLength, type SealTask } from './segment-task.js';
+import { encryptSegments, sealTaskOutputLength, type SealTask } from './segment-task.js';
 
 export interface EncryptInitMessage {
   readonly type: 'init';
@@ -44,7 +44,6 @@ parentPort!.on('message', (message: EncryptInitMessage | EncryptTaskMessage | { 
   let reply: EncryptWorkerReply;
   try {
     const hashes = encryptSegments(task, key, new Uint8Array(plain, 0, task.length), new Uint8Array(sealed, 0, sealTaskOutputLength(task)));
-    collectTaskGarbage(task.length);
     reply = { type: 'result', id, hashes, plain, sealed };
   } catch (error) {
     reply = { type: 'error', id, message: String((error as Error)?.message ?? error), plain, sealed };

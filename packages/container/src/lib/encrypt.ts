@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { IoError } from '../errors.js';
+import { AbortError, IoError } from '../errors.js';
 import type { EncryptInitMessage, EncryptTaskMessage, EncryptWorkerReply } from './encrypt-worker.js';
 import { TAG_LENGTH } from './limits.js';
-import { collectTaskGarbage, encryptSegments, sealTaskOutputLength, type SealTask } from './segment-task.js';
+import { encryptSegments, sealTaskOutputLength, type SealTask } from './segment-task.js';
 
 /**
  * From this many plaintext bytes on, sealing uses worker threads (the calling thread encrypts while
@@ -60,8 +60,16 @@ export class PayloadEncryptor {
   #writing = false;
   #error: Error | undefined;
   #wake: () => void = () => {};
+  #unlisten: () => void = () => {};
 
-  constructor(key: Uint8Array, segmentSize: number, knownTotal: number | null, write: (bytes: Uint8Array) => Promise<void>, report: (plainBytes: number) => void) {
+  constructor(
+    key: Uint8Array,
+    segmentSize: number,
+    knownTotal: number | null,
+    write: (bytes: Uint8Array) => Promise<void>,
+    report: (plainBytes: number) => void,
+    signal?: AbortSignal,
+  ) {
     this.#key = key;
     this.#segmentSize = segmentSize;
     this.#write = write;
@@ -72,6 +80,12 @@ export class PayloadEncryptor {
     // being read and the one held back until the next byte is known (the last-segment flag).
     this.#limit = this.#workerCount * QUEUE_DEPTH + 2;
     if (knownTotal !== null && knownTotal >= PARALLEL_THRESHOLD) this.#startWorkers();
+    if (signal) {
+      const onAbort = () => this.#fail(new AbortError(signal.reason));
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** A plaintext buffer of `taskCapacity` bytes; waits while too many tasks are in flight. */
@@ -126,6 +140,7 @@ export class PayloadEncryptor {
 
   /** Stops the workers (they wipe their key). Call it in every case, after finish or a failure. */
   async close(): Promise<void> {
+    this.#unlisten();
     const slots = this.#slots;
     this.#slots = [];
     await Promise.all(
@@ -165,7 +180,6 @@ export class PayloadEncryptor {
     const id = this.#nextId++;
     const sealed = this.#sealedBuffer();
     const hashes = encryptSegments(task, this.#key, new Uint8Array(buffer, 0, task.length), new Uint8Array(sealed, 0, sealTaskOutputLength(task)));
-    collectTaskGarbage(task.length);
     this.#plainFree.push(buffer);
     this.#completed(id, { task, sealed, hashes });
   }

@@ -60,6 +60,12 @@ export function payloadDigest(segmentHashes: readonly Uint8Array[]): Buffer {
   return hash.digest();
 }
 
-export function segmentHash(ciphertext: Uint8Array): Buffer {
-  return createHash('sha256').update(ciphertext).digest();
+/** SHA-256 of a sealed segment (ciphertext ‖ tag). */
+export function segmentHash(sealed: Uint8Array): Buffer {
+  return createHash('sha256').update(sealed).digest();
+}
+
+/** {@link segmentHash} of a segment whose ciphertext and tag lie apart. */
+export function splitSegmentHash(body: Uint8Array, tag: Uint8Array): Buffer {
+  return createHash('sha256').update(body).update(tag).digest();
 }

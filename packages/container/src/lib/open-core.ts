@@ -1,5 +1,6 @@
 import type { Identity } from '../types.js';
 import type { ParsedHeader } from './header.js';
+import { throwIfAborted } from './abort.js';
 import { wipe } from './keys.js';
 import { checkNotExpired, checkSignature, type TrustPolicy } from './policy.js';
 import type { Reader } from './source.js';
@@ -14,8 +15,16 @@ export interface OpenCommonOptions {
   readonly trust?: TrustPolicy | undefined;
   /** The time expiry is checked against (default: now). */
   readonly now?: Date | undefined;
-  /** Worker threads for the payload; 0 decrypts on the calling thread. Default: automatic. */
+  /**
+   * Worker threads for the payload; 0 decrypts on the calling thread (which still yields to the
+   * event loop every few milliseconds). Default: chosen from the payload size and the cores.
+   */
   readonly workers?: number | undefined;
+  /**
+   * Cancels the call: workers are stopped, plaintext decrypted so far is zeroed, and the promise
+   * rejects with an `AbortError` (code `ERR_ABORTED`).
+   */
+  readonly signal?: AbortSignal | undefined;
   /** Called as payload bytes are processed. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -29,6 +38,10 @@ export interface OpenCommonOptions {
 export async function prepareOpen(reader: Reader, options: OpenCommonOptions): Promise<{ header: ParsedHeader; payloadKey: Buffer }> {
   const { header, unlocked } = await authenticateHeader(reader, options);
   wipe(unlocked.dataKey, unlocked.keys.macKey);
+  if (options.signal?.aborted) {
+    wipe(unlocked.keys.payloadKey);
+    throwIfAborted(options.signal);
+  }
   return { header, payloadKey: unlocked.keys.payloadKey };
 }
 
@@ -36,9 +49,11 @@ export async function prepareOpen(reader: Reader, options: OpenCommonOptions): P
  * Reads the header and authenticates it with the identities (signature, unwrap, commitment, MAC,
  * expiry). The caller owns (and wipes) the data key and its derived keys.
  */
-export async function authenticateHeader(reader: Reader, options: Pick<OpenCommonOptions, 'identities' | 'trust' | 'now'>): Promise<{ header: ParsedHeader; unlocked: Unlocked }> {
+export async function authenticateHeader(reader: Reader, options: Pick<OpenCommonOptions, 'identities' | 'trust' | 'now' | 'signal'>): Promise<{ header: ParsedHeader; unlocked: Unlocked }> {
+  throwIfAborted(options.signal);
   const header = await readHeader(reader);
   checkSignature(header, options.trust);
+  throwIfAborted(options.signal);
   const unlocked = await unlock(header, options.identities);
   try {
     checkNotExpired(header, options.now ?? new Date());

@@ -5,15 +5,17 @@ import { layoutEntries, payloadDigest, payloadLength, segmentHash, segmentNonce,
 import { TAG_LENGTH } from './limits.js';
 import type { OpenCommonOptions } from './open-core.js';
 import { checkPayloadDigest, wholePayloadDigest } from './policy.js';
-import { decryptSegmentInto } from './segment-cipher.js';
+import { throwIfAborted } from './abort.js';
+import { decryptSegmentInto, splitSealed } from './segment-cipher.js';
 import type { Reader } from './source.js';
+import { nextTurn } from './turns.js';
 
 /**
  * The payload after `prepareOpen`, one segment at a time in file order: each chunk is released only
  * after its own tag verified; the end checks the length (trailing bytes) and, for a signed
  * container or under a trust policy, the payload digest. Used by `openStream` and `rekey`.
  */
-export async function* plaintextSegments(reader: Reader, header: ParsedHeader, payloadKey: Uint8Array, options: Pick<OpenCommonOptions, 'trust' | 'onProgress'>): AsyncGenerator<PlaintextChunk> {
+export async function* plaintextSegments(reader: Reader, header: ParsedHeader, payloadKey: Uint8Array, options: Pick<OpenCommonOptions, 'trust' | 'onProgress' | 'signal'>): AsyncGenerator<PlaintextChunk> {
   const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
   const expected = header.payloadOffset + payloadLength(layouts);
   if (reader.kind === 'random' && reader.size !== expected) throw new TruncatedError(`the header describes ${expected} bytes, the container has ${reader.size}`);
@@ -23,16 +25,20 @@ export async function* plaintextSegments(reader: Reader, header: ParsedHeader, p
   for (const layout of layouts) {
     const entry = header.entries[layout.index]!;
     for (let s = 0; s < layout.segmentCount; s++) {
+      throwIfAborted(options.signal);
       const plainLength = segmentPlainLength(layout.size, header.segmentSize, s);
       const position = header.payloadOffset + layout.payloadOffset + s * (header.segmentSize + TAG_LENGTH);
       const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await reader.read(plainLength + TAG_LENGTH);
       if (digest) hashes.push(segmentHash(sealed));
       const plain = Buffer.alloc(plainLength);
       const last = s === layout.segmentCount - 1;
-      if (!decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), sealed, plain, 0)) throw new AuthenticationFailedError();
+      const segment = splitSealed(sealed);
+      if (!segment || !decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), segment, plain, 0)) throw new AuthenticationFailedError();
       done += sealed.length;
       options.onProgress?.(done, expected - header.payloadOffset);
       yield { entry: { name: entry.name, role: entry.role, size: entry.size }, offset: s * header.segmentSize, data: plain, last };
+      // `for await` resumes a generator through microtasks only: let the event loop turn.
+      await nextTurn();
     }
   }
   if (reader.kind === 'sequential') await reader.expectEnd();

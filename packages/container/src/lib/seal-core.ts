@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { InvalidArgumentError, IoError, OvsealError } from '../errors.js';
 import type { ContainerInfo, EntryRole, ModelFormat, Recipient, Signer, Stanza } from '../types.js';
+import { raceAbort, throwIfAborted } from './abort.js';
 import { refuseDuplicateKeys } from './duplicate-keys.js';
 import { PayloadEncryptor } from './encrypt.js';
 import { encodeCore, encodeHeaderWithoutMac, headerLengthOf, validateFields, type HeaderEntry, type HeaderFields } from './header.js';
@@ -48,6 +49,11 @@ export interface SealCommonOptions {
   /** Free bytes kept after the header so rewraps can add recipients in place. Default 4096. */
   readonly headerReserve?: number;
   readonly onProgress?: (done: number, total: number | null) => void;
+  /**
+   * Cancels the seal: workers are stopped and the promise rejects with an `AbortError` (code
+   * `ERR_ABORTED`); `seal` leaves no output file, not even a temporary one.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Fresh secrets of one container; injectable so test vectors can be generated reproducibly. */
@@ -89,7 +95,7 @@ function bytesEntryReader(data: Uint8Array): EntryReader {
   };
 }
 
-function streamEntryReader(stream: AsyncIterable<Uint8Array>): EntryReader {
+function streamEntryReader(name: string, stream: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): EntryReader {
   const iterator = stream[Symbol.asyncIterator]();
   let pending: Uint8Array = new Uint8Array(0);
   let ended = false;
@@ -99,12 +105,20 @@ function streamEntryReader(stream: AsyncIterable<Uint8Array>): EntryReader {
       while (filled < into.length) {
         if (pending.length === 0) {
           if (ended) break;
-          const next = await iterator.next();
+          const next = await raceAbort(iterator.next(), signal);
           if (next.done) {
             ended = true;
             break;
           }
-          pending = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+          const chunk: unknown = next.value;
+          // A stream with an encoding set yields strings: sealing them re-encoded would corrupt the
+          // model, and the result would still authenticate.
+          if (!(chunk instanceof Uint8Array)) {
+            throw new InvalidArgumentError(`entry ${name}: a stream must yield bytes (Uint8Array or Buffer), not ${typeof chunk === 'string' ? 'text' : typeof chunk}`, {
+              hint: 'do not set an encoding on the stream (no setEncoding, no encoding option)',
+            });
+          }
+          pending = chunk;
           continue;
         }
         const n = Math.min(into.length - filled, pending.length);
@@ -115,7 +129,8 @@ function streamEntryReader(stream: AsyncIterable<Uint8Array>): EntryReader {
       return filled;
     },
     async close() {
-      if (!ended) await iterator.return?.();
+      // Not awaited: a generator still waiting inside its `next()` would only return after it.
+      if (!ended) Promise.resolve(iterator.return?.()).catch(() => undefined);
     },
   };
 }
@@ -140,11 +155,11 @@ function fileEntryReader(path: string): EntryReader {
   };
 }
 
-function entryReader(entry: SealEntryInput): EntryReader {
+function entryReader(entry: SealEntryInput, signal: AbortSignal | undefined): EntryReader {
   const given = [entry.path, entry.data, entry.stream].filter((x) => x !== undefined).length;
   if (given !== 1) throw new InvalidArgumentError(`entry ${entry.name}: give exactly one of path, data or stream`);
   if (entry.data) return bytesEntryReader(entry.data);
-  if (entry.stream) return streamEntryReader(entry.stream);
+  if (entry.stream) return streamEntryReader(entry.name, entry.stream, signal);
   return fileEntryReader(entry.path!);
 }
 
@@ -196,6 +211,7 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     throw new InvalidArgumentError('at least one recipient is needed', { hint: 'pass -r/--recipient, e.g. -r file:model.key' });
   }
   const signer = options.signer === undefined ? undefined : toSigner(options.signer);
+  throwIfAborted(options.signal);
   const { dataKey, containerId, salt } = randomness;
   const keys = deriveKeys(dataKey, salt);
   try {
@@ -210,6 +226,7 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const wrapped = await Promise.all(options.recipients.map((r) => r.wrap(dataKey, context)));
     refuseDuplicateKeys(wrapped.map((stanzas, i) => ({ recipient: options.recipients[i]!, stanzas })));
     const stanzas: Stanza[] = wrapped.flat();
+    throwIfAborted(options.signal);
     const draftEntries: HeaderEntry[] = options.entries.map((e) => ({ name: e.name, role: e.role, size: 0 }));
     const draft: HeaderFields = { ...base, entries: draftEntries, stanzas, signature: null };
     validateFields(draft);
@@ -225,12 +242,12 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const encryptor = new PayloadEncryptor(keys.payloadKey, segmentSize, knownTotal, (bytes) => sink.writePayload(bytes), (plainBytes) => {
       done += plainBytes;
       options.onProgress?.(done, knownTotal);
-    });
+    }, options.signal);
     const entries: HeaderEntry[] = [];
     let hashes: Uint8Array[];
     try {
       for (const [index, entry] of options.entries.entries()) {
-        const reader = entryReader(entry);
+        const reader = entryReader(entry, options.signal);
         let size = 0;
         try {
           for await (const { task, buffer } of tasksOf(index, reader, segmentSize, encryptor)) {

@@ -1,10 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { TruncatedError } from '../errors.js';
-import { segmentCount, segmentHash, segmentNonce, segmentPlainLength } from './layout.js';
+import { segmentCount, segmentHash, segmentNonce, segmentPlainLength, splitSegmentHash } from './layout.js';
 import { TAG_LENGTH } from './limits.js';
-import { authenticateSegment, decryptSegmentInto, encryptSegmentInto } from './segment-cipher.js';
+import { authenticateSegment, decryptSegmentInto, encryptSegmentInto, type SealedSegment } from './segment-cipher.js';
 
 /**
  * A run of consecutive segments of one entry: the unit of work of the decryptor, whether it runs
@@ -31,6 +29,17 @@ export interface TaskResult {
 
 export const HASH_LENGTH = 32;
 
+/** Where a task's plaintext goes: segment s at `offsetOf(s)` in `bytes`. */
+export interface Destination {
+  readonly bytes: Uint8Array;
+  offsetOf(segment: number): number;
+}
+
+/** The plaintext of a whole entry: segment s at s × segment size. */
+export function entryDestination(task: SegmentTask, bytes: Uint8Array): Destination {
+  return { bytes, offsetOf: (s) => s * task.segmentSize };
+}
+
 /** Sealed length (ciphertext ‖ tag) of segment `segment` of the task's entry. */
 export function sealedLength(task: SegmentTask, segment: number): number {
   return segmentPlainLength(task.entrySize, task.segmentSize, segment) + TAG_LENGTH;
@@ -48,16 +57,17 @@ export function taskSealedLength(task: SegmentTask): number {
 }
 
 /**
- * Hashes and/or decrypts the task's segments: into `out` (the whole entry's plaintext buffer), or,
- * when `out` is null, only checking the tags. `sealedSegment(s)` returns segment s's bytes (it may
- * reuse one buffer between calls). Stops at the first failing tag, or as soon as `abandon()` says
- * another task failed.
+ * Hashes and/or decrypts the task's segments: into `out`, or, when `out` is null, only checking
+ * the tags. `segmentAt(s)` returns segment s (it may reuse one
+ * buffer between calls, and its ciphertext may already lie in `out`, where it is decrypted in
+ * place); null means the segment is too short to be valid. Stops at the first failing tag, or as
+ * soon as `abandon()` says another task failed.
  */
 export function runSegmentTask(
   task: SegmentTask,
   key: Uint8Array,
-  sealedSegment: (segment: number) => Uint8Array,
-  out: Uint8Array | null,
+  segmentAt: (segment: number) => SealedSegment | null,
+  out: Destination | null,
   abandon: () => boolean = () => false,
 ): TaskResult {
   const total = segmentCount(task.entrySize, task.segmentSize);
@@ -65,11 +75,12 @@ export function runSegmentTask(
   for (let i = 0; i < task.count; i++) {
     if (abandon()) return { ok: false, hashes };
     const s = task.firstSegment + i;
-    const sealed = sealedSegment(s);
-    if (hashes) hashes.set(segmentHash(sealed), i * HASH_LENGTH);
+    const segment = segmentAt(s);
+    if (!segment) return { ok: false, hashes };
+    if (hashes) hashes.set(splitSegmentHash(segment.body, segment.tag), i * HASH_LENGTH);
     if (!task.decrypt) continue;
     const nonce = segmentNonce(task.entryIndex, s, s === total - 1);
-    const ok = out ? decryptSegmentInto(key, nonce, sealed, out, s * task.segmentSize) : authenticateSegment(key, nonce, sealed);
+    const ok = out ? decryptSegmentInto(key, nonce, segment, out.bytes, out.offsetOf(s)) : authenticateSegment(key, nonce, segment);
     if (!ok) return { ok: false, hashes };
   }
   return { ok: true, hashes };
@@ -95,13 +106,18 @@ export class SegmentFile {
 
   /** `length` bytes at `position`, in the reused buffer (valid until the next read). */
   read(position: number, length: number): Buffer {
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.#fd, this.#scratch, done, length - done, position + done);
+    const bytes = this.#scratch.subarray(0, length);
+    this.readInto(position, bytes);
+    return bytes;
+  }
+
+  /** Fills `into` with the bytes at `position`. */
+  readInto(position: number, into: Uint8Array): void {
+    for (let done = 0; done < into.length;) {
+      const n = readSync(this.#fd, into, done, into.length - done, position + done);
       if (n === 0) throw new TruncatedError('the file shrank while it was read');
       done += n;
     }
-    return this.#scratch.subarray(0, length);
   }
 
   close(): void {
@@ -147,68 +163,4 @@ export function encryptSegments(task: SealTask, key: Uint8Array, plain: Uint8Arr
     outOffset += written;
   }
   return hashes;
-}
-
-/**
- * Every `update` of Node's cipher allocates its output, and V8 frees those buffers only when a GC
- * runs: external memory alone lets ~64 MiB of them pile up per thread first (measured in a
- * micro-benchmark, 2 workers decrypting 1 GiB: 74 MiB above plaintext, 14 MiB with a minor GC
- * every 4 MiB; they also stay in cache when recycled that fast). A scavenge of the young
- * generation every few MiB bounds that garbage. `gc` is only reachable with --expose-gc, which a
- * worker cannot be started with: the flag is set just long enough to fetch it (or the process's
- * own `gc` is used when it was started with it). The calling thread collects only while it
- * decrypts a large payload itself or reads a stream for the workers.
- */
-function minorGcFunction(): () => void {
-  const own = (globalThis as { gc?: (options?: object) => void }).gc;
-  if (typeof own === 'function') return () => own({ type: 'minor' });
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as (options?: object) => void;
-    return () => gc({ type: 'minor' });
-  } catch {
-    return () => {};
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
-}
-
-/**
- * glibc gives freed heap memory back to the kernel once the free top of the heap passes a trim
- * threshold that starts at 128 KiB and only rises when a large mmapped block is freed. Until then
- * every task's freed cipher outputs are returned and faulted in again by the next task (measured,
- * two workers opening 1 GiB: 500k page faults instead of 275k, +70 % system time). Freeing one
- * large block raises the threshold to twice its size, as any long-running process soon would.
- * Other allocators simply ignore it.
- */
-function raiseAllocatorTrimThreshold(gc: () => void): void {
-  let block: Buffer | null = Buffer.allocUnsafeSlow(16 * 1024 * 1024);
-  void block.length;
-  block = null;
-  gc();
-}
-
-let minorGc: (() => void) | undefined;
-let uncollected = 0;
-
-/**
- * Cipher garbage a thread may leave between two collections: a scavenge costs ~0.2 ms, so one
- * per 4 MiB (about 1 ms of work per core) costs a few per cent.
- */
-const COLLECT_EVERY = 4 * 1024 * 1024;
-
-/**
- * Frees the buffers the cipher calls of the tasks so far left behind, once they add up to
- * COLLECT_EVERY (call it after each task, with its sealed bytes). The first collection also
- * prepares the allocator (see raiseAllocatorTrimThreshold).
- */
-export function collectTaskGarbage(taskBytes: number): void {
-  uncollected += taskBytes;
-  if (uncollected < COLLECT_EVERY) return;
-  uncollected = 0;
-  if (!minorGc) {
-    minorGc = minorGcFunction();
-    raiseAllocatorTrimThreshold(minorGc);
-  }
-  minorGc();
 }

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { InvalidArgumentError, IoError, MalformedHeaderError, TruncatedError } from '../errors.js';
+import { InvalidArgumentError, IoError, MalformedHeaderError, OvsealError, TruncatedError } from '../errors.js';
+import { raceAbort } from './abort.js';
 import { refuse } from './checks.js';
 import { parseHeader, parsePreamble, PREAMBLE_LENGTH, type ParsedHeader } from './header.js';
 
@@ -12,6 +13,8 @@ export interface RandomReader {
   readonly size: number;
   /** Set for files, so workers can open the file themselves. */
   readonly filePath?: string;
+  /** Set for files: the open descriptor, for reads off the calling thread. */
+  readonly fd?: number;
   /** Exactly `length` bytes at `position`, or a TruncatedError. */
   read(position: number, length: number): Uint8Array;
   close(): void;
@@ -41,6 +44,7 @@ function fileReader(path: string): RandomReader {
     kind: 'random',
     size,
     filePath: path,
+    fd,
     read(position, length) {
       if (position + length > size) throw new TruncatedError(`needs ${position + length} bytes, the file has ${size}`);
       const out = Buffer.allocUnsafe(length);
@@ -68,7 +72,7 @@ function bytesReader(bytes: Uint8Array): RandomReader {
   };
 }
 
-function streamReader(stream: AsyncIterable<Uint8Array>): SequentialReader {
+function streamReader(stream: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): SequentialReader {
   const iterator = stream[Symbol.asyncIterator]();
   let pending: Uint8Array = new Uint8Array(0);
   let finished = false;
@@ -77,15 +81,18 @@ function streamReader(stream: AsyncIterable<Uint8Array>): SequentialReader {
     if (finished) return false;
     let next: IteratorResult<Uint8Array>;
     try {
-      next = await iterator.next();
+      next = await raceAbort(iterator.next(), signal);
     } catch (cause) {
+      if (cause instanceof OvsealError) throw cause;
       throw new IoError(`reading the container stream failed: ${(cause as Error).message}`, { cause });
     }
     if (next.done) {
       finished = true;
       return false;
     }
-    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    const chunk: unknown = next.value;
+    // A stream with an encoding set yields strings: decoding re-encoded them, the bytes are lost.
+    if (!(chunk instanceof Uint8Array)) throw new InvalidArgumentError('a container stream must yield bytes (Uint8Array or Buffer), not text or objects');
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     return true;
   }
@@ -104,15 +111,17 @@ function streamReader(stream: AsyncIterable<Uint8Array>): SequentialReader {
       if (pending.length > 0 || (await pull())) throw new TruncatedError('unexpected bytes after the payload');
     },
     close() {
-      void iterator.return?.();
+      // Ends the source (a file stream closes its descriptor); its own failure to end is not ours.
+      Promise.resolve(iterator.return?.()).catch(() => undefined);
     },
   };
 }
 
-export function openReader(source: ContainerSource): Reader {
+/** A reader over a source; a stream's reads also end when `signal` fires. */
+export function openReader(source: ContainerSource, signal?: AbortSignal): Reader {
   if (typeof source === 'string') return fileReader(source);
   if (source instanceof Uint8Array) return bytesReader(source);
-  if (source && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') return streamReader(source);
+  if (source && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') return streamReader(source, signal);
   throw new InvalidArgumentError('a container source is a file path, a Uint8Array or an async iterable of chunks');
 }
 

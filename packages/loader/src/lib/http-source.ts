@@ -1,4 +1,4 @@
-import { IoError } from '@ovseal/container';
+import { AbortError, IoError } from '@ovseal/container';
 import type { HttpOptions } from '../types.js';
 
 /**
@@ -17,6 +17,7 @@ export async function fetchStream(
       redirect: 'follow',
     });
   } catch (error) {
+    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     throw new IoError(`cannot fetch ${redact(url)}: ${(error as Error).message}`, { cause: error });
   }
   if (!response.ok || response.body === null) {

@@ -18,7 +18,11 @@ export interface SealedModelOpening {
  * model the runtime then fails to load does not lock the device out of the version it runs.
  */
 export async function openSealed(source: ModelSource, options: OpenModelOptions): Promise<SealedModelOpening> {
-  const { source: containerSource } = await resolveSource(source, options.http);
+  // Either signal ends the whole load: the download (a stalled body must not outlive the abort)
+  // and the decryption, with one AbortError.
+  const signals = [options.http?.signal, options.signal].filter((signal) => signal !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const { source: containerSource } = await resolveSource(source, { ...options.http, signal });
   const store = options.rollback;
   if (store && (typeof containerSource === 'string' || containerSource instanceof Uint8Array)) {
     // A file or bytes can be read twice: refuse an old version from the header before any key is
@@ -30,6 +34,7 @@ export async function openSealed(source: ModelSource, options: OpenModelOptions)
     trust: options.trust,
     now: options.now,
     workers: options.workers,
+    signal,
     onProgress: options.onProgress,
   });
   try {
@@ -38,12 +43,16 @@ export async function openSealed(source: ModelSource, options: OpenModelOptions)
     opened.dispose();
     throw error;
   }
+  const dispose = () => opened.dispose();
   const model: OpenedModel = {
     info: opened.info,
     format: formatOf(opened.info),
-    entries: opened.entries,
+    get entries() {
+      return opened.entries;
+    },
     get: (name) => opened.get(name),
-    dispose: () => opened.dispose(),
+    dispose,
+    [Symbol.dispose]: dispose,
   };
   return {
     model,
