@@ -141,7 +141,7 @@ try {
   console.log(`key broker bench: ${REQUESTS} key requests and ${REQUESTS} no-op requests, concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds, SQLite durability ${DURABILITY}`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; broker in its own process, client here`);
   const kms = await startKmsLocal();
-  stops.push(() => kms.stop());
+  stops.push(() => kms.close());
   const key = await kms.createKey({ alias: 'alias/bench' });
   const vars = { AWS_ENDPOINT_URL_KMS: kms.endpoint, AWS_REGION: kms.region, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey };
   const containerPath = join(work, 'detector.ovseal');

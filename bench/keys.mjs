@@ -112,11 +112,11 @@ async function main() {
     row('kms-local (SDK, loopback)', 'wrap (Encrypt)', await measure(() => recipient.wrap(dataKey, context)), local.wrap);
     row('kms-local (SDK, loopback)', 'unwrap (Decrypt)', await measure(() => identity.unwrap(stanzas, context)), local.unwrap);
     row('kms-local (SDK, loopback)', 'sign ecdsa-p256 (Sign)', await measure(() => signer.sign(message)), localSign['ecdsa-p256']);
-    recipient.destroy();
-    identity.destroy?.();
-    signer.destroy();
+    await recipient.close();
+    await identity.close();
+    await signer.close();
   } finally {
-    await kms.stop();
+    await kms.close();
   }
 
   if (asJson) {

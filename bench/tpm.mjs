@@ -172,7 +172,7 @@ async function main() {
     if (results.some((r) => !r.pass)) process.exitCode = 1;
   } finally {
     Tpm2Tools.prototype.run = run;
-    await swtpm.stop();
+    await swtpm.close();
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -241,8 +241,8 @@ async function benchAttestedRelease({ tpm, container, measure, work }) {
     }
     return { results, verify: await benchVerify(tpm, attested.attestation, quoteQualifyingData) };
   } finally {
-    await broker.stop();
-    await manufactured.stop();
+    await broker.close();
+    await manufactured.close();
   }
 }
 

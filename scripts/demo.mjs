@@ -59,14 +59,14 @@ async function startProcess(name, args, { env = {}, inheritStderr = false } = {}
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
+  const close = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
   };
-  cleanups.push(stop);
+  cleanups.push(close);
   const ready = await new Promise((resolve, reject) => {
     let stdout = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s\n${stderr}`)), 30_000);
@@ -83,7 +83,7 @@ async function startProcess(name, args, { env = {}, inheritStderr = false } = {}
       reject(new Error(`${name} exited (${code}) before it was ready\n${stderr}`));
     });
   });
-  return { ...ready, child, stop, stderr: () => stderr };
+  return { ...ready, child, close, stderr: () => stderr };
 }
 
 function ovseal(args, env) {
@@ -128,7 +128,7 @@ function asciiImage(image, boxes, cellW = 3, cellH = 3) {
 }
 
 async function cleanup() {
-  for (const stop of cleanups.reverse()) await stop().catch(() => {});
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   cleanups.length = 0;
   rmSync(work, { recursive: true, force: true });
 }
@@ -144,7 +144,7 @@ try {
 
   title('start kms-local, a KMS-compatible server (JSON protocol, SigV4), and create the model key');
   const kms = await startKmsLocal({ stateFile: join(work, 'kms-state.json') });
-  cleanups.push(() => kms.stop());
+  cleanups.push(() => kms.close());
   const kmsKey = await kms.createKey({ alias: 'alias/models', description: 'ovseal demo model key' });
   const kmsEnv = {
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
@@ -175,7 +175,7 @@ try {
     });
   }
   if (tpm) {
-    cleanups.push(() => tpm.stop());
+    cleanups.push(() => tpm.close());
     deviceKey = { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-key', tcti: tpm.tcti, attestation: true };
     writeFileSync(join(work, 'tpm-manufacturer-ca.pem'), tpm.endorsementCaPem);
     say(`swtpm on ${tpm.tcti}; its RSA EK certificate (NV 0x01c00002) is signed by the local "TPM manufacturer" CA, whose certificates the broker will trust`);
@@ -296,7 +296,7 @@ try {
   if (tpm) {
     title('change the boot state: extend PCR 7 (what a Secure Boot change does); the next key request carries a quote, and the broker refuses it');
     // swtpm has no resource manager: one process at a time talks to it (a real device has /dev/tpmrm0).
-    await runner.stop();
+    await runner.close();
     say('(runner stopped: the software TPM has no resource manager, so one process uses it at a time)');
     const digest = randomBytes(32).toString('hex');
     say(`$ tpm2_pcrextend 7:sha256=${digest.slice(0, 16)}…`);
@@ -327,7 +327,7 @@ try {
   await waitFor('the runner to stop serving', async () => (await (await fetch(`${runner.url}/healthz`)).json()).models.length === 0);
   const refusedInfer = await fetch(`${runner.url}/v1/infer`, { method: 'POST', body: JSON.stringify({ inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } } }) });
   say(`POST /v1/infer → ${refusedInfer.status} ${(await refusedInfer.json()).error} (the model is unloaded and its cached stanza deleted)`);
-  await runner.stop();
+  await runner.close();
   const refused = await edge(['fetch-key', '--config', 'edge.json', '--model', 'ppocr-det@4.0.0']);
   if (!(refused instanceof Error)) throw new Error('the revoked device got a key');
   say(`exit ${refused.code}: ${refused.stderr.trim()}`);

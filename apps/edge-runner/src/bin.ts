@@ -109,7 +109,7 @@ async function main(): Promise<number> {
       const runner = await startEdgeRunner(config, { processMetrics: true });
       process.stdout.write(`${JSON.stringify({ event: 'ready', url: runner.url, port: runner.port, deviceId: config.deviceId, deviceKey: runner.deviceKey.storage, pid: process.pid })}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => void runner.stop().then(resolve);
+        const stop = () => void runner.close().then(resolve);
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });

@@ -20,7 +20,9 @@ export interface EdgeRunner {
   /** Runs one broker exchange now (the poll does it every `pollSeconds`). */
   syncNow(): Promise<void>;
   /** Stops the server and the poll, releases every model (the runtimes' memory, the loader's plaintext). */
-  stop(): Promise<void>;
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function isLoopbackHost(host: string): boolean {
@@ -45,7 +47,7 @@ export interface EdgeRunnerOptions {
  * @example
  * ```ts
  * const runner = await startEdgeRunner(await loadRunnerConfig('/etc/ovseal/edge.json'));
- * process.on('SIGTERM', () => void runner.stop());
+ * process.on('SIGTERM', () => void runner.close());
  * ```
  */
 export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerOptions = {}): Promise<EdgeRunner> {
@@ -105,24 +107,18 @@ export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerO
   const expiryTimer = setInterval(() => void manager.expire(), 1000);
   void poll();
 
-  let stopped: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    deviceKey,
-    metrics,
-    syncNow: () => manager.sync(),
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        clearTimeout(pollTimer);
-        clearInterval(expiryTimer);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
-        await closed;
-        await manager.stopAll();
-      })();
-      return stopped;
-    },
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      stopping = true;
+      clearTimeout(pollTimer);
+      clearInterval(expiryTimer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await manager.stopAll();
+    })();
+    return closing;
   };
+  return { url, port, deviceKey, metrics, syncNow: () => manager.sync(), close, [Symbol.asyncDispose]: close };
 }

@@ -38,10 +38,10 @@ describeWithTpm('edge runner with TPM attestation (broker and runner processes, 
   });
 
   afterAll(async () => {
-    await runner?.stop();
-    await broker?.stop();
-    await tpm?.stop();
-    await kms?.kms.stop();
+    await runner?.close();
+    await broker?.close();
+    await tpm?.close();
+    await kms?.kms.close();
     await work?.remove();
   });
 
@@ -64,7 +64,7 @@ describeWithTpm('edge runner with TPM attestation (broker and runner processes, 
     await waitFor('the runner to serve the model', async () => ((await health(runner!)).models.length > 0 ? true : undefined));
     const records = (await api.get('/v1/admin/audit?limit=1000&device=edge-att')).body.records as Record<string, any>[];
     expect(records.find((record) => record.action === 'key_release')).toMatchObject({ outcome: 'ok', reason: 'attested' });
-    await runner.stop();
+    await runner.close();
     runner = undefined;
   });
 

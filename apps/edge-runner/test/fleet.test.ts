@@ -64,16 +64,16 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
   });
 
   afterAll(async () => {
-    await runner?.stop();
-    await broker?.stop();
-    await tpmA?.stop();
-    await tpmB?.stop();
-    await kms?.kms.stop();
+    await runner?.close();
+    await broker?.close();
+    await tpmA?.close();
+    await tpmB?.close();
+    await kms?.kms.close();
     await work?.remove();
   });
 
   async function restartRunner(config: string): Promise<Spawned> {
-    await runner?.stop();
+    await runner?.close();
     runner = await spawnRunner(config);
     return runner;
   }
@@ -147,12 +147,12 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
       expect(state.problems['ppocr-det@4.0.0']).toMatch(/ERR_NO_MATCHING_KEY/);
       expect((await inferImage(runnerB, image)).body['error']).toBe('no_model');
     } finally {
-      await runnerB.stop();
+      await runnerB.close();
     }
   });
 
   it('tampered container: refused (no plaintext served), then downloaded again from the broker', async () => {
-    await runner?.stop();
+    await runner?.close();
     const path = join(work.path, 'edge-a', 'models', 'ppocr-det@4.0.0', 'container.ovseal');
     const bytes = await readFile(path);
     bytes[bytes.length - 5000]! ^= 0x40;
@@ -195,7 +195,7 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     expect((await api.post('/v1/admin/devices/edge-a/revoke', { reason: 'test' })).status).toBe(200);
     await servingNothing('device revoked');
     expect((await health(runner!)).broker.lastError).toMatch(/device_revoked/);
-    await runner!.stop();
+    await runner!.close();
     const refused = await edge('fetch-key', '--config', configA, '--model', 'ppocr-det@4.1.0');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/device_revoked/);

@@ -114,7 +114,7 @@ describe('item 4: model ids from the broker never become unsafe paths', () => {
 describe('item 16: the inference server', () => {
   let runner: EdgeRunner | undefined;
   const lines: string[] = [];
-  afterAll(async () => runner?.stop());
+  afterAll(async () => runner?.close());
 
   it('with inferToken set, /v1/models needs the token and /healthz tells nothing more than its status', async () => {
     await FileDeviceKey.generate(join(work.path, 'device.pem')).catch(() => undefined);
@@ -133,11 +133,11 @@ describe('item 16: the inference server', () => {
   it('warns when it listens beyond loopback without a token', async () => {
     const warned: string[] = [];
     const open = await startEdgeRunner(await loadRunnerConfig(await config('open', { listen: { host: '0.0.0.0', port: 0 } })), { log: (line) => warned.push(line) });
-    await open.stop();
+    await open.close();
     expect(warned.some((line) => /WARNING.*0\.0\.0\.0.*inferToken/.test(line))).toBe(true);
     const quiet: string[] = [];
     const local = await startEdgeRunner(await loadRunnerConfig(await config('local', {})), { log: (line) => quiet.push(line) });
-    await local.stop();
+    await local.close();
     expect(quiet.some((line) => /inferToken/.test(line))).toBe(false);
   });
 

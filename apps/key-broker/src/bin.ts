@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: broker.url, port: broker.port, pid: process.pid })}\n`);
   const shutdown = () => {
-    void broker.stop().then(() => process.exit(0));
+    void broker.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

@@ -388,7 +388,7 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async close(): Promise<void> {
-    await this.#checkpointer?.stop();
+    await this.#checkpointer?.close();
     if (this.#db.open) this.#db.close();
   }
 }

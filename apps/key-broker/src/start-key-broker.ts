@@ -117,8 +117,10 @@ export interface KeyBroker {
   readonly store: BrokerStore;
   /** The broker's Prometheus registry (what `GET /metrics` serves). */
   readonly metrics: BrokerMetrics;
-  /** Stops accepting, closes connections and the store. */
-  stop(): Promise<void>;
+  /** Stops accepting, closes connections, the store and the identities (their KMS clients, PKCS#11 sessions). */
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export type { Logger };
@@ -256,25 +258,19 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
   purge.unref();
   logger.info('listening', { url, publicUrl });
 
-  let stopped: Promise<void> | undefined;
-  return {
-    url,
-    host,
-    port,
-    store,
-    metrics,
-    stop() {
-      stopped ??= (async () => {
-        clearInterval(purge);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
-        await closed;
-        await store.close();
-        for (const identity of options.identities) (identity as { destroy?: () => void }).destroy?.();
-      })();
-      return stopped;
-    },
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(purge);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await store.close();
+      for (const identity of options.identities) await (identity as { close?: () => Promise<void> }).close?.();
+    })();
+    return closing;
   };
+  return { url, host, port, store, metrics, close, [Symbol.asyncDispose]: close };
 }
 
 /** The trusted EK CA bundles as text, each checked to hold certificates (a bad file fails at start, not at enrolment). */

@@ -119,9 +119,9 @@ describeWithTpm('TPM attestation (broker process, swtpm devices with EK certific
   });
 
   afterAll(async () => {
-    await broker?.stop();
-    await Promise.all(tpms.map((tpm) => tpm.stop().catch(() => undefined)));
-    await kms?.kms.stop();
+    await broker?.close();
+    await Promise.all(tpms.map((tpm) => tpm.close().catch(() => undefined)));
+    await kms?.kms.close();
     await work?.remove();
   });
 
@@ -287,13 +287,13 @@ describeWithTpm('TPM attestation (broker process, swtpm devices with EK certific
     let tpm = await manufacture(trustedCa, stateDir);
     const first = await device(tpm, 'edge-rollback');
     expect((await enrol(await token(), first)).status).toBe(201);
-    await tpm.stop();
+    await tpm.close();
     await cp(stateDir, snapshot, { recursive: true });
     tpm = await manufacture(null, stateDir);
     await tpm.restart(); // one more reset: the baseline moves past the snapshot's next boot
     const booted = { ...first, tpm, ak: await AttestationKey.open(undefined, { tcti: tpm.tcti }), identity: await TpmEcdhIdentity.open({ keyDir: join(work.path, 'keys', 'edge-rollback') }, { tcti: tpm.tcti }) };
     expect((await requestKey(booted)).status).toBe(200);
-    await tpm.stop();
+    await tpm.close();
     await rm(stateDir, { recursive: true });
     await cp(snapshot, stateDir, { recursive: true });
     tpm = await manufacture(null, stateDir);

@@ -39,9 +39,9 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
   });
 
   afterAll(async () => {
-    await broker?.stop();
-    await tpm?.stop();
-    await kms?.kms.stop();
+    await broker?.close();
+    await tpm?.close();
+    await kms?.kms.close();
     await work?.remove();
   });
 
@@ -265,7 +265,7 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
       expect(statuses).toContain(200);
       expect(statuses).toContain(429);
     } finally {
-      await limited.stop();
+      await limited.close();
     }
   });
 });

@@ -61,7 +61,7 @@ describe('key broker hardening (in process, software device keys)', () => {
   });
 
   afterAll(async () => {
-    await broker?.stop();
+    await broker?.close();
     await work?.remove();
   });
 
@@ -261,7 +261,7 @@ describe('item 15: the admin token leaves the environment once hashed', () => {
         expect(report.environmentVariables).not.toHaveProperty('OVSEAL_BROKER_ADMIN_TOKEN');
         expect(JSON.stringify(report)).not.toContain(ADMIN_TOKEN);
       } finally {
-        await broker.stop();
+        await broker.close();
       }
     } finally {
       await work.remove();

@@ -47,7 +47,7 @@ export interface Spawned {
   /** Everything written on stderr so far. */
   stderr(): string;
   /** SIGTERM, then SIGKILL after 5 s. */
-  stop(): Promise<void>;
+  close(): Promise<void>;
   /** SIGKILL at once (a crash). */
   kill(): Promise<void>;
 }
@@ -101,7 +101,7 @@ export async function spawnReady(args: readonly string[], env: Record<string, st
     await exited;
     clearTimeout(timer);
   };
-  return { child, ready, url: String(ready['url']), stderr: () => stderr, stop: () => halt('SIGTERM'), kill: () => halt('SIGKILL') };
+  return { child, ready, url: String(ready['url']), stderr: () => stderr, close: () => halt('SIGTERM'), kill: () => halt('SIGKILL') };
 }
 
 /** kms-local in this process, with one key for models. */

@@ -50,8 +50,8 @@ describe('key broker over TLS, admins by client certificate (mTLS)', () => {
   });
 
   afterAll(async () => {
-    await broker?.stop();
-    await kms?.kms.stop();
+    await broker?.close();
+    await kms?.kms.close();
     await work?.remove();
   });
 

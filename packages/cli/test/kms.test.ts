@@ -29,7 +29,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'model.onnx'), Buffer.from('not really onnx, but bytes to protect'));
 });
 afterAll(async () => {
-  await kms?.stop();
+  await kms?.close();
   cleanup();
 });
 

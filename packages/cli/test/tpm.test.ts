@@ -24,7 +24,7 @@ describeTpm('ovseal tpm (swtpm)', () => {
     writeFileSync(join(dir, 'model.onnx'), Buffer.from('weights only this device may read'));
   });
   afterAll(async () => {
-    await swtpm?.stop();
+    await swtpm?.close();
     cleanup?.();
   });
 

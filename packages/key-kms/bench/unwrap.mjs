@@ -34,4 +34,4 @@ async function run(label, identity, concurrency) {
 await run('Decrypt, sequential', new KmsIdentity(key.arn, options), 1);
 await run('Decrypt, 8 concurrent', new KmsIdentity(key.arn, options), 8);
 await run('cache hit (ttl 5 min, 1e9 uses)', new KmsIdentity(key.arn, { ...options, cache: { maxUses: 1e9 } }), 1);
-await kms.stop();
+await kms.close();

@@ -38,9 +38,15 @@ export class KmsDiscoveryIdentity implements Identity {
     this.#cache?.clear();
   }
 
-  destroy(): void {
+  /** Clears the cache and closes the SDK clients this identity made. Idempotent. */
+  async close(): Promise<void> {
     this.clearCache();
-    this.#caller.destroy();
+    this.#caller.close();
+  }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #passes(key: KeyArn): boolean {

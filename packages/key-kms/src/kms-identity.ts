@@ -49,10 +49,15 @@ export class KmsIdentity implements Identity {
     this.#cache?.clear();
   }
 
-  /** Clears the cache and closes the SDK clients this identity made. */
-  destroy(): void {
+  /** Clears the cache and closes the SDK clients this identity made. Idempotent. */
+  async close(): Promise<void> {
     this.clearCache();
-    this.#caller.destroy();
+    this.#caller.close();
+  }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #isMine(key: KeyArn): Promise<boolean> {

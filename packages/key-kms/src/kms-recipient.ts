@@ -56,9 +56,14 @@ export class KmsRecipient implements Recipient {
     return key.arn === this.#lastArn || (this.#ref.kind !== 'alias-name' && this.#ref.kind !== 'alias-arn' && this.#couldBe(key.arn, key.keyId));
   }
 
-  /** Closes the SDK clients this recipient made. */
-  destroy(): void {
-    this.#caller.destroy();
+  /** Closes the SDK clients this recipient made. Idempotent. */
+  async close(): Promise<void> {
+    this.#caller.close();
+  }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #couldBe(arn: string, keyId: string): boolean {

@@ -30,7 +30,7 @@ function unsuitable(keyId: string, message: string): KmsError {
  * ```ts
  * const signer = await KmsSigner.create('alias/model-publisher');
  * await seal({ output: 'model.ovseal', entries, metadata, recipients, signer });
- * signer.destroy();
+ * await signer.close();
  * ```
  */
 export class KmsSigner implements Signer {
@@ -60,7 +60,7 @@ export class KmsSigner implements Signer {
       if (publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw unsuitable(keyId, 'the public key is not on P-256');
       return new KmsSigner(answer.keyArn, publicKey, caller);
     } catch (error) {
-      caller.destroy();
+      caller.close();
       throw error;
     }
   }
@@ -72,8 +72,13 @@ export class KmsSigner implements Signer {
     return ecdsaSignatureFromDer(der);
   }
 
-  /** Closes the SDK clients this signer made. */
-  destroy(): void {
-    this.#caller.destroy();
+  /** Closes the SDK clients this signer made. Idempotent. */
+  async close(): Promise<void> {
+    this.#caller.close();
+  }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -9,7 +9,7 @@ beforeAll(async () => {
   kms = await startKmsLocal();
 });
 afterAll(async () => {
-  await kms.stop();
+  await kms.close();
 });
 
 function decrypts(): number {

@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterEach(() => kms.faults.clear());
 afterAll(async () => {
-  await kms.stop();
+  await kms.close();
 });
 
 /** Seals a fresh data key under a new key; returns what an identity needs to try to open it. */
@@ -38,7 +38,7 @@ describe('typed errors from real SDK failures', () => {
     const gone = await startKmsLocal();
     const { arn } = await gone.createKey();
     const endpoint = gone.endpoint;
-    await gone.stop();
+    await gone.close();
     const error = await rejectionOf(
       new KmsRecipient(arn, { endpoint, region: gone.region, credentials: gone.credentials, maxAttempts: 2 }).wrap(newDataKey(), newContext()),
     );

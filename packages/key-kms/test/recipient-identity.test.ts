@@ -12,7 +12,7 @@ beforeAll(async () => {
   kms.addPrincipal(OTHER_ACCOUNT);
 });
 afterAll(async () => {
-  await kms.stop();
+  await kms.close();
 });
 
 function decryptCount(): number {

@@ -25,14 +25,14 @@ describe('across a kms-local restart', () => {
     const context = newContext();
     const dataKey = newDataKey();
     const stanzas = await new KmsRecipient('alias/restart', localOptions(first)).wrap(dataKey, context);
-    await first.stop();
+    await first.close();
 
     const second = await startKmsLocal({ stateFile });
     try {
       expect(await new KmsIdentity(key.arn, localOptions(second)).unwrap(stanzas, context)).toEqual(dataKey);
       expect(await new KmsIdentity('alias/restart', localOptions(second)).unwrap(stanzas, context)).toEqual(dataKey);
     } finally {
-      await second.stop();
+      await second.close();
     }
   });
 });
@@ -70,7 +70,7 @@ describe('with @ovseal/container', () => {
         code: 'ERR_NO_MATCHING_KEY',
       });
     } finally {
-      await kms.stop();
+      await kms.close();
     }
   });
 });

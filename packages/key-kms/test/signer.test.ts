@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'key-kms-signer-'));
 });
 afterAll(async () => {
-  await kms.stop();
+  await kms.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -50,8 +50,8 @@ describe('KmsSigner against kms-local', () => {
     await rewrap(output, { identities: [new KmsIdentity(wrapping.arn, localOptions(kms))], add: [new KmsRecipient(second.arn, localOptions(kms))] });
     expect((await inspect(output)).recipients).toHaveLength(2);
     expect((await verify(output, { trust: { publicKeys: [exported] } })).signature?.keyId).toBe(info.signature!.keyId);
-    signer.destroy();
-    recipient.destroy();
+    await signer.close();
+    await recipient.close();
   });
 
   it('returns r ‖ s that OpenSSL verifies; a message over 4096 bytes goes as its digest', async () => {
@@ -68,7 +68,7 @@ describe('KmsSigner against kms-local', () => {
     expect(error).toBeInstanceOf(KmsError);
     expect(error['kmsErrorName']).toBe('UnsupportedOperationException');
     expect(String(error.message)).toContain('DIGEST');
-    signer.destroy();
+    await signer.close();
   });
 
   it('a disabled key, a symmetric key, a missing key: typed errors; a key disabled mid-seal leaves no output', async () => {
@@ -87,7 +87,7 @@ describe('KmsSigner against kms-local', () => {
     expect(failure).toBeInstanceOf(KmsError);
     expect(failure.code).toBe('ERR_KMS_KEY_DISABLED');
     expect(await readdir(out)).toEqual([]);
-    signer.destroy();
-    recipient.destroy();
+    await signer.close();
+    await recipient.close();
   });
 });

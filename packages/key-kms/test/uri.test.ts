@@ -9,7 +9,7 @@ beforeAll(async () => {
   kms = await startKmsLocal();
 });
 afterAll(async () => {
-  await kms.stop();
+  await kms.close();
 });
 
 const ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';

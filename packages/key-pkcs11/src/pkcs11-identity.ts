@@ -145,6 +145,11 @@ export class Pkcs11Identity implements Identity {
     this.#token = undefined;
     if (token) await (await token.catch(() => undefined))?.release();
   }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /** The argument count of each stanza type of this package (docs/FORMAT.md §5.3). */

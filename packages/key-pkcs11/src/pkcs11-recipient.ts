@@ -130,4 +130,9 @@ export class Pkcs11Recipient implements Recipient {
     this.#closed = true;
     await this.#token.release();
   }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

@@ -105,5 +105,10 @@ export class Pkcs11Signer implements Signer {
     this.#closed = true;
     await this.#token.release();
   }
+
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 

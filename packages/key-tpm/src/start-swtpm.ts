@@ -11,7 +11,7 @@ import { SWTPM_INSTALL_LINE } from './check-swtpm-prerequisites.js';
 
 /** Options of {@link startSwtpm}. */
 export interface SwtpmOptions {
-  /** TPM state directory (kept). Default: a new temp dir, removed by `stop()`. */
+  /** TPM state directory (kept). Default: a new temp dir, removed by `close()`. */
   readonly stateDir?: string;
   /** How long to wait for the TPM to answer after starting (default 15 000 ms). */
   readonly startTimeoutMs?: number;
@@ -32,7 +32,9 @@ export interface SwtpmInstance {
   readonly ctrlPort: number;
   readonly stateDir: string;
   /** Orderly TPM shutdown, then stops the process (and removes a temp state dir). */
-  stop(): Promise<void>;
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
   /** Stops and starts again on the same state: a TPM reset (PCRs and transient objects gone, persistent ones kept). */
   restart(): Promise<void>;
   /** With `endorsement`: the local manufacturer CA (issuing CA and root certificates, PEM). */
@@ -163,9 +165,13 @@ class Swtpm implements SwtpmInstance {
     running.delete(child);
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     await this.#halt();
     if (this.#ownsStateDir) await rm(this.stateDir, { recursive: true, force: true });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async restart(): Promise<void> {
@@ -185,7 +191,7 @@ class Swtpm implements SwtpmInstance {
  * try {
  *   const key = await initDeviceKey({ tcti: tpm.tcti });
  * } finally {
- *   await tpm.stop();
+ *   await tpm.close();
  * }
  * ```
  */

@@ -74,7 +74,7 @@ describeTpm('TPM attestation on swtpm (EK certificates, credential activation, q
   });
 
   afterAll(async () => {
-    await Promise.all([a, b, c].map((tpm) => tpm?.swtpm.stop()));
+    await Promise.all([a, b, c].map((tpm) => tpm?.swtpm.close()));
     if (work) await rm(work, { recursive: true, force: true });
   });
 

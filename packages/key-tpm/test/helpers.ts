@@ -27,7 +27,7 @@ export function useSwtpm(): { readonly tpm: SwtpmInstance; readonly tcti: string
     instance = await startSwtpm();
   });
   afterAll(async () => {
-    await instance?.stop();
+    await instance?.close();
   });
   return {
     get tpm() {

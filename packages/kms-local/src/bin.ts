@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   }
 
   const shutdown = (): void => {
-    kms.stop().then(
+    kms.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -94,7 +94,9 @@ export interface KmsLocal {
   setAllowedPrincipals(keyId: string, principals: readonly string[] | null): Promise<void>;
   addPrincipal(principal: KmsLocalPrincipal): void;
   /** Closes the server (and every open connection) and waits for pending state writes. */
-  stop(): Promise<void>;
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const MAX_LOG = 1000;
@@ -110,7 +112,7 @@ const MAX_LOG = 1000;
  * const key = await kms.createKey({ alias: 'alias/models' });
  * const client = new KMSClient({ endpoint: kms.endpoint, region: kms.region, credentials: kms.credentials });
  * await client.send(new EncryptCommand({ KeyId: key.arn, Plaintext: new Uint8Array(32) }));
- * await kms.stop();
+ * await kms.close();
  * ```
  */
 export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsLocal> {
@@ -198,6 +200,18 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
 
+  const close = async () => {
+    stopping = true;
+    for (const entry of timers) {
+      clearTimeout(entry.timer);
+      entry.resolve();
+    }
+    timers.clear();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+    await store.flush().catch(() => undefined);
+  };
   return {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     host,
@@ -230,18 +244,8 @@ export async function startKmsLocal(options: KmsLocalOptions = {}): Promise<KmsL
     rotateKey: (keyId) => mutate(keyId, (key) => void store.rotate(key)),
     setAllowedPrincipals: (keyId, allowed) => mutate(keyId, (key) => store.setAllowedPrincipals(key, allowed)),
     addPrincipal,
-    stop: async () => {
-      stopping = true;
-      for (const entry of timers) {
-        clearTimeout(entry.timer);
-        entry.resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      await store.flush().catch(() => undefined);
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

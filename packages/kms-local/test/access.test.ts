@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const client of [alice, bob, carol]) client.destroy();
-  await kms.stop();
+  await kms.close();
 });
 
 describe('per-key principals', () => {

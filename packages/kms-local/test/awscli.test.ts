@@ -32,7 +32,7 @@ describe.skipIf(!available && !required)('kms-local with the AWS CLI', () => {
   });
   afterAll(async () => {
     client?.destroy();
-    await kms?.stop();
+    await kms?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterEach(() => kms.faults.clear());
 afterAll(async () => {
   client.destroy();
-  await kms.stop();
+  await kms.close();
 });
 
 function lastRequests(count: number) {
@@ -90,7 +90,7 @@ describe('fault injection', () => {
       expect((await fetch(`${plain.endpoint}/__kms-local/faults`, { method: 'POST', body: '{"kind":"error"}' })).status).toBe(404);
       expect(plain.faults.pending).toBe(0);
     } finally {
-      await plain.stop();
+      await plain.close();
     }
   });
 });

@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client.destroy();
-  await kms.stop();
+  await kms.close();
 });
 
 async function newKey(description = 'test'): Promise<string> {
@@ -219,7 +219,7 @@ describe('key deletion', () => {
   });
   afterAll(async () => {
     client.destroy();
-    await kms.stop();
+    await kms.close();
   });
 
   it('schedules deletion (KMSInvalidStateException), cancels it, and deletes once the window is over', async () => {

@@ -36,7 +36,7 @@ describe('signing keys', () => {
   });
   afterAll(async () => {
     client?.destroy();
-    await kms?.stop();
+    await kms?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -96,7 +96,7 @@ describe('signing keys', () => {
     expect(key).toMatchObject({ keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' });
     const before = (await client.send(new GetPublicKeyCommand({ KeyId: 'alias/publisher' }))).PublicKey!;
     client.destroy();
-    await kms.stop();
+    await kms.close();
     kms = await startKmsLocal({ stateFile: join(dir, 'state.json') });
     client = clientFor(kms, { maxAttempts: 1 });
     expect(Buffer.from((await client.send(new GetPublicKeyCommand({ KeyId: 'alias/publisher' }))).PublicKey!)).toEqual(Buffer.from(before));
@@ -119,7 +119,7 @@ describe.skipIf(!awsCliAvailable && !requireAll)('signing keys with the AWS CLI'
   });
   afterAll(async () => {
     client?.destroy();
-    await kms?.stop();
+    await kms?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client.destroy();
-  await kms.stop();
+  await kms.close();
 });
 
 describe('SigV4 verification', () => {

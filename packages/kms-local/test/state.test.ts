@@ -31,7 +31,7 @@ describe('state file', () => {
     const disabled = await client.send(new CreateKeyCommand({}));
     await client.send(new DisableKeyCommand({ KeyId: disabled.KeyMetadata!.KeyId }));
     client.destroy();
-    await first.stop();
+    await first.close();
 
     const second = await startKmsLocal({ stateFile });
     const again = clientFor(second);
@@ -46,7 +46,7 @@ describe('state file', () => {
       expect(second.describeKey(disabled.KeyMetadata!.Arn!)?.state).toBe('Disabled');
     } finally {
       again.destroy();
-      await second.stop();
+      await second.close();
     }
   });
 
@@ -56,7 +56,7 @@ describe('state file', () => {
     const client = clientFor(kms);
     try {
       const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
-      // No stop(): what is on disk right after the answer is what a crash would leave.
+      // No close(): what is on disk right after the answer is what a crash would leave.
       const onDisk = JSON.parse(await readFile(stateFile, 'utf8')) as { format: string; keys: { keyId: string }[] };
       expect(onDisk.format).toBe('kms-local-state');
       expect(onDisk.keys.map((key) => key.keyId)).toContain(KeyMetadata!.KeyId);
@@ -68,7 +68,7 @@ describe('state file', () => {
       expect(await readdir(dir)).toEqual(['kms.json']);
     } finally {
       client.destroy();
-      await kms.stop();
+      await kms.close();
     }
   });
 

@@ -10,7 +10,7 @@ export class Checkpointer {
     this.#worker.on('error', () => {}); // a failed checkpoint thread leaves the WAL to grow until close
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     const stopped = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 5000);
       this.#worker.once('message', () => (clearTimeout(timer), resolve()));

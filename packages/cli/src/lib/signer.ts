@@ -21,7 +21,7 @@ export async function openSigner(value: string, io: Io): Promise<OpenedSigner> {
   if (value.startsWith('aws-kms:')) {
     const { kmsSignerFromUri } = await import('@ovseal/key-kms');
     const signer = await kmsSignerFromUri(value);
-    return { signer, close: async () => signer.destroy() };
+    return { signer, close: () => signer.close() };
   }
   const pem = await readFile(value, 'utf8').catch(() => {
     throw new UsageError(`cannot read signing key ${value}`, 'pass a PEM from `ovseal sign-keygen`, pkcs11:… or aws-kms:…');

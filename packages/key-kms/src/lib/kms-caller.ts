@@ -103,7 +103,7 @@ export class KmsCaller {
   }
 
   /** Closes the clients this caller made (not a caller's own client). */
-  destroy(): void {
+  close(): void {
     for (const client of this.clients.values()) client.destroy();
     this.clients.clear();
   }

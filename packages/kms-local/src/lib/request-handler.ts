@@ -31,7 +31,7 @@ export interface HandlerDependencies {
   readonly now: () => number;
   readonly record: (request: KmsLocalRequest) => void;
   readonly sleep: (ms: number) => Promise<void>;
-  /** True once stop() began: requests still held by a delay fault are dropped, not handled. */
+  /** True once close() began: requests still held by a delay fault are dropped, not handled. */
   readonly stopping: () => boolean;
   /** Handles `/__kms-local/…` admin routes; undefined when the admin API is off. */
   readonly admin?: (request: IncomingMessage, body: Buffer, response: ServerResponse) => Promise<void>;
