@@ -5,7 +5,6 @@ import { singleEntry } from './lib/model-format.js';
 import { externalDataFiles } from './lib/onnx-external-data.js';
 import { openSealed } from './lib/open-sealed.js';
 import { importOnnxRuntime } from './lib/onnxruntime.js';
-import { wrappableBytes } from './lib/owned-bytes.js';
 import { refuseOnnxRuntimeModelDump } from './lib/unsafe-config.js';
 import type { ModelSource, OpenModelOptions } from './types.js';
 
@@ -49,11 +48,7 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
   refuseOnnxRuntimeModelDump(sessionOptions);
   const ort = await importOnnxRuntime();
   const { model: opened, commit } = await openSealed(source, options);
-  let copy: Uint8Array | undefined;
-  const wipe = () => {
-    opened.dispose();
-    copy?.fill(0);
-  };
+  const wipe = () => opened.dispose();
   let session: InferenceSession;
   try {
     if (opened.format !== 'onnx') {
@@ -62,14 +57,9 @@ export async function loadOnnxRuntime(source: ModelSource, options: LoadOnnxRunt
     const entry = singleEntry(opened, 'onnx');
     // External data from the container only: ONNX Runtime never looks for a file on disk.
     const { files } = externalDataFiles(entry, opened);
-    const wrappable = wrappableBytes(entry.data);
-    if (wrappable.copied) {
-      // Keep one plaintext copy: the shared one is zeroed now, the copy once the session exists.
-      copy = wrappable.bytes;
-      entry.data.fill(0);
-    }
+    // Plain memory over a whole ArrayBuffer (the container's outputs): N-API wraps it, no copy.
     session = await ort.InferenceSession.create(
-      wrappable.bytes,
+      entry.data,
       files.length === 0 ? sessionOptions : { ...sessionOptions, externalData: [...files] },
     );
     await commit();

@@ -42,18 +42,37 @@ export interface DecryptResult {
   readonly digest: Buffer | null;
 }
 
+/** Below this payload, worker threads never pay for their start (~30 ms each on the bench machine). */
+const MIN_PARALLEL_PAYLOAD = 32 * 1024 * 1024;
+/** Plain memory: below this payload, or on fewer cores, the calling thread decrypts alone. */
+const MIN_PLAIN_PARALLEL_PAYLOAD = 128 * 1024 * 1024;
+const MIN_PLAIN_PARALLEL_CORES = 4;
+
 /**
- * The default number of worker threads. Below PARALLEL_THRESHOLD, and on machines with two cores
- * or fewer, the calling thread decrypts alone: measured on 2 cores, it is the fastest setting from
- * 1 MiB to 1 GiB for every source (`pnpm bench`, worker sweep).
+ * The default number of worker threads.
+ *
+ * Plain memory (the default): only the calling thread can write it, so with workers it copies
+ * every task's plaintext in (~0.15 s per GiB into prefaulted memory) while they decrypt. Measured
+ * on 2 cores (`pnpm bench`, worker sweep, 1 MiB to 1 GiB, file, bytes and stream), decrypting on
+ * the calling thread while the threadpool reads and faults ahead was the fastest setting at every
+ * size, or within noise of it: the page faults (~0.45 CPU-s per GiB there) and AES-GCM (~0.45)
+ * already keep both cores busy. With 4 cores or more, `cores - 1` workers take the AES-GCM off
+ * the calling thread for payloads of 128 MiB and more; that crossover follows from the per-GiB
+ * costs above and was not measured (the bench machines have 2 cores): the worker sweep of `pnpm
+ * bench` checks it on any machine.
+ *
+ * Shared memory: the workers write the outputs themselves, so they pay from 32 MiB on; a stream
+ * keeps the calling thread busy reading it, so it gets one worker fewer.
  */
 export function automaticWorkers(payloadBytes: number, reader: Reader, sharedMemory: boolean): number {
   const cores = availableParallelism();
-  if (payloadBytes < 32 * 1024 * 1024) return 0;
-  if (sharedMemory) return reader.kind === 'sequential' ? Math.max(1, cores - 1) : cores;
-  return 0;
+  if (sharedMemory) {
+    if (payloadBytes < MIN_PARALLEL_PAYLOAD) return 0;
+    return reader.kind === 'sequential' ? Math.max(1, cores - 1) : cores;
+  }
+  if (cores < MIN_PLAIN_PARALLEL_CORES || payloadBytes < MIN_PLAIN_PARALLEL_PAYLOAD) return 0;
+  return cores - 1;
 }
-
 
 /**
  * Runs every task on the calling thread, a few tasks' reads ahead, and lets the event loop turn
