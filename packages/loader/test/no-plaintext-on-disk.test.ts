@@ -25,7 +25,7 @@ import { describeOpenVino } from './helpers/openvino.js';
 
 const { recipient, identity } = freshKey();
 const marker = randomBytes(32);
-// 40 MiB of weights: above the container's threshold for parallel decryption into shared memory.
+// 40 MiB of weights: many tasks, through worker threads (file) and the calling thread (HTTP).
 const WEIGHT_BYTES = 40 * 1024 * 1024;
 let dir: string;
 let sealedPath: string;
@@ -71,7 +71,7 @@ test('no file created or changed during a load contains the plaintext', async ()
   rmSync(canary);
 
   const windowStart = Date.now();
-  // loadOnnxRuntime decrypts on the calling thread by default: ask for workers to cover them too.
+  // the default decrypts on the calling thread on small machines: ask for workers to cover them too.
   const loaded = await loadOnnxRuntime(sealedPath, { identities: [identity], workers: 2 });
   const n = WEIGHT_BYTES / 4;
   const outputs = await loaded.session.run({ x: new ort.Tensor('float32', new Float32Array(n), [n]) });
