@@ -76,7 +76,7 @@ export function automaticWorkers(payloadBytes: number, reader: Reader, sharedMem
 
 /**
  * Runs every task on the calling thread, a few tasks' reads ahead, and lets the event loop turn
- * between two tasks (each is ~2 MiB: a few milliseconds of work).
+ * between tasks (each is 8 MiB: a few milliseconds of work).
  */
 async function runHere(
   input: TaskInput,
