@@ -45,8 +45,11 @@ const closedPort = (() => {
 function release(buffer: Buffer): void {
   buffer.fill(0);
   const memory = buffer.buffer;
-  if (memory instanceof ArrayBuffer && buffer.byteLength > 0 && buffer.byteOffset === 0 && buffer.byteLength === memory.byteLength) {
+  if (!(memory instanceof ArrayBuffer) || buffer.byteLength === 0 || buffer.byteOffset !== 0 || buffer.byteLength !== memory.byteLength) return;
+  try {
     closedPort.postMessage(null, [memory]);
+  } catch {
+    // A buffer Node marked untransferable (its pool): zeroed, it goes to the GC like any other.
   }
 }
 
