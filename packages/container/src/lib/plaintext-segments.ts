@@ -7,8 +7,15 @@ import type { OpenCommonOptions } from './open-core.js';
 import { checkPayloadDigest, wholePayloadDigest } from './policy.js';
 import { throwIfAborted } from './abort.js';
 import { decryptSegmentInto, splitSealed } from './segment-cipher.js';
-import type { Reader } from './source.js';
+import type { Reader, SequentialReader } from './source.js';
 import { nextTurn } from './turns.js';
+
+/** A stream's next segment, copied from its chunks into one buffer (concatenating would copy each byte again per chunk). */
+async function readSegment(reader: SequentialReader, length: number): Promise<Uint8Array> {
+  const sealed = new Uint8Array(length);
+  await reader.readInto(sealed);
+  return sealed;
+}
 
 /**
  * The payload after `prepareOpen`, one segment at a time in file order: each chunk is released only
@@ -28,7 +35,7 @@ export async function* plaintextSegments(reader: Reader, header: ParsedHeader, p
       throwIfAborted(options.signal);
       const plainLength = segmentPlainLength(layout.size, header.segmentSize, s);
       const position = header.payloadOffset + layout.payloadOffset + s * (header.segmentSize + TAG_LENGTH);
-      const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await reader.read(plainLength + TAG_LENGTH);
+      const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await readSegment(reader, plainLength + TAG_LENGTH);
       if (digest) hashes.push(segmentHash(sealed));
       const plain = Buffer.alloc(plainLength);
       const last = s === layout.segmentCount - 1;

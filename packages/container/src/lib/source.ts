@@ -25,6 +25,8 @@ export interface SequentialReader {
   readonly kind: 'sequential';
   /** Exactly `length` bytes, or a TruncatedError. */
   read(length: number): Promise<Uint8Array>;
+  /** Fills `into` with the next bytes, copied straight from the chunks (no concatenation), or a TruncatedError. */
+  readInto(into: Uint8Array): Promise<void>;
   /** Throws a TruncatedError if any byte is left. */
   expectEnd(): Promise<void>;
   close(): void;
@@ -106,6 +108,15 @@ function streamReader(stream: AsyncIterable<Uint8Array>, signal: AbortSignal | u
       const out = pending.subarray(0, length);
       pending = pending.subarray(length);
       return out;
+    },
+    async readInto(into) {
+      for (let done = 0; done < into.length;) {
+        if (pending.length === 0 && !(await pull())) throw new TruncatedError(`the stream ended ${into.length - done} bytes early`);
+        const n = Math.min(pending.length, into.length - done);
+        into.set(pending.subarray(0, n), done);
+        pending = pending.subarray(n);
+        done += n;
+      }
     },
     async expectEnd() {
       if (pending.length > 0 || (await pull())) throw new TruncatedError('unexpected bytes after the payload');

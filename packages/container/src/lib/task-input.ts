@@ -145,13 +145,9 @@ function bytesInput(reader: Reader & { kind: 'random' }, outputs: readonly (Uint
 
 /** Copies a task's sealed bytes from a stream, in order, into `into`. */
 export async function readStreamTask(reader: SequentialReader, into: Uint8Array, turns: Turns): Promise<void> {
-  // The reader concatenates its pending bytes with each new chunk until a read is satisfied: small
-  // reads keep that copying linear.
-  const piece = 64 * 1024;
-  for (let done = 0; done < into.length;) {
-    const bytes = await reader.read(Math.min(piece, into.length - done));
-    into.set(bytes, done);
-    done += bytes.length;
+  const piece = 1024 * 1024;
+  for (let done = 0; done < into.length; done += piece) {
+    await reader.readInto(into.subarray(done, Math.min(done + piece, into.length)));
     // Buffered chunks come through microtasks: megabytes of them would hold the event loop.
     await turns.maybe();
   }
