@@ -181,7 +181,8 @@ export async function decryptPayload(reader: Reader, header: ParsedHeader, paylo
   const shared = options.keep !== false && options.sharedMemory === true;
   const wanted = options.workers ?? automaticWorkers(totalBytes, reader, shared);
   const workerCount = Math.min(wanted, taskShape(read, header.segmentSize, WORKER_TASK_BYTES).count);
-  const taskBytes = workerCount > 0 ? WORKER_TASK_BYTES : CALLING_THREAD_TASK_BYTES;
+  // A stream is copied into task buffers (files and bytes are not): small tasks keep those few.
+  const taskBytes = workerCount > 0 || reader.kind === 'sequential' ? WORKER_TASK_BYTES : CALLING_THREAD_TASK_BYTES;
   const shape = taskShape(read, header.segmentSize, taskBytes);
   const outputs = options.keep === false ? layouts.map(() => null) : allocateOutputs(layouts, options.entries, shared, options.allocate);
   const state = new RunState(layouts.length);

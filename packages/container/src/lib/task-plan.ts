@@ -9,10 +9,11 @@ import { taskSealedLength, type SegmentTask, type TaskResult } from './segment-t
  */
 export const WORKER_TASK_BYTES = 2 * 1024 * 1024;
 /**
- * Plaintext bytes per task when the calling thread decrypts: each task is one request to the
- * threadpool (a file read, a prefault), and handing one to an idle pool thread costs the caller
- * ~0.2 ms on a virtual machine (measured: 1 MiB tasks spent 220 ms of a 1 GiB open there). 8 MiB
- * keeps that below 3 % and one task's work, between two turns of the event loop, at 3–10 ms.
+ * Plaintext bytes per task when the calling thread decrypts a file or bytes: each task is one
+ * request to the threadpool (a file read, a prefault), and handing one to an idle pool thread
+ * costs the caller ~0.2 ms on a virtual machine (measured: 1 MiB tasks spent 220 ms of a 1 GiB
+ * open there). 8 MiB keeps that below 3 % and one task's work, between two turns of the event
+ * loop, at 3–10 ms. (A stream's tasks are copied into buffers: they stay at WORKER_TASK_BYTES.)
  */
 export const CALLING_THREAD_TASK_BYTES = 8 * 1024 * 1024;
 
