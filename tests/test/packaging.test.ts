@@ -209,7 +209,7 @@ const small = { entries: [{ name: 'a', role: 'aux', data: new Uint8Array(10) }],
 const kms = await startKmsLocal();
 const viaKms = await sealToBuffer({ ...small, recipients: [kmsRecipientFromUri(kms.uri, kms.clientOptions)] });
 const kmsOpened = await open(viaKms, { identities: [kmsIdentityFromUri(kms.uri, kms.clientOptions)] });
-await kms.stop();
+await kms.close();
 
 const env = { SCRATCH_KEY: encodeKey(generateKey()) };
 const viaEnv = await sealToBuffer({ ...small, recipients: [EnvRecipient.fromEnv('SCRATCH_KEY', env)] });

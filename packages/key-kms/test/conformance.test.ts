@@ -14,7 +14,7 @@ beforeAll(async () => {
   subject = { name: 'aws-kms (kms-local)', recipient: new KmsRecipient(key.arn, options), identity: new KmsIdentity(key.arn, options), otherIdentity: new KmsIdentity(other.arn, options) };
 });
 afterAll(async () => {
-  await kms.stop();
+  await kms.close();
 });
 
 describe('key-kms keeps the provider contract', () => {

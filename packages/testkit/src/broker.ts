@@ -34,7 +34,9 @@ export interface TestBroker {
   /** Calls the admin API with the token: `await admin('POST', '/v1/admin/devices', { … })`. */
   admin(method: string, path: string, body?: unknown): Promise<AdminAnswer>;
   /** Stops the broker and kms-local, and removes the temporary data directory. */
-  stop(): Promise<void>;
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface TestBroker {
  * const broker = await startBroker();
  * await seal({ output: 'm.ovseal', entries, metadata, recipients: [broker.recipient!] });
  * const answer = await broker.admin('GET', '/v1/admin/devices');
- * await broker.stop();
+ * await broker.close();
  * ```
  */
 export async function startBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -57,9 +59,9 @@ export async function startBroker(options: TestBrokerOptions = {}): Promise<Test
   const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
   let kms: TestKms | undefined;
   let broker: KeyBroker | undefined;
-  const stop = async () => {
-    await broker?.stop();
-    await kms?.stop();
+  const close = async () => {
+    await broker?.close();
+    await kms?.close();
     if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
   };
   try {
@@ -87,10 +89,11 @@ export async function startBroker(options: TestBrokerOptions = {}): Promise<Test
         const text = await response.text();
         return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
       },
-      stop,
+      close,
+      [Symbol.asyncDispose]: close,
     };
   } catch (error) {
-    await stop();
+    await close();
     throw error;
   }
 }

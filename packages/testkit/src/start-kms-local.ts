@@ -19,7 +19,10 @@ export interface TestKms {
   readonly env: Readonly<Record<string, string>>;
   /** For `new KMSClient(clientOptions)` or `kmsRecipientFromUri(uri, clientOptions)`. */
   readonly clientOptions: { readonly endpoint: string; readonly region: string; readonly credentials: KmsLocal['credentials'] };
-  stop(): Promise<void>;
+  /** Stops kms-local. */
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using` declarations. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface TestKms {
  * const kms = await startKmsLocal();
  * const recipient = kmsRecipientFromUri(kms.uri, kms.clientOptions);
  * // … seal to it; open with kmsIdentityFromUri(kms.uri, kms.clientOptions)
- * await kms.stop();
+ * await kms.close();
  * ```
  */
 export async function startKmsLocal(options: TestKmsOptions = {}): Promise<TestKms> {
@@ -52,10 +55,11 @@ export async function startKmsLocal(options: TestKmsOptions = {}): Promise<TestK
         AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
       },
       clientOptions,
-      stop: () => kms.stop(),
+      close: () => kms.close(),
+      [Symbol.asyncDispose]: () => kms.close(),
     };
   } catch (error) {
-    await kms.stop();
+    await kms.close();
     throw error;
   }
 }

@@ -33,7 +33,7 @@ describe('sealedFixture', () => {
 describe('startKmsLocal', () => {
   test('a key, client options and the environment for a child process', async () => {
     const kms = await startKmsLocal({ alias: 'alias/testkit' });
-    cleanups.push(() => kms.stop());
+    cleanups.push(() => kms.close());
     expect(kms.kms.describeKey('alias/testkit')?.arn).toBe(kms.keyArn);
     expect(kms.env['AWS_ENDPOINT_URL_KMS']).toBe(kms.kms.endpoint);
     const sealed = await sealToBuffer({
@@ -50,7 +50,7 @@ describe('startKmsLocal', () => {
 describe('startBroker', () => {
   test('registers a container sealed to its KMS key, with the admin token', async () => {
     const broker = await startBroker();
-    cleanups.push(() => broker.stop());
+    cleanups.push(() => broker.close());
     const fixture = await sealedFixture({ recipients: [broker.recipient!] });
     cleanups.push(() => fixture.cleanup());
     const registered = await broker.admin('POST', '/v1/admin/models', await readFile(fixture.path));
@@ -64,7 +64,7 @@ const swtpm = checkSwtpmPrerequisites();
 describeWithPart('startSwtpm', swtpm.ok ? swtpm : new Error(swtpm.message), 'sudo apt-get install swtpm swtpm-tools tpm2-tools', () => {
   test('a TPM a device key lives in: sealed to its public key, opened inside it', async () => {
     const tpm = await startSwtpm();
-    cleanups.push(() => tpm.stop());
+    cleanups.push(() => tpm.close());
     const key = await initDeviceKey({ tcti: tpm.tcti, type: 'tpm-ecdh', handle: 0x81000100 });
     const sealed = await sealToBuffer({
       entries: [{ name: 'a.bin', role: 'aux', data: new Uint8Array(7) }],
