@@ -346,7 +346,9 @@ async function child([mode, ...rest]) {
     if (mode === 'ttfi-plain') {
       session = await ort.InferenceSession.create(await readFile(rest[0]));
     } else {
-      const loaded = await loader.loadOnnxRuntime(rest[0], { identities: [identityOf(rest[1])] });
+      // loadOnnxRuntime lives on its own subpath (@ovseal/loader/onnxruntime).
+      const { loadOnnxRuntime } = await import(pathToFileURL(join(root, 'packages', 'loader', 'dist', 'onnxruntime.js')).href);
+      const loaded = await loadOnnxRuntime(rest[0], { identities: [identityOf(rest[1])] });
       session = loaded.session;
       dispose = loaded.dispose;
     }
