@@ -338,6 +338,8 @@ async function child([mode, ...rest]) {
     // Both sides start with the runtime already imported, as a device app does at startup (the
     // loader imports it as an ES module: warm that import too).
     await import(pathToFileURL(fromLoader.resolve('onnxruntime-node')).href);
+    // loadOnnxRuntime lives on its own subpath (@ovseal/loader/onnxruntime), imported at startup too.
+    const { loadOnnxRuntime } = await import(pathToFileURL(join(root, 'packages', 'loader', 'dist', 'onnxruntime.js')).href);
     const side = Number(mode === 'ttfi-plain' ? rest[1] : rest[2]);
     const input = new ort.Tensor('float32', detectorInput(side), [1, 3, side, side]);
     const start = performance.now();
@@ -346,8 +348,6 @@ async function child([mode, ...rest]) {
     if (mode === 'ttfi-plain') {
       session = await ort.InferenceSession.create(await readFile(rest[0]));
     } else {
-      // loadOnnxRuntime lives on its own subpath (@ovseal/loader/onnxruntime).
-      const { loadOnnxRuntime } = await import(pathToFileURL(join(root, 'packages', 'loader', 'dist', 'onnxruntime.js')).href);
       const loaded = await loadOnnxRuntime(rest[0], { identities: [identityOf(rest[1])] });
       session = loaded.session;
       dispose = loaded.dispose;
