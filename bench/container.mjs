@@ -40,7 +40,7 @@ const GiB = 1024 * MiB;
 // a moment to take the freed memory back (that work would otherwise land in the next run). `pnpm
 // bench` starts node with --expose-gc; without it, runs only pause.
 const gc = globalThis.gc ?? (() => {});
-if (!globalThis.gc) console.error('bench: node was started without --expose-gc; runs are not separated by a GC');
+if (!globalThis.gc && !process.argv.includes('--child')) console.error('bench: node was started without --expose-gc; runs are not separated by a GC');
 const settle = async (ms = 300) => {
   gc();
   await new Promise((resolve) => setTimeout(resolve, ms));
