@@ -59,13 +59,13 @@ async function startBroker(dataDir, keyFile, env = {}, args = []) {
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-10_000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
+  const close = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
   };
-  stops.push(stop);
+  stops.push(close);
   const ready = await new Promise((resolve, reject) => {
     let stdout = '';
     child.stdout.on('data', (chunk) => {
@@ -75,7 +75,7 @@ async function startBroker(dataDir, keyFile, env = {}, args = []) {
     });
     child.once('exit', (code) => reject(new Error(`broker exited (${code}): ${stderr}`)));
   });
-  return { url: ready.url, stop, stderr: () => stderr };
+  return { url: ready.url, close, stderr: () => stderr };
 }
 
 /** One HTTP request on the keep-alive agent; resolves with status and body text. */
@@ -244,19 +244,19 @@ try {
   {
     const broker = await startBroker(join(work, 'sqlite'), keyFile);
     results.push(await runScenario('1 broker, SQLite', [broker.url], devices, modelBytes));
-    await broker.stop();
+    await broker.close();
   }
   {
     const storeUrl = await pg.createDatabase('one_broker');
     const broker = await startBroker(join(work, 'pg-1'), keyFile, { OVSEAL_BROKER_STORE: storeUrl }, ['--store-pool', String(POOL_TOTAL)]);
     results.push(await runScenario('1 broker, PostgreSQL', [broker.url], devices, modelBytes));
-    await broker.stop();
+    await broker.close();
   }
   {
     const storeUrl = await pg.createDatabase('three_brokers');
     const brokers = await Promise.all([0, 1, 2].map(() => startBroker(join(work, 'pg-3'), keyFile, { OVSEAL_BROKER_STORE: storeUrl }, ['--store-pool', String(Math.max(1, Math.round(POOL_TOTAL / 3)))])));
     results.push(await runScenario('3 brokers, PostgreSQL', brokers.map((broker) => broker.url), devices, modelBytes));
-    await Promise.all(brokers.map((broker) => broker.stop()));
+    await Promise.all(brokers.map((broker) => broker.close()));
   }
 
   const f = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-').padStart(8);

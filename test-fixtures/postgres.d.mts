@@ -11,7 +11,7 @@ export interface TestPostgres {
   url(database?: string): string;
   start(): Promise<void>;
   /** Fast shutdown: sessions ended, nothing committed lost. */
-  stop(): Promise<void>;
+  close(): Promise<void>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
   psql(sql: string, database?: string): Promise<string>;

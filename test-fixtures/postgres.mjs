@@ -144,7 +144,7 @@ export async function startPostgres(options = {}) {
     /** A connection URL (password included) for `database` (default `postgres`). */
     url,
     start,
-    stop: () => halt('SIGINT'),
+    close: () => halt('SIGINT'),
     kill: () => halt('SIGKILL'),
     /** Runs SQL with psql; resolves with its unaligned output. */
     psql,

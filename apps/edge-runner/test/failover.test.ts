@@ -75,8 +75,8 @@ describeWithPostgres('edge runners and devices fail over when a broker dies mid-
   });
 
   afterAll(async () => {
-    await Promise.all(runners.map((runner) => runner.stop()));
-    await Promise.all((brokers ?? []).map((broker) => broker.stop()));
+    await Promise.all(runners.map((runner) => runner.close()));
+    await Promise.all((brokers ?? []).map((broker) => broker.close()));
     await pg?.remove();
     await work?.remove();
   });

@@ -56,7 +56,7 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
   });
 
   afterAll(async () => {
-    await Promise.all((brokers ?? []).map((broker) => broker.stop()));
+    await Promise.all((brokers ?? []).map((broker) => broker.close()));
     await pg?.remove();
     await work?.remove();
   });
@@ -174,7 +174,7 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     const auditBefore = (await auditRecords(() => true)).length;
     // A proof made before the outage, sent during it.
     const pending = await signRequest(url(0), devices[0]!, 'POST', keyPath(MODEL), { requestId: randomUUID() });
-    await pg.stop();
+    await pg.close();
     try {
       for (const index of [0, 1, 2]) {
         const refused = await fetch(`${url(index)}${keyPath(MODEL)}`, { method: 'POST', headers: pending.headers, body: pending.body });

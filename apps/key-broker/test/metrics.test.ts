@@ -21,8 +21,8 @@ describe('broker metrics (in process)', () => {
   });
 
   afterAll(async () => {
-    await first?.stop();
-    await second?.stop();
+    await first?.close();
+    await second?.close();
     await work?.remove();
   });
 

@@ -69,7 +69,7 @@ describeWithPostgres('PostgreSQL store', () => {
       const url = await pg.createDatabase();
       const store = await PostgresBrokerStore.open({ connectionString: url, connectionTimeoutMs: 1000 });
       await store.insertGrant({ id: 'g-survivor', subject: { kind: 'label', value: 'x' }, modelName: 'm', modelVersion: null, notAfter: Date.now() + 60_000, maxReleases: 1, releases: 0, maxReleasesPerDevice: null, createdAt: Date.now(), revokedAt: null });
-      await pg.stop();
+      await pg.close();
       try {
         const failure = await store.getGrant('g-survivor').then(() => undefined, (error: unknown) => error);
         expect(failure).toBeInstanceOf(BrokerError);
