@@ -1,6 +1,3 @@
-import { Worker } from 'node:worker_threads';
-import { AbortError, IoError } from '../errors.js';
-import type { InitMessage, TaskMessage, WorkerReply } from './decrypt-worker.js';
 import { TAG_LENGTH } from './limits.js';
 import type { Prefaulter } from './prefault.js';
 import { entryDestination, runSegmentTask, sealedLength, sealedOffset } from './segment-task.js';
@@ -8,9 +5,8 @@ import type { Reader } from './source.js';
 import { outputOf, readStreamTask, type TaskInput } from './task-input.js';
 import { plainRange, type PlannedTask, type RunState, type TaskShape } from './task-plan.js';
 import type { Turns } from './turns.js';
-
-/** Tasks queued on each worker, so it never idles waiting for the main thread between two. */
-const QUEUE_DEPTH = 2;
+import { WorkerPool, type PoolWorker } from './worker-pool.js';
+import type { DecryptJob, DecryptOutput } from './worker-protocol.js';
 
 /** What the parallel run works with (set up by `decryptPayload`). */
 export interface ParallelRun {
@@ -29,15 +25,12 @@ export interface ParallelRun {
   readonly turns: Turns;
 }
 
-interface WorkerSlot {
-  readonly worker: Worker;
-  ready: boolean;
-  dead: boolean;
-  inFlight: number;
+/** A task a worker finished, waiting to be taken in by the main loop. */
+interface Arrival {
+  readonly planned: PlannedTask;
+  readonly hashes: Uint8Array | null;
+  readonly buffer: ArrayBuffer | null;
 }
-
-/** A result a worker sent back, waiting to be taken in by the main loop. */
-type Arrival = Extract<WorkerReply, { type: 'result' }>;
 
 /** Zeroes a task buffer that may hold plaintext. */
 function wiped(buffer: ArrayBuffer): ArrayBuffer {
@@ -45,74 +38,35 @@ function wiped(buffer: ArrayBuffer): ArrayBuffer {
   return buffer;
 }
 
-
 /**
  * Runs the tasks on a pool of workers. Files are read by the workers themselves; bytes and streams
  * are copied here, in order, into a few buffers that go to a worker and come back (memory in
- * flight: workers × QUEUE_DEPTH × task size). Plaintext goes straight into shared outputs, or comes
- * back in those buffers and is copied here into plain outputs (whose page faults the prefaulter
- * takes ahead). While the workers start up, this thread decrypts tasks itself.
+ * flight: workers × the pool's queue depth × task size). Plaintext goes straight into shared
+ * outputs, or comes back in those buffers and is copied here into plain outputs (whose page faults
+ * the prefaulter takes ahead). While the workers start up, this thread decrypts tasks itself.
  */
 export async function runParallel(run: ParallelRun, tasks: Iterator<PlannedTask>, workerCount: number): Promise<boolean> {
   const { reader, key, outputs, shape, state } = run;
   const filePath = reader.kind === 'random' && reader.filePath ? reader.filePath : null;
-  const inFlight = new Map<number, PlannedTask>();
   const touches = new Map<number, Promise<void>>();
   const arrivals: Arrival[] = [];
   const freeBuffers: ArrayBuffer[] = [];
-  const abortFlag = new Int32Array(new SharedArrayBuffer(4));
-  let failed = false;
-  let fatal: Error | undefined;
-  let closing = false;
 
-  let wake: () => void = () => {};
-  const nextChange = () => new Promise<void>((resolve) => (wake = resolve));
-  const fail = (error?: Error) => {
-    fatal ??= error;
-    failed = true;
-    Atomics.store(abortFlag, 0, 1);
-    wake();
-  };
-  const onAbort = () => fail(new AbortError(run.signal?.reason));
-  run.signal?.addEventListener('abort', onAbort, { once: true });
-  if (run.signal?.aborted) onAbort();
-
-  const init: Omit<InitMessage, 'key'> = {
-    type: 'init',
+  const pool: WorkerPool<DecryptJob, DecryptOutput, PlannedTask> = new WorkerPool({
+    name: 'decrypt',
+    signal: run.signal,
+    onReply: (planned, result, [buffer]) => {
+      if (result && !result.ok) pool.fail();
+      if (result?.ok && !pool.failed) arrivals.push({ planned, hashes: result.hashes, buffer: buffer ?? null });
+      else if (buffer) freeBuffers.push(wiped(buffer));
+    },
+  });
+  pool.start(workerCount, key, {
+    kind: 'decrypt',
     outputs: outputs.map((output) => (output && run.shared ? (output.buffer as SharedArrayBuffer) : null)),
     filePath,
     fileSize: reader.kind === 'random' ? reader.size : 0,
     maxSealedSegment: shape.largestSegment,
-    abort: abortFlag.buffer,
-  };
-  const slots: WorkerSlot[] = Array.from({ length: workerCount }, () => {
-    const slot: WorkerSlot = { worker: new Worker(new URL('./decrypt-worker.js', import.meta.url)), ready: false, dead: false, inFlight: 0 };
-    slot.worker.on('message', (reply: WorkerReply) => {
-      if (reply.type === 'ready') {
-        slot.ready = true;
-      } else {
-        slot.inFlight--;
-        if (reply.type === 'error') fail(new IoError(`decrypt worker failed: ${reply.message}`));
-        else if (!reply.ok) fail();
-        if (reply.type === 'result' && reply.ok && !failed) arrivals.push(reply);
-        else if (reply.buffer) freeBuffers.push(wiped(reply.buffer));
-      }
-      wake();
-    });
-    slot.worker.on('error', (error) => {
-      slot.dead = true;
-      fail(new IoError(`decrypt worker failed: ${error.message}`, { cause: error }));
-    });
-    slot.worker.on('exit', () => {
-      slot.dead = true;
-      if (!closing) fail(new IoError('a decrypt worker stopped unexpectedly'));
-      wake();
-    });
-    // Each worker gets its own copy of the key, moved (not cloned) so that no copy stays here; the
-    // worker wipes it when it closes.
-    const keyCopy = Uint8Array.from(key);
-    slot.worker.postMessage({ ...init, key: keyCopy } satisfies InitMessage, [keyCopy.buffer]);
-    return slot;
   });
 
   /** The output range of a task whose plaintext comes back to be copied here, or null. */
@@ -123,7 +77,7 @@ export async function runParallel(run: ParallelRun, tasks: Iterator<PlannedTask>
     return output.subarray(start, end);
   };
 
-  const dispatch = async (slot: WorkerSlot, planned: PlannedTask) => {
+  const dispatch = async (worker: PoolWorker, planned: PlannedTask) => {
     const range = copiedRange(planned);
     const needsBuffer = !filePath || range !== null;
     let buffer: ArrayBuffer | null = null;
@@ -140,30 +94,26 @@ export async function runParallel(run: ParallelRun, tasks: Iterator<PlannedTask>
       const { start, end } = plainRange(planned);
       touches.set(planned.id, run.prefaulter.through(outputOf(planned, outputs)!, start, end));
     }
-    slot.inFlight++;
-    inFlight.set(planned.id, planned);
-    const message: TaskMessage = { type: 'task', id: planned.id, task: planned.task, position: planned.position, buffer, filled: !filePath, returnPlaintext: range !== null };
-    slot.worker.postMessage(message, buffer ? [buffer] : []);
+    const job: DecryptJob = { task: planned.task, position: planned.position, filled: !filePath, returnPlaintext: range !== null };
+    pool.post(worker, planned.id, job, buffer ? [buffer] : [], planned);
   };
 
   /** Takes in a worker's result: copies its plaintext into a plain output, then recycles the buffer. */
-  const takeIn = async (arrival: Arrival) => {
-    const planned = inFlight.get(arrival.id)!;
-    inFlight.delete(arrival.id);
+  const takeIn = async ({ planned, hashes, buffer }: Arrival) => {
     const range = copiedRange(planned);
-    if (range && arrival.buffer) {
-      await touches.get(arrival.id);
-      touches.delete(arrival.id);
+    if (range && buffer) {
+      await touches.get(planned.id);
+      touches.delete(planned.id);
       const { task } = planned;
-      const from = new Uint8Array(arrival.buffer);
+      const from = new Uint8Array(buffer);
       for (let s = task.firstSegment; s < task.firstSegment + task.count; s++) {
         const at = sealedOffset(task, s);
         range.set(from.subarray(at, at + sealedLength(task, s) - TAG_LENGTH), (s - task.firstSegment) * task.segmentSize);
       }
       from.fill(0, 0, planned.length);
     }
-    if (arrival.buffer) freeBuffers.push(arrival.buffer);
-    state.results[arrival.id] = { ok: true, hashes: arrival.hashes };
+    if (buffer) freeBuffers.push(buffer);
+    state.results[planned.id] = { ok: true, hashes };
     run.report(planned.length);
   };
 
@@ -172,60 +122,45 @@ export async function runParallel(run: ParallelRun, tasks: Iterator<PlannedTask>
     state.touched(planned);
     const fetched = await run.input.fetch(planned);
     const output = planned.task.decrypt ? outputs[planned.task.entryIndex] : null;
-    const result = runSegmentTask(planned.task, key, fetched.segmentAt, output ? entryDestination(planned.task, output) : null, () => failed);
+    const result = runSegmentTask(planned.task, key, fetched.segmentAt, output ? entryDestination(planned.task, output) : null, () => pool.failed);
     fetched.release();
     state.results[planned.id] = result;
-    if (!result.ok) fail();
+    if (!result.ok) pool.fail();
     else run.report(planned.length);
   };
 
   try {
     let next = tasks.next();
-    while (!failed) {
-      while (arrivals.length > 0 && !failed) {
+    while (!pool.failed) {
+      while (arrivals.length > 0 && !pool.failed) {
         await takeIn(arrivals.shift()!);
         await run.turns.maybe();
       }
-      if (failed) break;
+      if (pool.failed) break;
       if (next.done) {
-        if (inFlight.size === 0) break;
-        await nextChange();
+        if (pool.pending === 0) break;
+        await pool.nextChange();
         continue;
       }
-      const live = slots.filter((slot) => !slot.dead);
-      const free = live.filter((slot) => slot.ready && slot.inFlight < QUEUE_DEPTH).sort((a, b) => a.inFlight - b.inFlight)[0];
-      if (free) {
-        await dispatch(free, next.value);
-        next = tasks.next();
-        // Results and reads of bytes or buffered chunks come through microtasks: let the loop turn.
-        await run.turns.maybe();
-      } else if (live.some((slot) => !slot.ready)) {
-        // Workers still starting: do a task here rather than wait.
-        await runHere(next.value);
-        next = tasks.next();
-        await run.turns.maybe();
-      } else {
-        await nextChange();
+      const placement = pool.placement();
+      if (placement === 'wait') {
+        await pool.nextChange();
+        continue;
       }
+      // While workers are still starting, a task is done here rather than waited for.
+      if (placement === 'here') await runHere(next.value);
+      else await dispatch(placement, next.value);
+      next = tasks.next();
+      // Results and reads of bytes or buffered chunks come through microtasks: let the loop turn.
+      await run.turns.maybe();
     }
   } catch (error) {
-    fail(error as Error);
+    pool.fail(error as Error);
   } finally {
-    run.signal?.removeEventListener('abort', onAbort);
-    closing = true;
-    // Ready workers wipe their key and exit; the others (or all, after a failure) are stopped, so
-    // none can write into the outputs once this returns.
-    await Promise.all(
-      slots.map((slot) => {
-        if (slot.dead) return Promise.resolve();
-        if (failed || !slot.ready) return slot.worker.terminate();
-        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-        slot.worker.postMessage({ type: 'close' });
-        return exited;
-      }),
-    );
+    // None can write into the outputs once this returns.
+    await pool.close();
     for (const arrival of arrivals) if (arrival.buffer) wiped(arrival.buffer);
   }
-  if (fatal) throw fatal;
-  return !failed;
+  if (pool.error) throw pool.error;
+  return !pool.failed;
 }
