@@ -242,7 +242,7 @@ async function main() {
     report.seal = throughput(size, sealRuns);
     report.diskWriteMbps = diskWriteMBps(dir, size);
     log('seal without I/O…');
-    const { sealInto } = await import(join(here, '../packages/container/dist/lib/seal-core.js'));
+    const { sealInto } = await import(join(here, '../packages/container/dist/lib/seal/seal-into.js'));
     const nullSink = { async begin() {}, async writePayload() {}, async writeHeaderArea() {} };
     report.sealCompute = throughput(size, await timed(Math.min(runs, 3), () => sealInto(nullSink, { entries: entries(weights), metadata, recipients })));
 
@@ -336,7 +336,7 @@ async function workerSweep(dir, size, metadata, recipients, identities, key, log
   const cores = availableParallelism();
   // What the default resolves to, so that a default that *is* the best setting is not failed on
   // the noise between two runs of the same code.
-  const { automaticWorkers } = await import(join(here, '../packages/container/dist/lib/decrypt.js'));
+  const { automaticWorkers } = await import(join(here, '../packages/container/dist/lib/open/decrypt-payload.js'));
   const settings = [undefined, ...new Set([0, 1, cores])];
   const sizes = [];
   for (let bytes = MiB; bytes < size; bytes *= 4) sizes.push(bytes);

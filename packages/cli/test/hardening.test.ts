@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWrapContext, inspect } from '@ovseal/container';
 import { FileRecipient, readKeyFile } from '@ovseal/key-file';
-import { encodeCore, encodeHeaderUnchecked, parseHeader } from '../../container/dist/lib/header.js';
-import { deriveKeys, headerMac } from '../../container/dist/lib/keys.js';
-import { segmentNonce } from '../../container/dist/lib/layout.js';
-import { encryptSegment } from '../../container/dist/lib/segment-cipher.js';
+import { encodeCore, encodeHeaderUnchecked, parseHeader } from '../../container/dist/lib/format/header-codec.js';
+import { deriveKeys, headerMac } from '../../container/dist/lib/crypto/derived-keys.js';
+import { segmentNonce } from '../../container/dist/lib/format/payload-layout.js';
+import { encryptSegment } from '../../container/dist/lib/crypto/segment-cipher.js';
 import { ovseal, tempDir } from './helpers.js';
 
 let dir: string;

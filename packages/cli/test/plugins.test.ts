@@ -10,7 +10,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { providerConformanceChecks, type ProviderUnderTest } from '@ovseal/container/testkit';
-import { parseHeader } from '../../container/dist/lib/header.js';
+import { parseHeader } from '../../container/dist/lib/format/header-codec.js';
 import { loadPluginScheme } from '../src/lib/plugins.js';
 import { ovseal, tempDir } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { algorithmOf, publicKeyOf, signWithKey, toPrivateKey } from './lib/signature.js';
+import { algorithmOf, publicKeyOf, signWithKey, toPrivateKey } from './lib/crypto/signature.js';
 import type { Signer } from './types.js';
 
 /**

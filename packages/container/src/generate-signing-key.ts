@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { keyIdOf } from './lib/signature.js';
+import { keyIdOf } from './lib/crypto/signature.js';
 import type { SignatureAlgorithm } from './types.js';
 
 /** A publisher signing key pair, PEM encoded. */

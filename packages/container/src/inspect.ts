@@ -1,5 +1,5 @@
-import { headerInfo } from './lib/info.js';
-import { readHeaderOnly, type ContainerSource } from './lib/source.js';
+import { headerInfo } from './lib/format/header-info.js';
+import { readHeaderOnly, type ContainerSource } from './lib/io/container-reader.js';
 import type { ContainerInfo } from './types.js';
 
 /**

@@ -1,9 +1,9 @@
 import { EntryNotFoundError, InvalidArgumentError } from './errors.js';
-import { decryptPayload } from './lib/decrypt.js';
-import { wipe } from './lib/keys.js';
-import { prepareOpen, type OpenCommonOptions } from './lib/open-core.js';
-import { checkPayloadDigest } from './lib/policy.js';
-import { openReader } from './lib/source.js';
+import { decryptPayload } from './lib/open/decrypt-payload.js';
+import { wipe } from './lib/crypto/derived-keys.js';
+import { prepareOpen, type OpenCommonOptions } from './lib/open/prepare-open.js';
+import { checkPayloadDigest } from './lib/open/policy-checks.js';
+import { openReader } from './lib/io/container-reader.js';
 
 /**
  * Decrypts one entry alone (random access): only that entry's segments are read, unless a trust

@@ -1,7 +1,7 @@
-import { wipe } from './lib/keys.js';
-import { prepareOpen, type OpenCommonOptions } from './lib/open-core.js';
-import { plaintextSegments } from './lib/plaintext-segments.js';
-import { openReader, type ContainerSource } from './lib/source.js';
+import { wipe } from './lib/crypto/derived-keys.js';
+import { prepareOpen, type OpenCommonOptions } from './lib/open/prepare-open.js';
+import { plaintextSegments } from './lib/open/plaintext-segments.js';
+import { openReader, type ContainerSource } from './lib/io/container-reader.js';
 import type { EntryInfo } from './types.js';
 
 /** One authenticated piece of an entry's plaintext. */

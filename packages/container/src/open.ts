@@ -1,10 +1,10 @@
 import { DisposedError, EntryNotFoundError } from './errors.js';
-import { decryptPayload } from './lib/decrypt.js';
-import { headerInfo } from './lib/info.js';
-import { wipe } from './lib/keys.js';
-import { prepareOpen, type OpenCommonOptions } from './lib/open-core.js';
-import { checkPayloadDigest, wholePayloadDigest } from './lib/policy.js';
-import { openReader, type ContainerSource } from './lib/source.js';
+import { decryptPayload } from './lib/open/decrypt-payload.js';
+import { headerInfo } from './lib/format/header-info.js';
+import { wipe } from './lib/crypto/derived-keys.js';
+import { prepareOpen, type OpenCommonOptions } from './lib/open/prepare-open.js';
+import { checkPayloadDigest, wholePayloadDigest } from './lib/open/policy-checks.js';
+import { openReader, type ContainerSource } from './lib/io/container-reader.js';
 import type { ContainerInfo, EntryRole } from './types.js';
 
 /** Options of {@link open}. */

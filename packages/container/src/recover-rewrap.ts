@@ -1,4 +1,4 @@
-import { restoreHeaderArea } from './lib/rewrap-journal.js';
+import { restoreHeaderArea } from './lib/io/rewrap-journal.js';
 
 /**
  * Undoes an interrupted in-place {@link rewrap}: puts back the header area it saved in

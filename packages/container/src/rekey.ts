@@ -1,14 +1,14 @@
 import { InvalidArgumentError, TruncatedError } from './errors.js';
-import { writeAtomically } from './lib/atomic-file.js';
-import { fileSink } from './lib/file-sink.js';
-import type { ParsedHeader } from './lib/header.js';
-import { wipe } from './lib/keys.js';
-import { prepareOpen } from './lib/open-core.js';
-import { plaintextSegments } from './lib/plaintext-segments.js';
-import type { TrustPolicy } from './lib/policy.js';
-import { refuseIfInterrupted } from './lib/rewrap-journal.js';
-import { sealInto, type SealCommonOptions, type SealEntryInput } from './lib/seal-core.js';
-import { openReader, type RandomReader } from './lib/source.js';
+import { writeAtomically } from './lib/io/atomic-file.js';
+import { fileSink } from './lib/io/file-sink.js';
+import type { ParsedHeader } from './lib/format/header-codec.js';
+import { wipe } from './lib/crypto/derived-keys.js';
+import { prepareOpen } from './lib/open/prepare-open.js';
+import { plaintextSegments } from './lib/open/plaintext-segments.js';
+import type { TrustPolicy } from './lib/open/policy-checks.js';
+import { refuseIfInterrupted } from './lib/io/rewrap-journal.js';
+import { sealInto, type SealCommonOptions, type SealEntryInput } from './lib/seal/seal-into.js';
+import { openReader, type RandomReader } from './lib/io/container-reader.js';
 import type { PlaintextChunk } from './open-stream.js';
 import type { ContainerInfo, Identity, Recipient } from './types.js';
 

@@ -1,7 +1,7 @@
-import { headerInfo } from './lib/info.js';
-import { withHeaderKey, type HeaderKeyOptions } from './lib/header-key.js';
-import type { ContainerSource } from './lib/source.js';
-import { wrapContextOf } from './lib/unlock.js';
+import { headerInfo } from './lib/format/header-info.js';
+import { withHeaderKey, type HeaderKeyOptions } from './lib/open/with-header-key.js';
+import type { ContainerSource } from './lib/io/container-reader.js';
+import { wrapContextOf } from './lib/crypto/unlock.js';
 import type { ContainerInfo, Recipient, Stanza, WrapContext } from './types.js';
 
 /** Options of {@link rewrapHeader}. */

@@ -1,13 +1,13 @@
 import { InvalidArgumentError } from './errors.js';
-import { writeAtomically, writeFully } from './lib/atomic-file.js';
-import { refuseDuplicateKeys } from './lib/duplicate-keys.js';
-import { encodeHeaderWithoutMac, headerLengthOf, type HeaderFields, type ParsedHeader } from './lib/header.js';
-import { headerInfo } from './lib/info.js';
-import { headerMac, wipe } from './lib/keys.js';
-import { HEADER_ALIGN, HEADER_RESERVE } from './lib/limits.js';
-import { refuseIfInterrupted, rewriteHeaderArea } from './lib/rewrap-journal.js';
-import { openReader, readHeader, type RandomReader } from './lib/source.js';
-import { unlock, wrapContextOf } from './lib/unlock.js';
+import { writeAtomically, writeFully } from './lib/io/atomic-file.js';
+import { refuseDuplicateKeys } from './lib/crypto/duplicate-keys.js';
+import { encodeHeaderWithoutMac, headerLengthOf, type HeaderFields, type ParsedHeader } from './lib/format/header-codec.js';
+import { headerInfo } from './lib/format/header-info.js';
+import { headerMac, wipe } from './lib/crypto/derived-keys.js';
+import { HEADER_ALIGN, HEADER_RESERVE } from './lib/format/limits.js';
+import { refuseIfInterrupted, rewriteHeaderArea } from './lib/io/rewrap-journal.js';
+import { openReader, readHeader, type RandomReader } from './lib/io/container-reader.js';
+import { unlock, wrapContextOf } from './lib/crypto/unlock.js';
 import type { ContainerInfo, Identity, Recipient, Stanza } from './types.js';
 
 /** Options of {@link rewrap}. */

@@ -1,5 +1,5 @@
-import { concatBytes } from './lib/bytes.js';
-import { sealInto, type SealCommonOptions } from './lib/seal-core.js';
+import { concatBytes } from './lib/util/bytes.js';
+import { sealInto, type SealCommonOptions } from './lib/seal/seal-into.js';
 
 /**
  * Seals into memory and returns the container bytes (for small models, tests, and uploads).

@@ -1,6 +1,6 @@
-import { writeAtomically } from './lib/atomic-file.js';
-import { fileSink } from './lib/file-sink.js';
-import { sealInto, type SealCommonOptions } from './lib/seal-core.js';
+import { writeAtomically } from './lib/io/atomic-file.js';
+import { fileSink } from './lib/io/file-sink.js';
+import { sealInto, type SealCommonOptions } from './lib/seal/seal-into.js';
 import type { ContainerInfo } from './types.js';
 
 /** Options of {@link seal}. */

@@ -1,5 +1,5 @@
 import { MalformedHeaderError } from './errors.js';
-import { enforced } from './lib/checks.js';
+import { enforced } from './lib/format/reader-checks.js';
 import type { Stanza, WrapContext } from './types.js';
 
 /**

@@ -1,12 +1,12 @@
 import { SignatureMissingError } from './errors.js';
-import { throwIfAborted } from './lib/abort.js';
-import { decryptPayload } from './lib/decrypt.js';
-import { headerInfo } from './lib/info.js';
-import { wipe } from './lib/keys.js';
-import { unlock } from './lib/unlock.js';
-import { checkNotExpired, checkPayloadDigest, checkSignature, type TrustPolicy } from './lib/policy.js';
-import { describeSignature } from './lib/signature.js';
-import { openReader, readHeader, type ContainerSource } from './lib/source.js';
+import { throwIfAborted } from './lib/util/abort.js';
+import { decryptPayload } from './lib/open/decrypt-payload.js';
+import { headerInfo } from './lib/format/header-info.js';
+import { wipe } from './lib/crypto/derived-keys.js';
+import { unlock } from './lib/crypto/unlock.js';
+import { checkNotExpired, checkPayloadDigest, checkSignature, type TrustPolicy } from './lib/open/policy-checks.js';
+import { describeSignature } from './lib/crypto/signature.js';
+import { openReader, readHeader, type ContainerSource } from './lib/io/container-reader.js';
 import type { ContainerInfo, Identity, SignatureInfo } from './types.js';
 
 /** Options of {@link verify}. */

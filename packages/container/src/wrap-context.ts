@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import { concatBytes, toHex, utf8 } from './lib/bytes.js';
+import { concatBytes, toHex, utf8 } from './lib/util/bytes.js';
 import type { WrapContext } from './types.js';
 
 const AAD_LABEL = utf8('ovseal/v1 wrap\n');

@@ -11,9 +11,9 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
 import { AbortError, open, openEntry, openStream, seal, sealToBuffer, verify, type ContainerSource } from '@ovseal/container';
-import { decryptPayload } from '../dist/lib/decrypt.js';
-import { prepareOpen } from '../dist/lib/open-core.js';
-import { openReader } from '../dist/lib/source.js';
+import { decryptPayload } from '../dist/lib/open/decrypt-payload.js';
+import { prepareOpen } from '../dist/lib/open/prepare-open.js';
+import { openReader } from '../dist/lib/io/container-reader.js';
 import { bytesEqual, chunked, expectOvsealError, testKey, withTempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -3,11 +3,11 @@
  * the same data key, a header MAC over any header it likes. Uses the format internals on purpose.
  */
 import { createWrapContext, type Identity } from '@ovseal/container';
-import { encodeCore, encodeHeaderUnchecked, parseHeader, parsePreamble, type HeaderFields, type ParsedHeader } from '../dist/lib/header.js';
-import { deriveKeys, headerMac } from '../dist/lib/keys.js';
-import { payloadDigest, segmentHash, segmentNonce } from '../dist/lib/layout.js';
-import { encryptSegment } from '../dist/lib/segment-cipher.js';
-import { signCore } from '../dist/lib/signature.js';
+import { encodeCore, encodeHeaderUnchecked, parseHeader, parsePreamble, type HeaderFields, type ParsedHeader } from '../dist/lib/format/header-codec.js';
+import { deriveKeys, headerMac } from '../dist/lib/crypto/derived-keys.js';
+import { payloadDigest, segmentHash, segmentNonce } from '../dist/lib/format/payload-layout.js';
+import { encryptSegment } from '../dist/lib/crypto/segment-cipher.js';
+import { signCore } from '../dist/lib/crypto/signature.js';
 
 export function headerOf(bytes: Uint8Array): ParsedHeader {
   const { headerLength } = parsePreamble(bytes.subarray(0, 16));

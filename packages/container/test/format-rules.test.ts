@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { createWrapContext, inspect, open, sealToBuffer, verify, type EntryRole } from '@ovseal/container';
-import { deriveKeys } from '../dist/lib/keys.js';
-import { segmentNonce } from '../dist/lib/layout.js';
-import { encryptSegment } from '../dist/lib/segment-cipher.js';
+import { deriveKeys } from '../dist/lib/crypto/derived-keys.js';
+import { segmentNonce } from '../dist/lib/format/payload-layout.js';
+import { encryptSegment } from '../dist/lib/crypto/segment-cipher.js';
 import { headerArea } from './forge.js';
 import { expectOvsealError, testKey } from './helpers.js';
 

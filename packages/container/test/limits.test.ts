@@ -17,7 +17,7 @@ import {
   type ContainerSource,
   type LimitExceededError,
 } from '@ovseal/container';
-import { deriveKeys } from '../dist/lib/keys.js';
+import { deriveKeys } from '../dist/lib/crypto/derived-keys.js';
 import { drain, expectOvsealError, testKey } from './helpers.js';
 import { headerArea } from './forge.js';
 

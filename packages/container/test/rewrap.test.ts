@@ -232,7 +232,7 @@ describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => 
   test('the journal is created exclusively: a rewrap never overwrites one that appeared meanwhile', async () => {
     await withTempDir(async (dir) => {
       const { path, good, payloadOffset } = await interrupted(dir);
-      const { rewriteHeaderArea } = await import('../dist/lib/rewrap-journal.js');
+      const { rewriteHeaderArea } = await import('../dist/lib/io/rewrap-journal.js');
       const older = Buffer.from(good.subarray(0, payloadOffset));
       await writeFile(`${path}.rewrap-journal`, older);
       await expectOvsealError(rewriteHeaderArea(path, good.subarray(0, payloadOffset), new Uint8Array(payloadOffset)), ['ERR_IO', 'ERR_INVALID_ARGUMENT']);

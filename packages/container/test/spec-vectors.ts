@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AuthenticationFailedError, open, OvsealError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
-import { enforced } from '../dist/lib/checks.js';
+import { enforced } from '../dist/lib/format/reader-checks.js';
 
 export const VECTORS = new URL('../../../test-fixtures/vectors/', import.meta.url).pathname;
 export const SPEC = new URL('../../../docs/FORMAT.md', import.meta.url).pathname;

@@ -19,7 +19,7 @@ import {
   type OpenOptions,
   type SigningKeyPair,
 } from '@ovseal/container';
-import { parseHeader, parsePreamble } from '../dist/lib/header.js';
+import { parseHeader, parsePreamble } from '../dist/lib/format/header-codec.js';
 import { bytesEqual, chunked, expectOvsealError, pseudoRandomBytes, testKey, withTempDir } from './helpers.js';
 
 const SEG = LIMITS.minSegmentSize;

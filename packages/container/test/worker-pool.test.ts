@@ -7,8 +7,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { AbortError, IoError } from '@ovseal/container';
-import { WorkerPool, type PoolWorker } from '../dist/lib/worker-pool.js';
-import type { EncryptJob, EncryptOutput } from '../dist/lib/worker-protocol.js';
+import { WorkerPool, type PoolWorker } from '../dist/lib/parallel/worker-pool.js';
+import type { EncryptJob, EncryptOutput } from '../dist/lib/parallel/worker-protocol.js';
 
 const TASKS = '/proc/self/task';
 const threads = () => readdirSync(TASKS).length;

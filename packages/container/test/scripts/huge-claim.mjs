@@ -3,8 +3,8 @@
 // (out of memory) prints nothing and exits non-zero.
 import { randomBytes } from 'node:crypto';
 import { createWrapContext, open, openStream, verify, OvsealError } from '@ovseal/container';
-import { encodeHeaderWithoutMac } from '../../dist/lib/header.js';
-import { deriveKeys, headerMac } from '../../dist/lib/keys.js';
+import { encodeHeaderWithoutMac } from '../../dist/lib/format/header-codec.js';
+import { deriveKeys, headerMac } from '../../dist/lib/crypto/derived-keys.js';
 
 const [mode, sizeText, macText, countText = '1'] = process.argv.slice(2);
 const size = Number(sizeText);

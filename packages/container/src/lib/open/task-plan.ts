@@ -1,7 +1,7 @@
-import type { ParsedHeader } from './header.js';
-import type { EntryLayout } from './layout.js';
-import { TAG_LENGTH } from './limits.js';
-import { taskSealedLength, type SegmentTask, type TaskResult } from './segment-task.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import type { EntryLayout } from '../format/payload-layout.js';
+import { TAG_LENGTH } from '../format/limits.js';
+import { taskSealedLength, type SegmentTask, type TaskResult } from '../parallel/segment-tasks.js';
 
 /**
  * Plaintext bytes per task for workers: large enough to amortise messaging (~0.1 ms a round trip),

@@ -1,4 +1,4 @@
-import { AbortError } from '../errors.js';
+import { AbortError } from '../../errors.js';
 
 /** Throws an {@link AbortError} if the signal fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {

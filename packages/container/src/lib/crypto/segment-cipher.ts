@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, type Cipher } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
-import { enforced } from './checks.js';
-import { TAG_LENGTH } from './limits.js';
+import { enforced } from '../format/reader-checks.js';
+import { TAG_LENGTH } from '../format/limits.js';
 
 /**
  * Node's cipher has no "update into" call: every `update` allocates its output. Working in 64 KiB

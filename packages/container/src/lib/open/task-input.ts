@@ -1,13 +1,13 @@
 import { readv } from 'node:fs';
 import { promisify } from 'node:util';
-import { TruncatedError } from '../errors.js';
-import { TAG_LENGTH } from './limits.js';
-import type { Prefaulter } from './prefault.js';
-import { splitSealed, type SealedSegment } from './segment-cipher.js';
-import { sealedLength, sealedOffset } from './segment-task.js';
-import type { Reader, SequentialReader } from './source.js';
+import { TruncatedError } from '../../errors.js';
+import { TAG_LENGTH } from '../format/limits.js';
+import type { Prefaulter } from '../io/prefaulter.js';
+import { splitSealed, type SealedSegment } from '../crypto/segment-cipher.js';
+import { sealedLength, sealedOffset } from '../parallel/segment-tasks.js';
+import type { Reader, SequentialReader } from '../io/container-reader.js';
 import { plainRange, type PlannedTask, type TaskShape } from './task-plan.js';
-import type { Turns } from './turns.js';
+import type { Turns } from '../util/event-loop-turns.js';
 
 /** A task's sealed segments, ready to be decrypted by the calling thread. */
 export interface FetchedTask {

@@ -1,8 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { InvalidArgumentError, IoError, MalformedHeaderError, OvsealError, TruncatedError } from '../errors.js';
-import { raceAbort } from './abort.js';
-import { refuse } from './checks.js';
-import { parseHeader, parsePreamble, PREAMBLE_LENGTH, type ParsedHeader } from './header.js';
+import { InvalidArgumentError, IoError, MalformedHeaderError, OvsealError, TruncatedError } from '../../errors.js';
+import { raceAbort } from '../util/abort.js';
+import { refuse } from '../format/reader-checks.js';
+import { parseHeader, parsePreamble, PREAMBLE_LENGTH, type ParsedHeader } from '../format/header-codec.js';
 
 /** Where a container is read from: a file path, bytes in memory, or a stream of chunks. */
 export type ContainerSource = string | Uint8Array | AsyncIterable<Uint8Array>;

@@ -1,6 +1,6 @@
-import { LimitExceededError, MalformedHeaderError } from '../errors.js';
-import { fromUtf8 } from './bytes.js';
-import { refuse, type ReaderCheck } from './checks.js';
+import { LimitExceededError, MalformedHeaderError } from '../../errors.js';
+import { fromUtf8 } from '../util/bytes.js';
+import { refuse, type ReaderCheck } from './reader-checks.js';
 
 /** The largest value a length field may hold, and the rule (docs/FORMAT.md) that says so. */
 export interface LengthLimit {

@@ -1,8 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { TruncatedError } from '../errors.js';
-import { segmentCount, segmentHash, segmentNonce, segmentPlainLength, splitSegmentHash } from './layout.js';
-import { TAG_LENGTH } from './limits.js';
-import { authenticateSegment, decryptSegmentInto, encryptSegmentInto, type SealedSegment } from './segment-cipher.js';
+import { TruncatedError } from '../../errors.js';
+import { segmentCount, segmentHash, segmentNonce, segmentPlainLength, splitSegmentHash } from '../format/payload-layout.js';
+import { TAG_LENGTH } from '../format/limits.js';
+import { authenticateSegment, decryptSegmentInto, encryptSegmentInto, type SealedSegment } from '../crypto/segment-cipher.js';
 
 /**
  * A run of consecutive segments of one entry: the unit of work of the decryptor, whether it runs

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { AbortError, IoError } from '../errors.js';
+import { AbortError, IoError } from '../../errors.js';
 import type { TaskMessage, TaskReply, WorkerReply, WorkerSetup } from './worker-protocol.js';
 
 /** Tasks queued on each worker, so it never idles waiting for the calling thread between two. */

@@ -1,8 +1,8 @@
-import type { ContainerInfo } from '../types.js';
-import { toHex } from './bytes.js';
-import { FORMAT_VERSION, type HeaderFields } from './header.js';
-import { layoutEntries, payloadLength } from './layout.js';
-import { describeSignature } from './signature.js';
+import type { ContainerInfo } from '../../types.js';
+import { toHex } from '../util/bytes.js';
+import { FORMAT_VERSION, type HeaderFields } from './header-codec.js';
+import { layoutEntries, payloadLength } from './payload-layout.js';
+import { describeSignature } from '../crypto/signature.js';
 
 /** The key-free view of a header that `inspect` returns. */
 export function headerInfo(header: HeaderFields, payloadOffset: number): ContainerInfo {

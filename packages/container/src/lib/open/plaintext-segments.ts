@@ -1,14 +1,14 @@
-import { AuthenticationFailedError, TruncatedError } from '../errors.js';
-import type { PlaintextChunk } from '../open-stream.js';
-import type { ParsedHeader } from './header.js';
-import { layoutEntries, payloadDigest, payloadLength, segmentHash, segmentNonce, segmentPlainLength } from './layout.js';
-import { TAG_LENGTH } from './limits.js';
-import type { OpenCommonOptions } from './open-core.js';
-import { checkPayloadDigest, wholePayloadDigest } from './policy.js';
-import { throwIfAborted } from './abort.js';
-import { decryptSegmentInto, splitSealed } from './segment-cipher.js';
-import type { Reader, SequentialReader } from './source.js';
-import { nextTurn } from './turns.js';
+import { AuthenticationFailedError, TruncatedError } from '../../errors.js';
+import type { PlaintextChunk } from '../../open-stream.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import { layoutEntries, payloadDigest, payloadLength, segmentHash, segmentNonce, segmentPlainLength } from '../format/payload-layout.js';
+import { TAG_LENGTH } from '../format/limits.js';
+import type { OpenCommonOptions } from './prepare-open.js';
+import { checkPayloadDigest, wholePayloadDigest } from './policy-checks.js';
+import { throwIfAborted } from '../util/abort.js';
+import { decryptSegmentInto, splitSealed } from '../crypto/segment-cipher.js';
+import type { Reader, SequentialReader } from '../io/container-reader.js';
+import { nextTurn } from '../util/event-loop-turns.js';
 
 /** A stream's next segment, copied from its chunks into one buffer (concatenating would copy each byte again per chunk). */
 async function readSegment(reader: SequentialReader, length: number): Promise<Uint8Array> {

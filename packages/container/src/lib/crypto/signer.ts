@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { createLocalSigner } from '../create-local-signer.js';
-import { InvalidArgumentError, SignatureInvalidError } from '../errors.js';
-import type { Signer } from '../types.js';
-import type { HeaderSignature } from './header.js';
+import { createLocalSigner } from '../../create-local-signer.js';
+import { InvalidArgumentError, SignatureInvalidError } from '../../errors.js';
+import type { Signer } from '../../types.js';
+import type { HeaderSignature } from '../format/header-codec.js';
 import { algorithmOf, rawPublicKey, signedMessage, verifyCore } from './signature.js';
 
 function isSigner(value: Signer | KeyObject | string): value is Signer {

@@ -1,8 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { InvalidArgumentError } from '../errors.js';
-import type { SignatureAlgorithm, SignatureInfo } from '../types.js';
-import { concatBytes, utf8 } from './bytes.js';
-import type { HeaderSignature } from './header.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { SignatureAlgorithm, SignatureInfo } from '../../types.js';
+import { concatBytes, utf8 } from '../util/bytes.js';
+import type { HeaderSignature } from '../format/header-codec.js';
 
 /** Domain separation: a signature over a core can never be confused with another message. */
 const SIGNED_LABEL = utf8('ovseal/v1 signature\n');

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { access, link, open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InvalidArgumentError, IoError, OvsealError } from '../errors.js';
+import { InvalidArgumentError, IoError, OvsealError } from '../../errors.js';
 import { syncDirectory } from '@ovseal/atomic-file';
 import { writeFully } from './atomic-file.js';
-import { layoutEntries, payloadLength } from './layout.js';
-import { LIMITS } from './limits.js';
-import { openReader, readHeader } from './source.js';
+import { layoutEntries, payloadLength } from '../format/payload-layout.js';
+import { LIMITS } from '../format/limits.js';
+import { openReader, readHeader } from './container-reader.js';
 
 /**
  * An in-place rewrap overwrites the header area of a file that may be gigabytes long, and that one

@@ -1,9 +1,9 @@
-import { AuthenticationFailedError, InvalidArgumentError, NoMatchingKeyError } from '../errors.js';
-import type { Identity } from '../types.js';
-import { createWrapContext } from '../wrap-context.js';
-import { enforced } from './checks.js';
-import type { ParsedHeader } from './header.js';
-import { DATA_KEY_LENGTH, deriveKeys, equalConstantTime, headerMac, wipe, type DerivedKeys } from './keys.js';
+import { AuthenticationFailedError, InvalidArgumentError, NoMatchingKeyError } from '../../errors.js';
+import type { Identity } from '../../types.js';
+import { createWrapContext } from '../../wrap-context.js';
+import { enforced } from '../format/reader-checks.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import { DATA_KEY_LENGTH, deriveKeys, equalConstantTime, headerMac, wipe, type DerivedKeys } from './derived-keys.js';
 
 export function wrapContextOf(header: Pick<ParsedHeader, 'containerId' | 'modelName' | 'modelVersion'>) {
   return createWrapContext({ containerId: header.containerId, modelName: header.modelName, modelVersion: header.modelVersion });

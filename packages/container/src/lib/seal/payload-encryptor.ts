@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { TAG_LENGTH } from './limits.js';
-import { encryptSegments, sealTaskOutputLength, type SealTask } from './segment-task.js';
-import { nextTurn } from './turns.js';
-import { QUEUE_DEPTH, WorkerPool, type PoolWorker } from './worker-pool.js';
-import type { EncryptJob, EncryptOutput } from './worker-protocol.js';
+import { TAG_LENGTH } from '../format/limits.js';
+import { encryptSegments, sealTaskOutputLength, type SealTask } from '../parallel/segment-tasks.js';
+import { nextTurn } from '../util/event-loop-turns.js';
+import { QUEUE_DEPTH, WorkerPool, type PoolWorker } from '../parallel/worker-pool.js';
+import type { EncryptJob, EncryptOutput } from '../parallel/worker-protocol.js';
 
 /**
  * From this many plaintext bytes on, sealing uses worker threads (the calling thread encrypts while

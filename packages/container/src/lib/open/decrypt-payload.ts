@@ -1,17 +1,17 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { availableParallelism, totalmem } from 'node:os';
-import { AuthenticationFailedError, IoError, LimitExceededError, OvsealError, TruncatedError } from '../errors.js';
-import { enforced } from './checks.js';
-import { throwIfAborted } from './abort.js';
-import { runParallel } from './decrypt-parallel.js';
-import type { ParsedHeader } from './header.js';
-import { layoutEntries, payloadDigest, payloadLength, type EntryLayout } from './layout.js';
-import { Prefaulter } from './prefault.js';
-import { entryDestination, runSegmentTask, type TaskResult } from './segment-task.js';
-import type { Reader } from './source.js';
+import { AuthenticationFailedError, IoError, LimitExceededError, OvsealError, TruncatedError } from '../../errors.js';
+import { enforced } from '../format/reader-checks.js';
+import { throwIfAborted } from '../util/abort.js';
+import { runParallel } from './decrypt-on-workers.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import { layoutEntries, payloadDigest, payloadLength, type EntryLayout } from '../format/payload-layout.js';
+import { Prefaulter } from '../io/prefaulter.js';
+import { entryDestination, runSegmentTask, type TaskResult } from '../parallel/segment-tasks.js';
+import type { Reader } from '../io/container-reader.js';
 import { taskInput, type FetchedTask, type TaskInput } from './task-input.js';
 import { CALLING_THREAD_TASK_BYTES, entriesRead, planTasks, RunState, taskShape, WORKER_TASK_BYTES, type PlannedTask } from './task-plan.js';
-import { Turns } from './turns.js';
+import { Turns } from '../util/event-loop-turns.js';
 
 /**
  * Tasks the calling thread has in flight ahead of the one it decrypts: their file reads (and

@@ -4,7 +4,7 @@
  * worker its buffers (transferred, not copied) and the reply always gives them back, whatever the
  * outcome, so that the owner reuses or wipes them.
  */
-import type { SealTask, SegmentTask, TaskResult } from './segment-task.js';
+import type { SealTask, SegmentTask, TaskResult } from './segment-tasks.js';
 
 /** A decrypting worker: where it reads the sealed segments and where the plaintext goes. */
 export interface DecryptSetup {

@@ -1,12 +1,12 @@
-import { TAG_LENGTH } from './limits.js';
-import type { Prefaulter } from './prefault.js';
-import { entryDestination, runSegmentTask, sealedLength, sealedOffset } from './segment-task.js';
-import type { Reader } from './source.js';
+import { TAG_LENGTH } from '../format/limits.js';
+import type { Prefaulter } from '../io/prefaulter.js';
+import { entryDestination, runSegmentTask, sealedLength, sealedOffset } from '../parallel/segment-tasks.js';
+import type { Reader } from '../io/container-reader.js';
 import { outputOf, readStreamTask, type TaskInput } from './task-input.js';
 import { plainRange, type PlannedTask, type RunState, type TaskShape } from './task-plan.js';
-import type { Turns } from './turns.js';
-import { WorkerPool, type PoolWorker } from './worker-pool.js';
-import type { DecryptJob, DecryptOutput } from './worker-protocol.js';
+import type { Turns } from '../util/event-loop-turns.js';
+import { WorkerPool, type PoolWorker } from '../parallel/worker-pool.js';
+import type { DecryptJob, DecryptOutput } from '../parallel/worker-protocol.js';
 
 /** What the parallel run works with (set up by `decryptPayload`). */
 export interface ParallelRun {

@@ -1,7 +1,7 @@
-import { InvalidArgumentError, LimitExceededError, MalformedHeaderError, UnsupportedVersionError } from '../errors.js';
-import type { EntryRole, ModelFormat, SignatureAlgorithm, Stanza } from '../types.js';
-import { ByteReader, ByteWriter, type LengthLimit } from './byte-reader.js';
-import { refuse, type ReaderCheck } from './checks.js';
+import { InvalidArgumentError, LimitExceededError, MalformedHeaderError, UnsupportedVersionError } from '../../errors.js';
+import type { EntryRole, ModelFormat, SignatureAlgorithm, Stanza } from '../../types.js';
+import { ByteReader, ByteWriter, type LengthLimit } from './byte-codec.js';
+import { refuse, type ReaderCheck } from './reader-checks.js';
 import { LIMITS } from './limits.js';
 
 /** The byte layout of a v1 header (docs/FORMAT.md §3). */

@@ -1,11 +1,11 @@
-import type { Identity } from '../types.js';
-import type { ParsedHeader } from './header.js';
-import { throwIfAborted } from './abort.js';
-import { wipe } from './keys.js';
-import { checkNotExpired, checkSignature, type TrustPolicy } from './policy.js';
-import type { Reader } from './source.js';
-import { readHeader } from './source.js';
-import { unlock, type Unlocked } from './unlock.js';
+import type { Identity } from '../../types.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import { throwIfAborted } from '../util/abort.js';
+import { wipe } from '../crypto/derived-keys.js';
+import { checkNotExpired, checkSignature, type TrustPolicy } from './policy-checks.js';
+import type { Reader } from '../io/container-reader.js';
+import { readHeader } from '../io/container-reader.js';
+import { unlock, type Unlocked } from '../crypto/unlock.js';
 
 /** Options shared by every call that decrypts. */
 export interface OpenCommonOptions {

@@ -1,6 +1,6 @@
 import { withAtomicFile } from '@ovseal/atomic-file';
 import type { FileHandle } from 'node:fs/promises';
-import { IoError, OvsealError } from '../errors.js';
+import { IoError, OvsealError } from '../../errors.js';
 
 /**
  * Writes a file so it appears whole or not at all (`@ovseal/atomic-file`: temporary file, fsync,

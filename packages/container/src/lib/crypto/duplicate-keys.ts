@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../errors.js';
-import type { Recipient, Stanza } from '../types.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { Recipient, Stanza } from '../../types.js';
 
 /** Stanzas about to be written, with the recipient that made them (none for stanzas kept from a header). */
 export interface StanzaGroup {

@@ -1,9 +1,9 @@
-import type { Identity } from '../types.js';
-import type { ParsedHeader } from './header.js';
-import { wipe } from './keys.js';
-import { authenticateHeader } from './open-core.js';
-import type { TrustPolicy } from './policy.js';
-import { openReader, type ContainerSource } from './source.js';
+import type { Identity } from '../../types.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import { wipe } from '../crypto/derived-keys.js';
+import { authenticateHeader } from './prepare-open.js';
+import type { TrustPolicy } from './policy-checks.js';
+import { openReader, type ContainerSource } from '../io/container-reader.js';
 
 /** Options of the header-only calls for key services. */
 export interface HeaderKeyOptions {

@@ -9,8 +9,8 @@
  * each sealed segment. The protocol is in worker-protocol.ts.
  */
 import { parentPort } from 'node:worker_threads';
-import { splitSealed, type SealedSegment } from './segment-cipher.js';
-import { encryptSegments, runSegmentTask, SegmentFile, sealedLength, sealedOffset, sealTaskOutputLength, type Destination } from './segment-task.js';
+import { splitSealed, type SealedSegment } from '../crypto/segment-cipher.js';
+import { encryptSegments, runSegmentTask, SegmentFile, sealedLength, sealedOffset, sealTaskOutputLength, type Destination } from './segment-tasks.js';
 import type { CloseMessage, DecryptJob, DecryptOutput, DecryptSetup, EncryptJob, EncryptOutput, InitMessage, TaskMessage, TaskReply, WorkerReply } from './worker-protocol.js';
 
 /** Runs the tasks of one kind; a task that throws is answered with an error. */

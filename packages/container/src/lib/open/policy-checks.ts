@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { ExpiredError, SignatureInvalidError, SignatureMissingError, SignatureUntrustedError } from '../errors.js';
-import { refuse } from './checks.js';
-import { equalConstantTime } from './keys.js';
-import type { ParsedHeader } from './header.js';
-import { keyIdOf, signerKeyId, toPublicKey, verifyCore } from './signature.js';
+import { ExpiredError, SignatureInvalidError, SignatureMissingError, SignatureUntrustedError } from '../../errors.js';
+import { refuse } from '../format/reader-checks.js';
+import { equalConstantTime } from '../crypto/derived-keys.js';
+import type { ParsedHeader } from '../format/header-codec.js';
+import { keyIdOf, signerKeyId, toPublicKey, verifyCore } from '../crypto/signature.js';
 
 /** Publisher keys a reader trusts; a container must carry a valid signature by one of them. */
 export interface TrustPolicy {
