@@ -9,6 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * Rules without an entry here are not checks that can be left out: a read past the end of the
  * input, a failing key-wrap integrity check inside a token, or the order of the checks.
  */
+// One row per part of the spec:
+// prettier-ignore
 export const READER_CHECKS = [
   'R-PRE-1', 'R-PRE-2', 'R-PRE-3', 'R-PRE-4', 'R-PRE-6', 'R-PRE-7',
   'R-HDR-2', 'R-HDR-3', 'R-UTF8-1', 'R-TIME-1', 'R-SEG-1', 'R-SEG-2',
