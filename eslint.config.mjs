@@ -9,7 +9,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '.venv-openvino*/**', 'test-fixtures/generated/**', 'tests/.readme-examples/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '.venv-openvino*/**',
+      'test-fixtures/generated/**',
+      'tests/.readme-examples/**',
+    ],
   },
   {
     files: ['**/*.{js,mjs,cjs}'],

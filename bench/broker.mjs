@@ -28,7 +28,9 @@ import { challengeWrapFields, signDeviceRequest, stanzaFromJson } from '../packa
 import { FileDeviceKey } from '../apps/edge-runner/dist/index.js';
 import { ocrModels } from '../test-fixtures/index.mjs';
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, concurrency: { type: 'string' }, durability: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string' }, concurrency: { type: 'string' }, durability: { type: 'string' } },
+});
 const REQUESTS = Number(values.requests ?? 2000);
 const CONCURRENCY = Number(values.concurrency ?? 4);
 const DURABILITY = values.durability ?? 'normal';
@@ -42,7 +44,27 @@ const stops = [];
 async function startBroker(env) {
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_BROKER_NODE_ARGS ? process.env.BENCH_BROKER_NODE_ARGS.split(" ") : []), BROKER, '--data-dir', join(work, 'broker'), '--identity', env.identity, '--port', '0', '--quiet', '--rate-limit', '0', '--device-rate-limit', '0', '--kms-cache-ttl', '300', '--kms-cache-uses', String(REQUESTS * 10), '--durability', DURABILITY],
+    [
+      ...(process.env.BENCH_BROKER_NODE_ARGS ? process.env.BENCH_BROKER_NODE_ARGS.split(' ') : []),
+      BROKER,
+      '--data-dir',
+      join(work, 'broker'),
+      '--identity',
+      env.identity,
+      '--port',
+      '0',
+      '--quiet',
+      '--rate-limit',
+      '0',
+      '--device-rate-limit',
+      '0',
+      '--kms-cache-ttl',
+      '300',
+      '--kms-cache-uses',
+      String(REQUESTS * 10),
+      '--durability',
+      DURABILITY,
+    ],
     { env: { ...process.env, ...env.vars, OVSEAL_BROKER_ADMIN_TOKEN: adminToken }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -70,12 +92,16 @@ const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 /** One HTTP request on the keep-alive agent; resolves with status and body text. */
 function call(base, method, path, headers = {}, body) {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method, agent, headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      `${base}${path}`,
+      { method, agent, headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -83,12 +109,14 @@ function call(base, method, path, headers = {}, body) {
 
 async function pool(items, concurrency, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      await fn(items[index], index);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        await fn(items[index], index);
+      }
+    }),
+  );
 }
 
 /** Runs the requests with bounded concurrency; per-request latency in ms, errors counted. */
@@ -138,12 +166,23 @@ const guard = setTimeout(() => {
 }, 300_000);
 
 try {
-  console.log(`key broker bench: ${REQUESTS} key requests and ${REQUESTS} no-op requests, concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds, SQLite durability ${DURABILITY}`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; broker in its own process, client here`);
+  console.log(
+    `key broker bench: ${REQUESTS} key requests and ${REQUESTS} no-op requests, concurrency ${CONCURRENCY}, ${ROUNDS} alternating rounds, SQLite durability ${DURABILITY}`,
+  );
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; broker in its own process, client here`,
+  );
   const kms = await startKmsLocal();
   stops.push(() => kms.close());
   const key = await kms.createKey({ alias: 'alias/bench' });
-  const vars = { AWS_ENDPOINT_URL_KMS: kms.endpoint, AWS_REGION: kms.region, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey };
+  const vars = {
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    AWS_REGION: kms.region,
+    AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+  };
   const containerPath = join(work, 'detector.ovseal');
   await seal({
     output: containerPath,
@@ -152,29 +191,54 @@ try {
     recipients: [kmsRecipientFromUri(`aws-kms:${key.arn}`, { endpoint: kms.endpoint, region: kms.region, credentials: kms.credentials })],
   });
   const broker = await startBroker({ identity: `aws-kms:${key.arn}`, vars });
-  const admin = (method, path, body, type = 'application/json') => call(broker.url, method, path, { authorization: `Bearer ${adminToken}`, 'content-type': type }, body).then((r) => {
-    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
-    return JSON.parse(r.text);
-  });
+  const admin = (method, path, body, type = 'application/json') =>
+    call(broker.url, method, path, { authorization: `Bearer ${adminToken}`, 'content-type': type }, body).then((r) => {
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+      return JSON.parse(r.text);
+    });
   const model = await admin('POST', '/v1/admin/models', readFileSync(containerPath), 'application/octet-stream');
   const device = await FileDeviceKey.generate(join(work, 'device.pem'));
   await admin('POST', '/v1/admin/devices', Buffer.from(JSON.stringify({ id: 'bench-device', publicKeyPem: device.publicKeyPem })));
-  await admin('POST', '/v1/admin/grants', Buffer.from(JSON.stringify({ device: 'bench-device', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: REQUESTS * 2 })));
+  await admin(
+    'POST',
+    '/v1/admin/grants',
+    Buffer.from(JSON.stringify({ device: 'bench-device', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: REQUESTS * 2 })),
+  );
   const path = `/v1/models/${encodeURIComponent(model.id)}/key`;
 
   /** Signed key requests, precomputed (a challenge each, unwrapped with the device key). */
   async function prepare(count) {
     const prepared = new Array(count);
     await pool(prepared, CONCURRENCY, async (_, index) => {
-      const { text } = await call(broker.url, 'POST', '/v1/challenges', { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ deviceId: 'bench-device' })));
+      const { text } = await call(
+        broker.url,
+        'POST',
+        '/v1/challenges',
+        { 'content-type': 'application/json' },
+        Buffer.from(JSON.stringify({ deviceId: 'bench-device' })),
+      );
       const challenge = JSON.parse(text);
-      const secret = await device.unwrap([stanzaFromJson(challenge.stanza)], createWrapContext(challengeWrapFields(challenge.nonce, 'bench-device')));
+      const secret = await device.unwrap(
+        [stanzaFromJson(challenge.stanza)],
+        createWrapContext(challengeWrapFields(challenge.nonce, 'bench-device')),
+      );
       const body = Buffer.from('{}');
-      prepared[index] = { body, authorization: signDeviceRequest(secret, { method: 'POST', path, deviceId: 'bench-device', nonce: challenge.nonce, timestamp: Date.now(), body }) };
+      prepared[index] = {
+        body,
+        authorization: signDeviceRequest(secret, {
+          method: 'POST',
+          path,
+          deviceId: 'bench-device',
+          nonce: challenge.nonce,
+          timestamp: Date.now(),
+          body,
+        }),
+      };
     });
     return prepared;
   }
-  const sendKey = (item) => call(broker.url, 'POST', path, { authorization: item.authorization, 'content-type': 'application/json' }, item.body);
+  const sendKey = (item) =>
+    call(broker.url, 'POST', path, { authorization: item.authorization, 'content-type': 'application/json' }, item.body);
   const sendNoop = () => call(broker.url, 'GET', '/healthz');
 
   // Warm-up (JIT, sockets, the KMS data-key cache): not measured.
@@ -194,8 +258,13 @@ try {
 
   const rows = [summarize('GET /healthz (no-op)', noopPhases), summarize('POST /v1/models/{id}/key', keyPhases)];
   const fmt = (n, digits = 2) => n.toFixed(digits).padStart(9);
-  console.log(`\n${'route'.padEnd(28)} ${'requests'.padStart(8)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)} ${'errors'.padStart(7)}`);
-  for (const row of rows) console.log(`${row.name.padEnd(28)} ${String(row.requests).padStart(8)} ${fmt(row.throughput, 0)} ${fmt(row.p50)} ${fmt(row.p99)} ${fmt(row.max)} ${String(row.errors).padStart(7)}`);
+  console.log(
+    `\n${'route'.padEnd(28)} ${'requests'.padStart(8)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'max ms'.padStart(9)} ${'errors'.padStart(7)}`,
+  );
+  for (const row of rows)
+    console.log(
+      `${row.name.padEnd(28)} ${String(row.requests).padStart(8)} ${fmt(row.throughput, 0)} ${fmt(row.p50)} ${fmt(row.p99)} ${fmt(row.max)} ${String(row.errors).padStart(7)}`,
+    );
   for (const row of rows) for (const error of row.firstErrors) console.log(`  ${row.name}: ${error}`);
   const [noop, keyRoute] = rows;
   const ratio = keyRoute.p99 / noop.p99;

@@ -54,7 +54,10 @@ export async function opensslSpeed(cores, seconds = 2) {
   try {
     const { stdout } = await promisify(execFile)('openssl', args, { maxBuffer: 1 << 20 });
     // The result line: "AES-256-GCM  <n>k" (1000s of bytes per second, for 16384-byte blocks).
-    const line = stdout.split('\n').reverse().find((l) => /^aes-256-gcm\s/i.test(l.trim()));
+    const line = stdout
+      .split('\n')
+      .reverse()
+      .find((l) => /^aes-256-gcm\s/i.test(l.trim()));
     const value = line?.trim().split(/\s+/).at(-1);
     if (!value?.endsWith('k')) throw new Error(`unexpected openssl output: ${line}`);
     return { mbps: (Number(value.slice(0, -1)) * 1000) / 1e6, command: `openssl ${args.join(' ')}` };

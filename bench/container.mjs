@@ -19,7 +19,18 @@
  * wall time), and the load average is reported. Never gate tests on these numbers.
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +51,8 @@ const GiB = 1024 * MiB;
 // a moment to take the freed memory back (that work would otherwise land in the next run). `pnpm
 // bench` starts node with --expose-gc; without it, runs only pause.
 const gc = globalThis.gc ?? (() => {});
-if (!globalThis.gc && !process.argv.includes('--child')) console.error('bench: node was started without --expose-gc; runs are not separated by a GC');
+if (!globalThis.gc && !process.argv.includes('--child'))
+  console.error('bench: node was started without --expose-gc; runs are not separated by a GC');
 const settle = async (ms = 300) => {
   gc();
   await new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,7 +65,8 @@ function parseSize(text) {
   return Math.round(Number(match[1]) * unit);
 }
 
-const formatBytes = (n) => (n >= GiB && n % GiB === 0 ? `${n / GiB} GiB` : n >= MiB ? `${+(n / MiB).toFixed(1)} MiB` : `${+(n / 1024).toFixed(1)} KiB`);
+const formatBytes = (n) =>
+  n >= GiB && n % GiB === 0 ? `${n / GiB} GiB` : n >= MiB ? `${+(n / MiB).toFixed(1)} MiB` : `${+(n / 1024).toFixed(1)} KiB`;
 const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
 
 // ---------------------------------------------------------------------------------------------
@@ -220,12 +233,21 @@ async function main() {
   const signer = container.generateSigningKey();
   const trust = { publicKeys: [signer.publicKeyPem] };
   const report = {
-    machine: { cores, cpu: cpus()[0]?.model, memoryGiB: +(totalmem() / GiB).toFixed(1), node: process.version, openssl: process.versions.openssl, loadBefore: loadavg()[0] },
+    machine: {
+      cores,
+      cpu: cpus()[0]?.model,
+      memoryGiB: +(totalmem() / GiB).toFixed(1),
+      node: process.version,
+      openssl: process.versions.openssl,
+      loadBefore: loadavg()[0],
+    },
     size,
     runs,
   };
   try {
-    log(`ovseal container benchmark: ${formatBytes(size)} synthetic weights, ${cores} cores, ${runs} runs, load ${loadavg()[0].toFixed(2)}`);
+    log(
+      `ovseal container benchmark: ${formatBytes(size)} synthetic weights, ${cores} cores, ${runs} runs, load ${loadavg()[0].toFixed(2)}`,
+    );
     log('writing the weights file…');
     writeRandomFile(weights, size);
     const entries = (path) => [
@@ -238,13 +260,18 @@ async function main() {
     const opensslBefore = await opensslSpeed(cores, values['openssl-seconds']);
 
     log('seal…');
-    const sealRuns = await timed(Math.min(runs, 3), () => seal({ output: sealed, entries: entries(weights), metadata, recipients, signer: signer.privateKeyPem }));
+    const sealRuns = await timed(Math.min(runs, 3), () =>
+      seal({ output: sealed, entries: entries(weights), metadata, recipients, signer: signer.privateKeyPem }),
+    );
     report.seal = throughput(size, sealRuns);
     report.diskWriteMbps = diskWriteMBps(dir, size);
     log('seal without I/O…');
     const { sealInto } = await import(join(here, '../packages/container/dist/lib/seal/seal-into.js'));
     const nullSink = { async begin() {}, async writePayload() {}, async writeHeaderArea() {} };
-    report.sealCompute = throughput(size, await timed(Math.min(runs, 3), () => sealInto(nullSink, { entries: entries(weights), metadata, recipients })));
+    report.sealCompute = throughput(
+      size,
+      await timed(Math.min(runs, 3), () => sealInto(nullSink, { entries: entries(weights), metadata, recipients })),
+    );
 
     log('reading the plaintext file into fresh memory (the physical limit), open from a file, open from bytes, each in a fresh process…');
     {
@@ -252,7 +279,11 @@ async function main() {
       const childEnv = { OVSEAL_BENCH_KEY: Buffer.from(key).toString('hex') };
       const measured = { read: { wall: [], cpu: [] }, file: { wall: [], cpu: [] }, bytes: { wall: [], cpu: [] } };
       for (let i = 0; i < runs; i++) {
-        for (const [kind, path] of [['read', weights], ['file', sealed], ['bytes', sealed]]) {
+        for (const [kind, path] of [
+          ['read', weights],
+          ['file', sealed],
+          ['bytes', sealed],
+        ]) {
           const { ms, cpuMs } = await runChild(['--child', 'timed', '--kind', kind, '--path', path, '--workers', 'default'], childEnv);
           measured[kind].wall.push(ms);
           measured[kind].cpu.push(cpuMs);
@@ -264,7 +295,10 @@ async function main() {
     }
     log('open from a stream…');
     report.openStream = throughput(size, await timed(runs, () => openOnce(createReadStream(sealed), identities)));
-    report.openStream1M = throughput(size, await timed(Math.min(runs, 3), () => openOnce(createReadStream(sealed, { highWaterMark: MiB }), identities)));
+    report.openStream1M = throughput(
+      size,
+      await timed(Math.min(runs, 3), () => openOnce(createReadStream(sealed, { highWaterMark: MiB }), identities)),
+    );
     // What the stream itself delivers, with nothing done to the chunks: a ceiling for the two above.
     report.rawStream = throughput(size, await timed(Math.min(runs, 3), () => drain(createReadStream(sealed))));
     report.rawStream1M = throughput(size, await timed(Math.min(runs, 3), () => drain(createReadStream(sealed, { highWaterMark: MiB }))));
@@ -295,7 +329,14 @@ async function main() {
     if (!values['no-aws']) {
       log(`AWS Encryption SDK decrypt of ${formatBytes(awsSize)} (child process)…`);
       const aws = await runChild(['--child', 'aws', '--path', weights, '--bytes', String(awsSize)]);
-      report.awsSdk = { ...aws, mbps: mbps(aws.bytes, aws.ms), note: awsSize < size ? `measured on the first ${formatBytes(awsSize)} of the same bytes: decrypting ${formatBytes(size)} with its buffer API holds several copies in memory and takes minutes` : undefined };
+      report.awsSdk = {
+        ...aws,
+        mbps: mbps(aws.bytes, aws.ms),
+        note:
+          awsSize < size
+            ? `measured on the first ${formatBytes(awsSize)} of the same bytes: decrypting ${formatBytes(size)} with its buffer API holds several copies in memory and takes minutes`
+            : undefined,
+      };
     }
 
     log('rewrap (in place, add then remove a recipient)…');
@@ -310,7 +351,9 @@ async function main() {
         log(`segment sweep: ${formatBytes(segmentSize)} on ${formatBytes(sweepSize)}…`);
         const sweepWeights = join(dir, 'sweep.bin');
         if (segmentSize === 64 * 1024) writeRandomFile(sweepWeights, sweepSize);
-        const sealRun = await timed(1, () => seal({ output: sweepFile, segmentSize, entries: [{ name: 'w', role: 'weights', path: sweepWeights }], metadata, recipients }));
+        const sealRun = await timed(1, () =>
+          seal({ output: sweepFile, segmentSize, entries: [{ name: 'w', role: 'weights', path: sweepWeights }], metadata, recipients }),
+        );
         const openRun = await timed(runs, () => openOnce(sweepFile, identities));
         report.sweep.push({ segmentSize, open: throughput(sweepSize, openRun), sealMbps: mbps(sweepSize, sealRun.wall[0]) });
       }
@@ -360,7 +403,9 @@ async function workerSweep(dir, size, metadata, recipients, identities, key, log
           if (bytes >= 64 * MiB) {
             // Large loads each in a fresh process (see childTimed); small ones here, many times.
             const env = { OVSEAL_BENCH_KEY: Buffer.from(key).toString('hex') };
-            times[i].push((await runChild(['--child', 'timed', '--kind', kind, '--path', path, '--workers', String(workers ?? 'default')], env)).ms);
+            times[i].push(
+              (await runChild(['--child', 'timed', '--kind', kind, '--path', path, '--workers', String(workers ?? 'default')], env)).ms,
+            );
             continue;
           }
           await settle(0);
@@ -369,13 +414,24 @@ async function workerSweep(dir, size, metadata, recipients, identities, key, log
           times[i].push(performance.now() - t0);
         }
       }
-      const row = { size: bytes, kind, runs, settings: settings.map((workers, i) => ({ workers: workers ?? 'default', bestMs: Math.min(...times[i]), medianMs: median(times[i]) })) };
+      const row = {
+        size: bytes,
+        kind,
+        runs,
+        settings: settings.map((workers, i) => ({
+          workers: workers ?? 'default',
+          bestMs: Math.min(...times[i]),
+          medianMs: median(times[i]),
+        })),
+      };
       const explicit = row.settings.slice(1);
       row.best = explicit.reduce((a, b) => (b.bestMs < a.bestMs ? b : a));
       row.ratio = row.settings[0].bestMs / row.best.bestMs;
       row.defaultWorkers = automaticWorkers(bytes, { kind: kind === 'stream' ? 'sequential' : 'random' }, false);
       rows.push(row);
-      log(`  worker sweep ${formatBytes(bytes).padStart(8)} ${kind.padEnd(6)} ${row.settings.map((x) => `${x.workers}: ${x.bestMs.toFixed(1)} ms`).join(', ')} → default (${row.defaultWorkers} workers)/best ${row.ratio.toFixed(2)}`);
+      log(
+        `  worker sweep ${formatBytes(bytes).padStart(8)} ${kind.padEnd(6)} ${row.settings.map((x) => `${x.workers}: ${x.bestMs.toFixed(1)} ms`).join(', ')} → default (${row.defaultWorkers} workers)/best ${row.ratio.toFixed(2)}`,
+      );
     }
   }
   return { cores, rows };
@@ -386,7 +442,10 @@ async function rewrapTimes(dir, size, weights, recipients, identities, metadata,
   const results = {};
   const small = join(dir, 'small.bin');
   writeRandomFile(small, 10 * 1000 * 1000);
-  for (const [label, input] of [['small', small], ['large', weights]]) {
+  for (const [label, input] of [
+    ['small', small],
+    ['large', weights],
+  ]) {
     const path = join(dir, `rewrap-${label}.ovseal`);
     await seal({ output: path, entries: [{ name: 'w', role: 'weights', path: input }], metadata, recipients });
     const times = [];
@@ -413,17 +472,52 @@ function floors(r) {
   // The physical limit: reading the same plaintext into fresh memory, in the same run (medians of
   // interleaved runs). openssl speed is printed as the crypto-only reference, not a floor.
   const vsRead = r.openFile.mbps / r.readPlaintext.mbps;
-  add('open from a file ≥ 0.95 × reading the plaintext file', vsRead, 0.95, vsRead >= 0.95, `${r.openFile.mbps.toFixed(0)} vs ${r.readPlaintext.mbps.toFixed(0)} MB/s`);
+  add(
+    'open from a file ≥ 0.95 × reading the plaintext file',
+    vsRead,
+    0.95,
+    vsRead >= 0.95,
+    `${r.openFile.mbps.toFixed(0)} vs ${r.readPlaintext.mbps.toFixed(0)} MB/s`,
+  );
   const vsFile = r.openBytes.mbps / r.openFile.mbps;
-  add('open from bytes in memory ≥ 0.9 × from a file', vsFile, 0.9, vsFile >= 0.9, `${r.openBytes.mbps.toFixed(0)} vs ${r.openFile.mbps.toFixed(0)} MB/s`);
-  if (r.awsSdk) add('open ≥ 10 × AWS Encryption SDK', r.openFile.mbps / r.awsSdk.mbps, 10, r.openFile.mbps >= 10 * r.awsSdk.mbps, `${r.openFile.mbps.toFixed(0)} vs ${r.awsSdk.mbps.toFixed(0)} MB/s`);
+  add(
+    'open from bytes in memory ≥ 0.9 × from a file',
+    vsFile,
+    0.9,
+    vsFile >= 0.9,
+    `${r.openBytes.mbps.toFixed(0)} vs ${r.openFile.mbps.toFixed(0)} MB/s`,
+  );
+  if (r.awsSdk)
+    add(
+      'open ≥ 10 × AWS Encryption SDK',
+      r.openFile.mbps / r.awsSdk.mbps,
+      10,
+      r.openFile.mbps >= 10 * r.awsSdk.mbps,
+      `${r.openFile.mbps.toFixed(0)} vs ${r.awsSdk.mbps.toFixed(0)} MB/s`,
+    );
   // Gated on what opening adds to the process (peak RSS minus RSS before the open): Node itself,
   // before any ovseal work, already takes ~50 MiB. The absolute peak is printed alongside.
-  for (const [label, rss] of [['file', r.rssFile], ['bytes', r.rssBytes], ['stream', r.rssStream]]) {
+  for (const [label, rss] of [
+    ['file', r.rssFile],
+    ['bytes', r.rssBytes],
+    ['stream', r.rssStream],
+  ]) {
     const added = rss.maxRss - rss.baselineRss;
-    add(`memory added by an open from ${label === 'bytes' ? 'bytes' : `a ${label}`} ≤ plaintext + 64 MiB`, added / MiB, (plaintext + 64 * MiB) / MiB, added <= plaintext + 64 * MiB, `plaintext + ${formatBytes(added - plaintext)}; absolute peak RSS ${formatBytes(rss.maxRss)} = plaintext + ${formatBytes(rss.maxRss - plaintext)} (Node before opening: ${formatBytes(rss.baselineRss)})`);
+    add(
+      `memory added by an open from ${label === 'bytes' ? 'bytes' : `a ${label}`} ≤ plaintext + 64 MiB`,
+      added / MiB,
+      (plaintext + 64 * MiB) / MiB,
+      added <= plaintext + 64 * MiB,
+      `plaintext + ${formatBytes(added - plaintext)}; absolute peak RSS ${formatBytes(rss.maxRss)} = plaintext + ${formatBytes(rss.maxRss - plaintext)} (Node before opening: ${formatBytes(rss.baselineRss)})`,
+    );
   }
-  add('rewrap flat: 1 GiB time ≤ 3 × 10 MB time', r.rewrap.ratio, 3, r.rewrap.ratio <= 3 && r.rewrap.large.inPlace, `${r.rewrap.large.ms.toFixed(1)} ms vs ${r.rewrap.small.ms.toFixed(1)} ms`);
+  add(
+    'rewrap flat: 1 GiB time ≤ 3 × 10 MB time',
+    r.rewrap.ratio,
+    3,
+    r.rewrap.ratio <= 3 && r.rewrap.large.inPlace,
+    `${r.rewrap.large.ms.toFixed(1)} ms vs ${r.rewrap.small.ms.toFixed(1)} ms`,
+  );
   for (const row of r.workerSweep?.rows ?? []) {
     const chosen = row.settings[0];
     // The default passes when it is within 1.1 × of the best setting, or is that very setting
@@ -447,31 +541,82 @@ function printTable(r) {
   const more = (x) => `best ${x.bestMbps.toFixed(0)} MB/s, ${x.cpuSecondsPerGiB.toFixed(2)} CPU-s/GiB`;
   row(`seal (file, fsync'd)`, t(r.seal), `${more(r.seal)}; disk write+fsync alone: ${r.diskWriteMbps.toFixed(0)} MB/s`);
   row('seal without I/O', t(r.sealCompute), more(r.sealCompute));
-  row('read the plaintext file (physical limit)', t(r.readPlaintext), `${more(r.readPlaintext)}; readFile into fresh memory, page faults included`);
-  row('open from a file', t(r.openFile), `${more(r.openFile)}; ${(r.openFile.mbps / r.readPlaintext.mbps).toFixed(2)} × the plaintext read`);
-  row('open from bytes in memory', t(r.openBytes), `${more(r.openBytes)}; ${(r.openBytes.mbps / r.openFile.mbps).toFixed(2)} × from a file`);
-  row('open from a stream (64 KiB chunks)', t(r.openStream), `${more(r.openStream)}; the stream alone: ${r.rawStream.mbps.toFixed(0)} MB/s`);
-  row('open from a stream (1 MiB chunks)', t(r.openStream1M), `${more(r.openStream1M)}; the stream alone: ${r.rawStream1M.mbps.toFixed(0)} MB/s`);
+  row(
+    'read the plaintext file (physical limit)',
+    t(r.readPlaintext),
+    `${more(r.readPlaintext)}; readFile into fresh memory, page faults included`,
+  );
+  row(
+    'open from a file',
+    t(r.openFile),
+    `${more(r.openFile)}; ${(r.openFile.mbps / r.readPlaintext.mbps).toFixed(2)} × the plaintext read`,
+  );
+  row(
+    'open from bytes in memory',
+    t(r.openBytes),
+    `${more(r.openBytes)}; ${(r.openBytes.mbps / r.openFile.mbps).toFixed(2)} × from a file`,
+  );
+  row(
+    'open from a stream (64 KiB chunks)',
+    t(r.openStream),
+    `${more(r.openStream)}; the stream alone: ${r.rawStream.mbps.toFixed(0)} MB/s`,
+  );
+  row(
+    'open from a stream (1 MiB chunks)',
+    t(r.openStream1M),
+    `${more(r.openStream1M)}; the stream alone: ${r.rawStream1M.mbps.toFixed(0)} MB/s`,
+  );
   row('open, trust policy (digest too)', t(r.openTrusted), more(r.openTrusted));
   row('verify, no key', t(r.verifyNoKey), more(r.verifyNoKey));
   const o = r.openssl;
-  row(`openssl speed -multi ${o.cores} (16 KiB)`, o.mbps ? `${o.mbps.toFixed(0)} MB/s` : 'n/a', `crypto-only reference, cache-resident blocks; before ${fmt(o.before)}, after ${fmt(o.after)}`);
-  if (o.mbps) row('open / openssl multi-core', `${(r.openFile.mbps / o.mbps).toFixed(2)} ×`, 'the crypto alone is not the limit of a load: page faults and copies are');
+  row(
+    `openssl speed -multi ${o.cores} (16 KiB)`,
+    o.mbps ? `${o.mbps.toFixed(0)} MB/s` : 'n/a',
+    `crypto-only reference, cache-resident blocks; before ${fmt(o.before)}, after ${fmt(o.after)}`,
+  );
+  if (o.mbps)
+    row(
+      'open / openssl multi-core',
+      `${(r.openFile.mbps / o.mbps).toFixed(2)} ×`,
+      'the crypto alone is not the limit of a load: page faults and copies are',
+    );
   if (r.awsSdk) {
-    row('AWS Encryption SDK decrypt', `${r.awsSdk.mbps.toFixed(0)} MB/s`, `${formatBytes(r.awsSdk.bytes)}, child peak RSS ${formatBytes(r.awsSdk.maxRss)}${r.awsSdk.note ? `; ${r.awsSdk.note}` : ''}`);
+    row(
+      'AWS Encryption SDK decrypt',
+      `${r.awsSdk.mbps.toFixed(0)} MB/s`,
+      `${formatBytes(r.awsSdk.bytes)}, child peak RSS ${formatBytes(r.awsSdk.maxRss)}${r.awsSdk.note ? `; ${r.awsSdk.note}` : ''}`,
+    );
     row('open / AWS SDK', `${(r.openFile.mbps / r.awsSdk.mbps).toFixed(1)} ×`);
   }
-  for (const [label, rss] of [['file', r.rssFile], ['bytes', r.rssBytes], ['stream', r.rssStream]]) {
-    row(`peak RSS, open from ${label === 'bytes' ? 'bytes' : `a ${label}`}`, formatBytes(rss.maxRss), `plaintext + ${formatBytes(rss.maxRss - r.size)}; before the open ${formatBytes(rss.baselineRss)}, so the open added plaintext + ${formatBytes(rss.maxRss - rss.baselineRss - r.size)}; that (first, cold) open: ${mbps(rss.size, rss.ms).toFixed(0)} MB/s`);
+  for (const [label, rss] of [
+    ['file', r.rssFile],
+    ['bytes', r.rssBytes],
+    ['stream', r.rssStream],
+  ]) {
+    row(
+      `peak RSS, open from ${label === 'bytes' ? 'bytes' : `a ${label}`}`,
+      formatBytes(rss.maxRss),
+      `plaintext + ${formatBytes(rss.maxRss - r.size)}; before the open ${formatBytes(rss.baselineRss)}, so the open added plaintext + ${formatBytes(rss.maxRss - rss.baselineRss - r.size)}; that (first, cold) open: ${mbps(rss.size, rss.ms).toFixed(0)} MB/s`,
+    );
   }
   row('rewrap, 10 MB', `${r.rewrap.small.ms.toFixed(1)} ms`, `median, in place: ${r.rewrap.small.inPlace}`);
-  row(`rewrap, ${formatBytes(r.size)}`, `${r.rewrap.large.ms.toFixed(1)} ms`, `median, in place: ${r.rewrap.large.inPlace}; ratio ${r.rewrap.ratio.toFixed(2)}`);
+  row(
+    `rewrap, ${formatBytes(r.size)}`,
+    `${r.rewrap.large.ms.toFixed(1)} ms`,
+    `median, in place: ${r.rewrap.large.inPlace}; ratio ${r.rewrap.ratio.toFixed(2)}`,
+  );
   for (const s of r.sweep ?? []) {
-    row(`segment ${formatBytes(s.segmentSize)}: open ${formatBytes(r.sweepSize)}`, t(s.open), `${more(s.open)}; seal (fsync'd, once) ${s.sealMbps.toFixed(0)} MB/s`);
+    row(
+      `segment ${formatBytes(s.segmentSize)}: open ${formatBytes(r.sweepSize)}`,
+      t(s.open),
+      `${more(s.open)}; seal (fsync'd, once) ${s.sealMbps.toFixed(0)} MB/s`,
+    );
   }
   const width = Math.max(...rows.map((x) => x[0].length));
   const valueWidth = Math.max(...rows.map((x) => x[1].length));
-  console.log(`\novseal container benchmark — ${formatBytes(r.size)}, ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, load ${r.machine.loadBefore.toFixed(2)} → ${r.machine.loadAfter?.toFixed(2)}`);
+  console.log(
+    `\novseal container benchmark — ${formatBytes(r.size)}, ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, load ${r.machine.loadBefore.toFixed(2)} → ${r.machine.loadAfter?.toFixed(2)}`,
+  );
   console.log('throughputs: median of the runs (best in the last column); CPU-s/GiB = process CPU time per GiB\n');
   for (const [a, b, c] of rows) console.log(`${a.padEnd(width)}  ${b.padStart(valueWidth)}  ${c}`);
   console.log('');
@@ -479,14 +624,21 @@ function printTable(r) {
   if (r.workerSweep) {
     console.log(`\nworker sweep (${r.workerSweep.cores} cores): best run of each setting, ms (median in brackets)`);
     for (const row of r.workerSweep.rows) {
-      const cells = row.settings.map((x) => `${String(x.workers).padStart(7)}: ${x.bestMs.toFixed(1).padStart(7)} (${x.medianMs.toFixed(1)})`);
-      console.log(`  ${formatBytes(row.size).padStart(8)} ${row.kind.padEnd(6)} ${cells.join('  ')}   default (= ${row.defaultWorkers})/best ${row.ratio.toFixed(2)}`);
+      const cells = row.settings.map(
+        (x) => `${String(x.workers).padStart(7)}: ${x.bestMs.toFixed(1).padStart(7)} (${x.medianMs.toFixed(1)})`,
+      );
+      console.log(
+        `  ${formatBytes(row.size).padStart(8)} ${row.kind.padEnd(6)} ${cells.join('  ')}   default (= ${row.defaultWorkers})/best ${row.ratio.toFixed(2)}`,
+      );
     }
   }
   console.log('');
-  for (const f of r.floors) console.log(`${f.pass ? 'PASS' : 'FAIL'}  ${f.name}: ${typeof f.value === 'number' ? f.value.toFixed(2) : f.value} (limit ${f.limit.toFixed(2)}) — ${f.detail}`);
+  for (const f of r.floors)
+    console.log(
+      `${f.pass ? 'PASS' : 'FAIL'}  ${f.name}: ${typeof f.value === 'number' ? f.value.toFixed(2) : f.value} (limit ${f.limit.toFixed(2)}) — ${f.detail}`,
+    );
 }
 
-const fmt = (v) => (typeof v === 'number' ? `${v.toFixed(0)} MB/s` : v?.error ?? 'n/a');
+const fmt = (v) => (typeof v === 'number' ? `${v.toFixed(0)} MB/s` : (v?.error ?? 'n/a'));
 
 await main();

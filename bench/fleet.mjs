@@ -30,7 +30,14 @@ import { SoftwareEcdhIdentity } from '../packages/key-tpm/dist/index.js';
 import { challengeWrapFields, signDeviceRequest, stanzaFromJson } from '../packages/broker-protocol/dist/index.js';
 import { startPostgres } from '../test-fixtures/postgres.mjs';
 
-const { values } = parseArgs({ options: { devices: { type: 'string' }, concurrency: { type: 'string' }, 'synchronous-commit': { type: 'string' }, 'store-pool': { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string' },
+    concurrency: { type: 'string' },
+    'synchronous-commit': { type: 'string' },
+    'store-pool': { type: 'string' },
+  },
+});
 const DEVICES = Number(values.devices ?? 1000);
 const CONCURRENCY = Number(values.concurrency ?? 4);
 const SYNCHRONOUS_COMMIT = values['synchronous-commit'] ?? 'on';
@@ -52,10 +59,28 @@ if (!Number.isSafeInteger(DEVICES) || DEVICES < 100 || !Number.isSafeInteger(CON
 }
 
 async function startBroker(dataDir, keyFile, env = {}, args = []) {
-  const child = spawn(process.execPath, [BROKER, '--data-dir', dataDir, '--identity', `file:${keyFile}`, '--port', '0', '--quiet', '--rate-limit', '0', '--device-rate-limit', '0', ...args], {
-    env: { ...process.env, ...env, OVSEAL_BROKER_ADMIN_TOKEN: adminToken },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      BROKER,
+      '--data-dir',
+      dataDir,
+      '--identity',
+      `file:${keyFile}`,
+      '--port',
+      '0',
+      '--quiet',
+      '--rate-limit',
+      '0',
+      '--device-rate-limit',
+      '0',
+      ...args,
+    ],
+    {
+      env: { ...process.env, ...env, OVSEAL_BROKER_ADMIN_TOKEN: adminToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-10_000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -82,12 +107,16 @@ async function startBroker(dataDir, keyFile, env = {}, args = []) {
 function call(base, method, path, headers = {}, body) {
   return new Promise((resolve, reject) => {
     // Bounded: a request that gets no answer in 60 s is an error, not a hung benchmark.
-    const req = request(`${base}${path}`, { method, agent, signal: AbortSignal.timeout(60_000), headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
+    const req = request(
+      `${base}${path}`,
+      { method, agent, signal: AbortSignal.timeout(60_000), headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -102,18 +131,20 @@ async function measure(items, fn) {
   const firstErrors = [];
   let next = 0;
   const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        const timed = await fn(items[index], index);
-        for (const [name, ms] of Object.entries(timed)) (timers[name] ??= []).push(ms);
-      } catch (error) {
-        errors++;
-        if (firstErrors.length < 3) firstErrors.push(error.message);
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        try {
+          const timed = await fn(items[index], index);
+          for (const [name, ms] of Object.entries(timed)) (timers[name] ??= []).push(ms);
+        } catch (error) {
+          errors++;
+          if (firstErrors.length < 3) firstErrors.push(error.message);
+        }
       }
-    }
-  }));
+    }),
+  );
   return { timers, errors, firstErrors, seconds: Number(process.hrtime.bigint() - started) / 1e9, count: items.length };
 }
 
@@ -137,15 +168,29 @@ async function runScenario(name, urls, allDevices, modelBytes) {
   const warm = allDevices.slice(0, WARM_DEVICES);
   const devices = allDevices.slice(WARM_DEVICES);
   const pick = (index) => urls[index % urls.length];
-  const admin = (method, path, body, type = 'application/json') => checked(call(urls[0], method, path, { authorization: `Bearer ${adminToken}`, 'content-type': type }, body), `${method} ${path}`);
+  const admin = (method, path, body, type = 'application/json') =>
+    checked(call(urls[0], method, path, { authorization: `Bearer ${adminToken}`, 'content-type': type }, body), `${method} ${path}`);
   const model = await admin('POST', '/v1/admin/models', modelBytes, 'application/octet-stream');
-  const token = await admin('POST', '/v1/admin/enrolment-tokens', json({ labels: ['fleet'], ttlSeconds: 3600, maxUses: allDevices.length, deviceIdPattern: 'bench-*' }));
+  const token = await admin(
+    'POST',
+    '/v1/admin/enrolment-tokens',
+    json({ labels: ['fleet'], ttlSeconds: 3600, maxUses: allDevices.length, deviceIdPattern: 'bench-*' }),
+  );
   await admin('POST', '/v1/admin/grants', json({ label: 'fleet', model: 'bench', ttlSeconds: 3600, maxReleases: allDevices.length * 2 }));
   const keyPath = `/v1/models/${encodeURIComponent(model.id)}/key`;
 
   const enrolOne = async (device, index) => {
     const t0 = process.hrtime.bigint();
-    await checked(call(pick(index), 'POST', '/v1/enrol', { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' }, json({ deviceId: device.id, publicKeyPem: device.identity.publicKeyPem })), 'enrol');
+    await checked(
+      call(
+        pick(index),
+        'POST',
+        '/v1/enrol',
+        { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' },
+        json({ deviceId: device.id, publicKeyPem: device.identity.publicKeyPem }),
+      ),
+      'enrol',
+    );
     return { enrol: since(t0) };
   };
 
@@ -154,11 +199,24 @@ async function runScenario(name, urls, allDevices, modelBytes) {
   async function prepare(device, index) {
     const base = pick(index + 1);
     const t0 = process.hrtime.bigint();
-    const challenge = await checked(call(base, 'POST', '/v1/challenges', { 'content-type': 'application/json' }, json({ deviceId: device.id })), 'challenge');
-    const secret = await device.identity.unwrap([stanzaFromJson(challenge.stanza)], createWrapContext(challengeWrapFields(challenge.nonce, device.id)));
+    const challenge = await checked(
+      call(base, 'POST', '/v1/challenges', { 'content-type': 'application/json' }, json({ deviceId: device.id })),
+      'challenge',
+    );
+    const secret = await device.identity.unwrap(
+      [stanzaFromJson(challenge.stanza)],
+      createWrapContext(challengeWrapFields(challenge.nonce, device.id)),
+    );
     if (!secret) throw new Error('the challenge does not unwrap');
     const body = json({ requestId: randomUUID() });
-    const authorization = signDeviceRequest(secret, { method: 'POST', path: keyPath, deviceId: device.id, nonce: challenge.nonce, timestamp: Date.now(), body });
+    const authorization = signDeviceRequest(secret, {
+      method: 'POST',
+      path: keyPath,
+      deviceId: device.id,
+      nonce: challenge.nonce,
+      timestamp: Date.now(),
+      body,
+    });
     device.prepared = { base, body, authorization };
     return { challenge: since(t0) };
   }
@@ -172,7 +230,10 @@ async function runScenario(name, urls, allDevices, modelBytes) {
   /** Outside the timing: the released stanza opens with this device's key (and only its key). */
   async function checkReleased(device) {
     const { stanza, containerId, name, version } = device.release;
-    const key = await device.identity.unwrap([stanzaFromJson(stanza)], createWrapContext({ containerId: Buffer.from(containerId, 'hex'), modelName: name, modelVersion: version }));
+    const key = await device.identity.unwrap(
+      [stanzaFromJson(stanza)],
+      createWrapContext({ containerId: Buffer.from(containerId, 'hex'), modelName: name, modelVersion: version }),
+    );
     if (!key || key.length !== 32) throw new Error('the released key does not unwrap on the device');
     return {};
   }
@@ -198,9 +259,19 @@ async function runScenario(name, urls, allDevices, modelBytes) {
     const slice = devices.slice(round * share, (round + 1) * share);
     phases.noop.push(await measure(slice, noop));
     phases.prepare.push(await measure(slice, prepare));
-    phases.release.push(await measure(slice.filter((device) => device.prepared), release));
-    phases.check.push(await measure(slice.filter((device) => device.release), checkReleased));
-    for (const device of slice) delete device.prepared, delete device.release;
+    phases.release.push(
+      await measure(
+        slice.filter((device) => device.prepared),
+        release,
+      ),
+    );
+    phases.check.push(
+      await measure(
+        slice.filter((device) => device.release),
+        checkReleased,
+      ),
+    );
+    for (const device of slice) (delete device.prepared, delete device.release);
   }
   const all = (list, timer) => list.flatMap((phase) => phase.timers[timer] ?? []);
   const seconds = (list) => list.reduce((sum, phase) => sum + phase.seconds, 0);
@@ -227,15 +298,32 @@ const guard = setTimeout(() => {
 }, 20 * 60_000);
 
 try {
-  console.log(`fleet bench: ${DEVICES} devices (own P-256 key each; the first ${WARM_DEVICES} warm up, unmeasured) enrol, then fetch a key each; concurrency ${CONCURRENCY}; ${ROUNDS} alternating no-op/key rounds`);
-  console.log(`PostgreSQL synchronous_commit=${SYNCHRONOUS_COMMIT}, ${POOL_TOTAL} connections over the brokers; SQLite synchronous=NORMAL (the broker's default)`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; brokers and PostgreSQL in their own processes, devices here`);
+  console.log(
+    `fleet bench: ${DEVICES} devices (own P-256 key each; the first ${WARM_DEVICES} warm up, unmeasured) enrol, then fetch a key each; concurrency ${CONCURRENCY}; ${ROUNDS} alternating no-op/key rounds`,
+  );
+  console.log(
+    `PostgreSQL synchronous_commit=${SYNCHRONOUS_COMMIT}, ${POOL_TOTAL} connections over the brokers; SQLite synchronous=NORMAL (the broker's default)`,
+  );
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; brokers and PostgreSQL in their own processes, devices here`,
+  );
   const kek = generateKey();
   const keyFile = join(work, 'broker.key');
   await writeKeyFile(keyFile, kek);
-  const modelBytes = Buffer.from(await sealToBuffer({ entries: [{ name: 'm.onnx', role: 'onnx', data: randomBytes(64 * 1024) }], metadata: { name: 'bench', version: '1.0.0' }, recipients: [new FileRecipient(kek)] }));
+  const modelBytes = Buffer.from(
+    await sealToBuffer({
+      entries: [{ name: 'm.onnx', role: 'onnx', data: randomBytes(64 * 1024) }],
+      metadata: { name: 'bench', version: '1.0.0' },
+      recipients: [new FileRecipient(kek)],
+    }),
+  );
   const t0 = Date.now();
-  const devices = Array.from({ length: DEVICES }, (_, index) => ({ id: `bench-${index}`, identity: new SoftwareEcdhIdentity(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey) }));
+  const devices = Array.from({ length: DEVICES }, (_, index) => ({
+    id: `bench-${index}`,
+    identity: new SoftwareEcdhIdentity(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
+  }));
   console.log(`${DEVICES} device keys made in ${Date.now() - t0} ms`);
   const pg = await startPostgres({ fsync: true, maxConnections: 100, settings: { synchronous_commit: SYNCHRONOUS_COMMIT } });
   stops.push(() => pg.remove());
@@ -254,23 +342,45 @@ try {
   }
   {
     const storeUrl = await pg.createDatabase('three_brokers');
-    const brokers = await Promise.all([0, 1, 2].map(() => startBroker(join(work, 'pg-3'), keyFile, { OVSEAL_BROKER_STORE: storeUrl }, ['--store-pool', String(Math.max(1, Math.round(POOL_TOTAL / 3)))])));
-    results.push(await runScenario('3 brokers, PostgreSQL', brokers.map((broker) => broker.url), devices, modelBytes));
+    const brokers = await Promise.all(
+      [0, 1, 2].map(() =>
+        startBroker(join(work, 'pg-3'), keyFile, { OVSEAL_BROKER_STORE: storeUrl }, [
+          '--store-pool',
+          String(Math.max(1, Math.round(POOL_TOTAL / 3))),
+        ]),
+      ),
+    );
+    results.push(
+      await runScenario(
+        '3 brokers, PostgreSQL',
+        brokers.map((broker) => broker.url),
+        devices,
+        modelBytes,
+      ),
+    );
     await Promise.all(brokers.map((broker) => broker.close()));
   }
 
   const f = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-').padStart(8);
-  const head = ['enrol/s', 'enr p50', 'enr p99', 'chal p50', 'chal p99', 'rel/s', 'key p50', 'key p99', 'flow/s', 'noop p50', 'noop p99'].map((h) => h.padStart(8)).join(' ');
+  const head = ['enrol/s', 'enr p50', 'enr p99', 'chal p50', 'chal p99', 'rel/s', 'key p50', 'key p99', 'flow/s', 'noop p50', 'noop p99']
+    .map((h) => h.padStart(8))
+    .join(' ');
   console.log(`\n${'set-up'.padEnd(24)} ${head} ${'errors'.padStart(7)}`);
   for (const r of results) {
-    console.log(`${r.name.padEnd(24)} ${f(r.enrolPerSecond, 0)} ${f(r.enrol.p50)} ${f(r.enrol.p99)} ${f(r.challenge.p50)} ${f(r.challenge.p99)} ${f(r.releasesPerSecond, 0)} ${f(r.key.p50)} ${f(r.key.p99)} ${f(r.flowPerSecond, 0)} ${f(r.noop.p50, 2)} ${f(r.noop.p99, 2)} ${String(r.errors).padStart(7)}`);
+    console.log(
+      `${r.name.padEnd(24)} ${f(r.enrolPerSecond, 0)} ${f(r.enrol.p50)} ${f(r.enrol.p99)} ${f(r.challenge.p50)} ${f(r.challenge.p99)} ${f(r.releasesPerSecond, 0)} ${f(r.key.p50)} ${f(r.key.p99)} ${f(r.flowPerSecond, 0)} ${f(r.noop.p50, 2)} ${f(r.noop.p99, 2)} ${String(r.errors).padStart(7)}`,
+    );
     for (const error of r.firstErrors) console.log(`  ${r.name}: ${error}`);
   }
-  console.log('(latencies in ms. enrol: POST /v1/enrol. chal: the device side before a release — POST /v1/challenges and its unwrap with the device key. key: POST /v1/models/{id}/key with that proof, the release itself (proof, nonce, grant, count, audit, re-wrap). rel/s: key releases per second; flow/s: challenge + release per second. noop: GET /healthz at the same concurrency. Every released stanza is then opened with its device key, outside the timing.)');
+  console.log(
+    '(latencies in ms. enrol: POST /v1/enrol. chal: the device side before a release — POST /v1/challenges and its unwrap with the device key. key: POST /v1/models/{id}/key with that proof, the release itself (proof, nonce, grant, count, audit, re-wrap). rel/s: key releases per second; flow/s: challenge + release per second. noop: GET /healthz at the same concurrency. Every released stanza is then opened with its device key, outside the timing.)',
+  );
   const three = results[2];
   const ratio = three.key.p99 / three.noop.p99;
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
-  console.log(`\n3 brokers: p99 key / p99 no-op = ${ratio.toFixed(2)} (floor: <= ${FLOOR_RATIO}); errors over every set-up: ${errors} (floor: 0)`);
+  console.log(
+    `\n3 brokers: p99 key / p99 no-op = ${ratio.toFixed(2)} (floor: <= ${FLOOR_RATIO}); errors over every set-up: ${errors} (floor: 0)`,
+  );
   failed = ratio > FLOOR_RATIO || errors > 0;
   console.log(failed ? 'FAIL: below the floor' : 'PASS');
 } catch (error) {

@@ -56,14 +56,18 @@ async function main() {
   const dataKey = randomBytes(32);
   const message = randomBytes(600); // about the signed part of a header with a few entries
   const rows = [];
-  const row = (provider, operation, figures, baseline) => rows.push({ provider, operation, ...figures, ratio: baseline ? figures.medianMs / baseline.medianMs : 1 });
+  const row = (provider, operation, figures, baseline) =>
+    rows.push({ provider, operation, ...figures, ratio: baseline ? figures.medianMs / baseline.medianMs : 1 });
 
   // Baselines: keys in process memory.
   const kek = generateKey();
   const fileRecipient = new FileRecipient(kek);
   const fileIdentity = new FileIdentity(kek);
   const fileStanzas = await fileRecipient.wrap(dataKey, context);
-  const local = { wrap: await measure(() => fileRecipient.wrap(dataKey, context)), unwrap: await measure(() => fileIdentity.unwrap(fileStanzas, context)) };
+  const local = {
+    wrap: await measure(() => fileRecipient.wrap(dataKey, context)),
+    unwrap: await measure(() => fileIdentity.unwrap(fileStanzas, context)),
+  };
   row('in memory (key-file)', 'wrap', local.wrap);
   row('in memory (key-file)', 'unwrap', local.unwrap);
   const localSign = {};
@@ -81,7 +85,10 @@ async function main() {
     await token.pkcs11Tool(['--keypairgen', '--key-type', 'rsa:2048', '--label', 'rsa', '--usage-wrap', '--usage-decrypt']);
     await token.pkcs11Tool(['--keypairgen', '--key-type', 'EC:prime256v1', '--label', 'p256', '--usage-sign']);
     await token.pkcs11Tool(['--keypairgen', '--key-type', 'EC:edwards25519', '--label', 'ed', '--usage-sign']);
-    for (const [label, name] of [['kek', 'AES-KWP'], ['rsa', 'RSA-2048-OAEP']]) {
+    for (const [label, name] of [
+      ['kek', 'AES-KWP'],
+      ['rsa', 'RSA-2048-OAEP'],
+    ]) {
       const recipient = await pkcs11.Pkcs11Recipient.open(token.uri({ object: label }));
       const identity = pkcs11.Pkcs11Identity.fromUri(token.uri({ object: label }));
       const stanzas = await recipient.wrap(dataKey, context);
@@ -90,7 +97,10 @@ async function main() {
       await recipient.close();
       await identity.close();
     }
-    for (const [label, algorithm] of [['p256', 'ecdsa-p256'], ['ed', 'ed25519']]) {
+    for (const [label, algorithm] of [
+      ['p256', 'ecdsa-p256'],
+      ['ed', 'ed25519'],
+    ]) {
       const signer = await pkcs11.Pkcs11Signer.open(token.uri({ object: label }));
       row('SoftHSM2', `sign ${algorithm}`, await measure(() => signer.sign(message)), localSign[algorithm]);
       await signer.close();
@@ -123,10 +133,18 @@ async function main() {
     console.log(JSON.stringify({ runs, rows }, null, 2));
     return;
   }
-  console.log(`bench:keys — ${runs} sequential calls each, median / p95 in ms; ratio = median / the in-memory median of the same operation, same run (shared, noisy machine)`);
+  console.log(
+    `bench:keys — ${runs} sequential calls each, median / p95 in ms; ratio = median / the in-memory median of the same operation, same run (shared, noisy machine)`,
+  );
   console.log('provider'.padEnd(28), 'operation'.padEnd(24), 'median'.padStart(9), 'p95'.padStart(9), 'ratio'.padStart(9));
   for (const r of rows) {
-    console.log(r.provider.padEnd(28), r.operation.padEnd(24), r.medianMs.toFixed(3).padStart(9), r.p95Ms.toFixed(3).padStart(9), `${r.ratio.toFixed(1)}x`.padStart(9));
+    console.log(
+      r.provider.padEnd(28),
+      r.operation.padEnd(24),
+      r.medianMs.toFixed(3).padStart(9),
+      r.p95Ms.toFixed(3).padStart(9),
+      `${r.ratio.toFixed(1)}x`.padStart(9),
+    );
   }
 }
 

@@ -173,7 +173,13 @@ async function main() {
       machine: { cores, node: process.version, openssl: process.versions.openssl },
       sizeBytes: plaintextBytes,
       readPlaintext: { runsMs: plainRuns.map((r) => r.ms), bestMs: bestRead.ms, bytesPerSecond: readThroughput, peakRssBytes: readPeak },
-      open: { runsMs: openRuns.map((r) => r.ms), bestMs: bestOpen.ms, bytesPerSecond: openThroughput, peakRssBytes: openPeak, cpuSecondsPerGiB: openCpu },
+      open: {
+        runsMs: openRuns.map((r) => r.ms),
+        bestMs: bestOpen.ms,
+        bytesPerSecond: openThroughput,
+        peakRssBytes: openPeak,
+        cpuSecondsPerGiB: openCpu,
+      },
       openFromMemory: { runsMs: memoryRuns.map((r) => r.ms), bestMs: bestMemory.ms, bytesPerSecond: memoryThroughput },
       openssl,
       cpu: breakdown,
@@ -226,9 +232,13 @@ async function measureStalls({ sealed, bin, keyHex, runs, cores }) {
     for (const row of rows) {
       row.medianMaxMs = median(row.maxMs);
       row.medianLoadMs = median(row.loadMs);
-      log(`  ${row.kind.padEnd(6)} workers ${String(row.workers).padEnd(7)}: longest stall ${row.maxMs.map((ms) => ms.toFixed(1)).join(', ')} ms; load ${row.loadMs.map((ms) => seconds(ms)).join(', ')}`);
+      log(
+        `  ${row.kind.padEnd(6)} workers ${String(row.workers).padEnd(7)}: longest stall ${row.maxMs.map((ms) => ms.toFixed(1)).join(', ')} ms; load ${row.loadMs.map((ms) => seconds(ms)).join(', ')}`,
+      );
     }
-    log(`  the machine's own noise, per run: idle loop ${noise.map((n) => n.idleMaxMs.toFixed(1)).join(', ')} ms; busy loop ${noise.map((n) => n.busyMaxMs.toFixed(1)).join(', ')} ms`);
+    log(
+      `  the machine's own noise, per run: idle loop ${noise.map((n) => n.idleMaxMs.toFixed(1)).join(', ')} ms; busy loop ${noise.map((n) => n.busyMaxMs.toFixed(1)).join(', ')} ms`,
+    );
     return { rows, medianIdleNoiseMs: median(noise.map((n) => n.idleMaxMs)), medianBusyNoiseMs: median(noise.map((n) => n.busyMaxMs)) };
   } finally {
     server.close();
@@ -238,7 +248,9 @@ async function measureStalls({ sealed, bin, keyHex, runs, cores }) {
 /** Serves the sealed file over HTTP from a child process (so serving it costs the loader's event loop nothing). */
 function startServer(path) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', 'serve', path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', 'serve', path], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     proc.on('error', reject);
     proc.stdout.once('data', (chunk) => resolve({ port: Number(String(chunk).trim()), close: () => proc.kill() }));
   });
@@ -247,9 +259,15 @@ function startServer(path) {
 function printReport(report, { openThroughput, memoryThroughput, readThroughput, openPeak, readPeak, baseline }) {
   log('');
   log(`results (${mib(report.sizeBytes)} of plaintext weights)`);
-  log(`  read plaintext file into fresh memory (the physical limit): best ${seconds(report.readPlaintext.bestMs)} = ${gbps(readThroughput)}, peak RSS ${mib(readPeak)}`);
-  log(`  open sealed file (read, decrypt, authenticate): best ${seconds(report.open.bestMs)} = ${gbps(openThroughput)} (${(openThroughput / readThroughput).toFixed(2)} x the plaintext read), peak RSS ${mib(openPeak)}`);
-  log(`  open sealed bytes already in memory:            best ${seconds(report.openFromMemory.bestMs)} = ${gbps(memoryThroughput)} (${(memoryThroughput / openThroughput).toFixed(2)} x from a file)`);
+  log(
+    `  read plaintext file into fresh memory (the physical limit): best ${seconds(report.readPlaintext.bestMs)} = ${gbps(readThroughput)}, peak RSS ${mib(readPeak)}`,
+  );
+  log(
+    `  open sealed file (read, decrypt, authenticate): best ${seconds(report.open.bestMs)} = ${gbps(openThroughput)} (${(openThroughput / readThroughput).toFixed(2)} x the plaintext read), peak RSS ${mib(openPeak)}`,
+  );
+  log(
+    `  open sealed bytes already in memory:            best ${seconds(report.openFromMemory.bestMs)} = ${gbps(memoryThroughput)} (${(memoryThroughput / openThroughput).toFixed(2)} x from a file)`,
+  );
   const o = report.openssl;
   log(`  crypto-only reference, ${o.command ?? 'openssl speed'}: ${o.mbps ? gbps(o.mbps * 1e6) : o.error}`);
   log(`  process baseline RSS: ${mib(baseline.maxRssBytes)}`);

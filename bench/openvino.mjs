@@ -56,7 +56,9 @@ async function main() {
     const keyFile = await import(dist('key-file'));
     const { loadOpenVinoC } = await import(dist('openvino-c'));
     const version = (await loadOpenVinoC()).version;
-    log(`ovseal OpenVINO benchmark: OpenVINO ${version}, ${availableParallelism()} cores, Node ${process.version}, ${sizeMiB} MiB IR, ${runs} runs`);
+    log(
+      `ovseal OpenVINO benchmark: OpenVINO ${version}, ${availableParallelism()} cores, Node ${process.version}, ${sizeMiB} MiB IR, ${runs} runs`,
+    );
     const key = keyFile.generateKey();
     const keyHex = Buffer.from(key).toString('hex');
     const sealTo = (output, entries, name, format) =>
@@ -69,10 +71,15 @@ async function main() {
     await writeFile(xml, embeddingIr(rows));
     await writeWeights(bin, rows);
     const irSealed = join(work, 'ir.ovseal');
-    await sealTo(irSealed, [
-      { name: 'model.xml', role: 'xml', path: xml },
-      { name: 'model.bin', role: 'weights', path: bin },
-    ], 'embedding', 'openvino-ir');
+    await sealTo(
+      irSealed,
+      [
+        { name: 'model.xml', role: 'xml', path: xml },
+        { name: 'model.bin', role: 'weights', path: bin },
+      ],
+      'embedding',
+      'openvino-ir',
+    );
     const detSealed = join(work, 'det.ovseal');
     await sealTo(detSealed, [{ name: 'det.onnx', role: 'onnx', path: ocrModels.detector }], 'ppocr-det', 'onnx');
     const plaintextBytes = rows * ROW * 4 + 8;
@@ -95,10 +102,15 @@ async function main() {
           `cache miss ${ms(results.miss.at(-1).ms)} hit ${ms(results.hit.at(-1).ms)}`,
       );
     }
-    for (const [a, b] of [['irPlain', 'irSealed'], ['irPlain', 'irMapped'], ['detPlain', 'detSealed']]) {
+    for (const [a, b] of [
+      ['irPlain', 'irSealed'],
+      ['irPlain', 'irMapped'],
+      ['detPlain', 'detSealed'],
+    ]) {
       if (results[b].some((r) => r.checksum !== results[a][0].checksum)) throw new Error(`${b}: outputs differ from the plain model`);
     }
-    if (results.hit.some((r) => !r.fromCache) || results.miss.some((r) => r.fromCache)) throw new Error('cache hits and misses are not what they should be');
+    if (results.hit.some((r) => !r.fromCache) || results.miss.some((r) => r.fromCache))
+      throw new Error('cache hits and misses are not what they should be');
 
     const bestMs = (list) => Math.min(...list.map((r) => r.ms));
     const medianMs = (list) => median(list.map((r) => r.ms));
@@ -127,7 +139,9 @@ async function main() {
     ];
     log('');
     log('results');
-    log(`  encrypted compiled-model cache, PP-OCRv4 detector: miss (read, compile, export, seal) ${ms(bestMs(results.miss))}, hit (open, import) ${ms(bestMs(results.hit))} = ${(bestMs(results.miss) / bestMs(results.hit)).toFixed(2)} x faster (best of ${runs})`);
+    log(
+      `  encrypted compiled-model cache, PP-OCRv4 detector: miss (read, compile, export, seal) ${ms(bestMs(results.miss))}, hit (open, import) ${ms(bestMs(results.hit))} = ${(bestMs(results.miss) / bestMs(results.hit)).toFixed(2)} x faster (best of ${runs})`,
+    );
     log(`  process baseline RSS (Node + loader + OpenVINO libraries + Core): ${mib(baseline.maxRssBytes)}`);
     log('floors');
     for (const floor of floors) log(`  ${floor.pass ? 'PASS' : 'FAIL'}  ${floor.name}: ${floor.text}`);
@@ -169,32 +183,60 @@ async function child([mode, ...rest]) {
   } else if (mode === 'cache') {
     const [sealed, keyHex, dir] = rest;
     const identities = identityFor(keyHex);
-    const cache = new loader.CompiledModelCache({ dir, recipients: [new keyFile.FileRecipient(Uint8Array.from(Buffer.from(keyHex, 'hex')))], identities });
+    const cache = new loader.CompiledModelCache({
+      dir,
+      recipients: [new keyFile.FileRecipient(Uint8Array.from(Buffer.from(keyHex, 'hex')))],
+      identities,
+    });
     const loaded = await loader.loadOpenVino(sealed, { identities, openvino: ov, core, config, cache });
     fromCache = loaded.fromCache;
   }
   const ms = performance.now() - t0;
-  const checksum = output ? Buffer.from(output.buffer, output.byteOffset, output.byteLength).reduce((sum, byte, i) => (sum + byte * (i + 1)) % 2147483647, 0) : 0;
-  process.stdout.write(JSON.stringify({ mode, ms, totalMs: performance.now() - started, maxRssBytes: process.resourceUsage().maxRSS * 1024, loadRssBytes, checksum, fromCache }) + '\n');
+  const checksum = output
+    ? Buffer.from(output.buffer, output.byteOffset, output.byteLength).reduce((sum, byte, i) => (sum + byte * (i + 1)) % 2147483647, 0)
+    : 0;
+  process.stdout.write(
+    JSON.stringify({
+      mode,
+      ms,
+      totalMs: performance.now() - started,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      loadRssBytes,
+      checksum,
+      fromCache,
+    }) + '\n',
+  );
 }
 
 async function firstInference(ov, compiled, rows) {
   const request = compiled.createInferRequest();
   const input =
     rows > 0
-      ? new ov.Tensor('i32', [1, LOOKUPS], Int32Array.from({ length: LOOKUPS }, (_, i) => Math.floor((i * rows) / LOOKUPS)))
-      : new ov.Tensor('f32', [1, 3, 640, 640], Float32Array.from({ length: 3 * 640 * 640 }, (_, i) => (i % 255) / 255));
+      ? new ov.Tensor(
+          'i32',
+          [1, LOOKUPS],
+          Int32Array.from({ length: LOOKUPS }, (_, i) => Math.floor((i * rows) / LOOKUPS)),
+        )
+      : new ov.Tensor(
+          'f32',
+          [1, 3, 640, 640],
+          Float32Array.from({ length: 3 * 640 * 640 }, (_, i) => (i % 255) / 255),
+        );
   const [output] = Object.values(await request.inferAsync([input]));
   return output.data;
 }
 
 function runChild(childArgs) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', ...childArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', ...childArgs], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.on('data', (chunk) => (out += chunk));
     proc.once('error', reject);
-    proc.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`child ${childArgs[0]} exited ${code}`))));
+    proc.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`child ${childArgs[0]} exited ${code}`)),
+    );
   });
 }
 

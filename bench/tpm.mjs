@@ -88,7 +88,11 @@ async function main() {
     const wrapTo = (info) => tpm.tpmRecipientFromUri(info.recipientUri).wrap(dataKey, ctx);
 
     const modes = [
-      { mode: 'tpm-seal, persistent primary 0x81000001', identity: new tpm.TpmSealIdentity({ tcti, parent: 0x81000001 }), stanzas: sealPersistent },
+      {
+        mode: 'tpm-seal, persistent primary 0x81000001',
+        identity: new tpm.TpmSealIdentity({ tcti, parent: 0x81000001 }),
+        stanzas: sealPersistent,
+      },
       { mode: 'tpm-seal, owner-seed primary (context cached)', identity: new tpm.TpmSealIdentity({ tcti }), stanzas: sealOwner },
       {
         mode: 'tpm-seal, owner-seed primary (first in process)',
@@ -97,11 +101,27 @@ async function main() {
         before: () => forgetParents(),
       },
       { mode: 'tpm-ecdh, persistent key', identity: await tpm.tpmIdentityFromUri(ecdh.identityUri), stanzas: await wrapTo(ecdh) },
-      { mode: 'tpm-ecdh, persistent key + PCR policy', identity: await tpm.tpmIdentityFromUri(ecdhPcr.identityUri), stanzas: await wrapTo(ecdhPcr) },
-      { mode: 'tpm-ecdh, key directory (owner primary)', identity: await tpm.tpmIdentityFromUri(ecdhDir.identityUri), stanzas: await wrapTo(ecdhDir) },
+      {
+        mode: 'tpm-ecdh, persistent key + PCR policy',
+        identity: await tpm.tpmIdentityFromUri(ecdhPcr.identityUri),
+        stanzas: await wrapTo(ecdhPcr),
+      },
+      {
+        mode: 'tpm-ecdh, key directory (owner primary)',
+        identity: await tpm.tpmIdentityFromUri(ecdhDir.identityUri),
+        stanzas: await wrapTo(ecdhDir),
+      },
       { mode: 'tpm-rsa, persistent key', identity: await tpm.tpmIdentityFromUri(rsa.identityUri), stanzas: await wrapTo(rsa) },
-      { mode: 'tpm-rsa, persistent key + PCR policy', identity: await tpm.tpmIdentityFromUri(rsaPcr.identityUri), stanzas: await wrapTo(rsaPcr) },
-      { mode: 'tpm-rsa, key directory (owner primary)', identity: await tpm.tpmIdentityFromUri(rsaDir.identityUri), stanzas: await wrapTo(rsaDir) },
+      {
+        mode: 'tpm-rsa, persistent key + PCR policy',
+        identity: await tpm.tpmIdentityFromUri(rsaPcr.identityUri),
+        stanzas: await wrapTo(rsaPcr),
+      },
+      {
+        mode: 'tpm-rsa, key directory (owner primary)',
+        identity: await tpm.tpmIdentityFromUri(rsaDir.identityUri),
+        stanzas: await wrapTo(rsaDir),
+      },
     ];
 
     const tools = new Tpm2Tools({ tcti });
@@ -153,11 +173,17 @@ async function main() {
     } else {
       const fmt = (ms) => `${ms.toFixed(1).padStart(7)} ms`;
       log('');
-      log(`${'mode'.padEnd(50)} ${'median'.padStart(10)} ${'min'.padStart(10)} ${'max'.padStart(10)} ${'in tools'.padStart(10)}  spawns  x getrandom  floor`);
-      log(`${baseline.label.padEnd(50)} ${fmt(baseline.medianMs)} ${fmt(baseline.minMs)} ${fmt(baseline.maxMs)} ${fmt(baseline.inToolsMedianMs)}  ${String(baseline.spawns).padStart(6)}`);
+      log(
+        `${'mode'.padEnd(50)} ${'median'.padStart(10)} ${'min'.padStart(10)} ${'max'.padStart(10)} ${'in tools'.padStart(10)}  spawns  x getrandom  floor`,
+      );
+      log(
+        `${baseline.label.padEnd(50)} ${fmt(baseline.medianMs)} ${fmt(baseline.minMs)} ${fmt(baseline.maxMs)} ${fmt(baseline.inToolsMedianMs)}  ${String(baseline.spawns).padStart(6)}`,
+      );
       for (const r of results) {
         const ratio = (r.medianMs / baseline.medianMs).toFixed(1).padStart(11);
-        log(`${r.label.padEnd(50)} ${fmt(r.medianMs)} ${fmt(r.minMs)} ${fmt(r.maxMs)} ${fmt(r.inToolsMedianMs)}  ${String(r.spawns).padStart(6)}  ${ratio}  ${r.pass ? 'ok' : `MISSED (> ${FLOOR_MS} ms)`}`);
+        log(
+          `${r.label.padEnd(50)} ${fmt(r.medianMs)} ${fmt(r.minMs)} ${fmt(r.maxMs)} ${fmt(r.inToolsMedianMs)}  ${String(r.spawns).padStart(6)}  ${ratio}  ${r.pass ? 'ok' : `MISSED (> ${FLOOR_MS} ms)`}`,
+        );
       }
       log('');
       log("'in tools': median wall time inside tpm2-tools processes (spawn + TPM work); the rest is Node (temp dir, files, crypto).");
@@ -166,8 +192,12 @@ async function main() {
       for (const r of results) log(`  ${r.label}: ${r.commands.join(', ')}`);
       const v = attestation.verify;
       log('');
-      log(`broker side alone (Node, no TPM): verifyQuote median ${v.verifyUs.toFixed(0)} µs, PCR policy check included ${v.checkUs.toFixed(0)} µs, makeCredential (enrolment) ${v.makeCredentialUs.toFixed(0)} µs — median of ${v.runs}`);
-      log(`attested release / plain release: ${(attestation.results[1].medianMs / attestation.results[0].medianMs).toFixed(2)}x (the quote's one tpm2_quote spawn, the broker's checks)`);
+      log(
+        `broker side alone (Node, no TPM): verifyQuote median ${v.verifyUs.toFixed(0)} µs, PCR policy check included ${v.checkUs.toFixed(0)} µs, makeCredential (enrolment) ${v.makeCredentialUs.toFixed(0)} µs — median of ${v.runs}`,
+      );
+      log(
+        `attested release / plain release: ${(attestation.results[1].medianMs / attestation.results[0].medianMs).toFixed(2)}x (the quote's one tpm2_quote spawn, the broker's checks)`,
+      );
     }
     if (results.some((r) => !r.pass)) process.exitCode = 1;
   } finally {
@@ -203,9 +233,20 @@ async function benchAttestedRelease({ tpm, container, measure, work }) {
     attestation: { ekCaCertificates: [manufactured.endorsementCaPem], pcrs: 'sha256:0,7' },
   });
   try {
-    const sealed = await container.sealToBuffer({ entries: [{ name: 'm.bin', role: 'aux', data: randomBytes(1024) }], metadata: { name: 'bench', version: '1' }, recipients: [new FileRecipient(kek)] });
+    const sealed = await container.sealToBuffer({
+      entries: [{ name: 'm.bin', role: 'aux', data: randomBytes(1024) }],
+      metadata: { name: 'bench', version: '1' },
+      recipients: [new FileRecipient(kek)],
+    });
     const api = async (method, path, body) => {
-      const response = await fetch(`${broker.url}${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': body instanceof Uint8Array ? 'application/octet-stream' : 'application/json' }, body: body instanceof Uint8Array ? body : JSON.stringify(body) });
+      const response = await fetch(`${broker.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          'content-type': body instanceof Uint8Array ? 'application/octet-stream' : 'application/json',
+        },
+        body: body instanceof Uint8Array ? body : JSON.stringify(body),
+      });
       const json = await response.json();
       if (!response.ok) throw new Error(`${path}: ${json.error}: ${json.message}`);
       return json;
@@ -222,20 +263,31 @@ async function benchAttestedRelease({ tpm, container, measure, work }) {
       const config = { akHandle: '0x81000200', ekHandle: '0x81010001', ekCertificateIndex: '0x01c00002' };
       const attestation = attested ? await DeviceAttestation.create(config, tcti) : undefined;
       const client = new BrokerClient({ brokerUrls: [broker.url], deviceId: id, identity, attestation });
-      const token = await api('POST', '/v1/admin/enrolment-tokens', { labels: [attested ? 'bench' : 'bench-plain'], ttlSeconds: 600, requireAttestation: attested });
+      const token = await api('POST', '/v1/admin/enrolment-tokens', {
+        labels: [attested ? 'bench' : 'bench-plain'],
+        ttlSeconds: 600,
+        requireAttestation: attested,
+      });
       await client.enrol(token.token, { keyType: 'tpm-ecdh', publicKeyPem: identity.publicKeyPem, attestation });
       return { client, identity, attestation };
     };
     const plain = await device('bench-plain', false, 0x81000100);
     const attested = await device('bench-attested', true, 0x81000101);
-    const ctx = container.createWrapContext({ containerId: Buffer.from((await container.inspect(sealed)).containerId, 'hex'), modelName: 'bench', modelVersion: '1' });
+    const ctx = container.createWrapContext({
+      containerId: Buffer.from((await container.inspect(sealed)).containerId, 'hex'),
+      modelName: 'bench',
+      modelVersion: '1',
+    });
     const release = (dev) => async () => {
       const released = await dev.client.requestKey('bench@1');
       const key = await dev.identity.unwrap([stanzaFromJson(released.stanza)], ctx);
       if (!key || key.length !== 32) throw new Error('the released stanza did not unwrap');
     };
     const results = [];
-    for (const [label, dev] of [['key release, plain device (challenge, re-wrap, unwrap)', plain], ['key release, attested (+ quote, broker checks)', attested]]) {
+    for (const [label, dev] of [
+      ['key release, plain device (challenge, re-wrap, unwrap)', plain],
+      ['key release, attested (+ quote, broker checks)', attested],
+    ]) {
       const result = await measure(label, release(dev));
       results.push({ ...result, pass: result.medianMs <= FLOOR_MS });
     }

@@ -55,7 +55,10 @@ function loud(lines) {
 
 /** Starts a Node child that prints {"event":"ready",…} on stdout; stopped by the cleanup. */
 async function startProcess(name, args, { env = {}, inheritStderr = false } = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', inheritStderr ? 'inherit' : 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', inheritStderr ? 'inherit' : 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -92,7 +95,11 @@ function ovseal(args, env) {
 }
 
 function edge(args, env = {}) {
-  say(`$ ${Object.keys(env).map((name) => `${name}=… `).join('')}ovseal-edge ${args.join(' ')}`);
+  say(
+    `$ ${Object.keys(env)
+      .map((name) => `${name}=… `)
+      .join('')}ovseal-edge ${args.join(' ')}`,
+  );
   return run(process.execPath, [RUNNER, ...args], { cwd: work, env: { ...process.env, ...env } }).catch((error) => error);
 }
 
@@ -119,12 +126,20 @@ function asciiImage(image, boxes, cellW = 3, cellH = 3) {
     }),
   );
   for (const box of boxes) {
-    const [c0, c1, r0, r1] = [Math.floor(box.x0 / cellW), Math.floor(box.x1 / cellW), Math.floor(box.y0 / cellH), Math.floor(box.y1 / cellH)];
+    const [c0, c1, r0, r1] = [
+      Math.floor(box.x0 / cellW),
+      Math.floor(box.x1 / cellW),
+      Math.floor(box.y0 / cellH),
+      Math.floor(box.y1 / cellH),
+    ];
     for (let c = c0; c <= c1; c++) for (const r of [r0, r1]) if (grid[r]?.[c] === ' ') grid[r][c] = '-';
     for (let r = r0; r <= r1; r++) for (const c of [c0, c1]) if (grid[r]?.[c] !== undefined) grid[r][c] = r === r0 || r === r1 ? '+' : '|';
   }
   const used = Math.max(...grid.map((row) => row.join('').trimEnd().length));
-  return grid.map((row) => `      ${row.slice(0, used).join('')}`).filter((line) => line.trim() !== '').join('\n');
+  return grid
+    .map((row) => `      ${row.slice(0, used).join('')}`)
+    .filter((line) => line.trim() !== '')
+    .join('\n');
 }
 
 async function cleanup() {
@@ -158,13 +173,35 @@ try {
   copyFileSync(ocrModels.detector, join(work, 'ch_PP-OCRv4_det_infer.onnx'));
   copyFileSync(ocrModels.labels, join(work, 'ppocr_keys_v1.txt'));
   await ovseal(['sign-keygen', '-o', 'publisher.pem']);
-  await ovseal(['seal', 'ch_PP-OCRv4_det_infer.onnx', '--aux', 'ppocr_keys_v1.txt', '--name', 'ppocr-det', '--model-version', '4.0.0', '-r', 'aws-kms:alias/models', '--sign', 'publisher.pem', '-o', 'detector.ovseal'], kmsEnv);
+  await ovseal(
+    [
+      'seal',
+      'ch_PP-OCRv4_det_infer.onnx',
+      '--aux',
+      'ppocr_keys_v1.txt',
+      '--name',
+      'ppocr-det',
+      '--model-version',
+      '4.0.0',
+      '-r',
+      'aws-kms:alias/models',
+      '--sign',
+      'publisher.pem',
+      '-o',
+      'detector.ovseal',
+    ],
+    kmsEnv,
+  );
   const info = JSON.parse((await ovseal(['inspect', 'detector.ovseal', '--json'])).stdout);
-  say(`${info.model.name} ${info.model.version}: ${info.entries.map((e) => `${e.name} [${e.role}, ${e.size} B]`).join(', ')}; recipients: ${info.recipients.map((r) => r.type).join(', ')}; signed: ${info.signature?.algorithm ?? 'no'}`);
+  say(
+    `${info.model.name} ${info.model.version}: ${info.entries.map((e) => `${e.name} [${e.role}, ${e.size} B]`).join(', ')}; recipients: ${info.recipients.map((r) => r.type).join(', ')}; signed: ${info.signature?.algorithm ?? 'no'}`,
+  );
   await ovseal(['verify', 'detector.ovseal', '--trust', 'publisher.pem.pub']);
   say('signature and payload digest verified without any decryption key');
 
-  title('start a software TPM for the edge device, manufactured like a vendor\'s: endorsement keys with certificates from a local CA (swtpm_setup + swtpm_localca)');
+  title(
+    "start a software TPM for the edge device, manufactured like a vendor's: endorsement keys with certificates from a local CA (swtpm_setup + swtpm_localca)",
+  );
   let deviceKey;
   const prerequisites = checkSwtpmPrerequisites();
   let tpm;
@@ -178,7 +215,9 @@ try {
     cleanups.push(() => tpm.close());
     deviceKey = { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-key', tcti: tpm.tcti, attestation: true };
     writeFileSync(join(work, 'tpm-manufacturer-ca.pem'), tpm.endorsementCaPem);
-    say(`swtpm on ${tpm.tcti}; its RSA EK certificate (NV 0x01c00002) is signed by the local "TPM manufacturer" CA, whose certificates the broker will trust`);
+    say(
+      `swtpm on ${tpm.tcti}; its RSA EK certificate (NV 0x01c00002) is signed by the local "TPM manufacturer" CA, whose certificates the broker will trust`,
+    );
   } else {
     loud([
       'NO TPM: swtpm / tpm2-tools are not installed (or swtpm did not start).',
@@ -191,10 +230,28 @@ try {
   }
   title('start the key broker: SQLite state, the KMS key as its identity (unwrapped data keys cached in memory)');
   const attestArgs = tpm ? ['--ek-ca', join(work, 'tpm-manufacturer-ca.pem')] : [];
-  const broker = await startProcess('key broker', [BROKER, '--data-dir', join(work, 'broker'), '--identity', 'aws-kms:alias/models', '--port', '0', '--trust', join(work, 'publisher.pem.pub'), ...attestArgs, '--quiet'], {
-    env: { ...kmsEnv, OVSEAL_BROKER_ADMIN_TOKEN: adminToken },
-  });
-  say(`broker at ${broker.url} (admin API: bearer token; device API: TPM proof of possession${tpm ? '; EK certificates checked against the manufacturer CA' : ''})`);
+  const broker = await startProcess(
+    'key broker',
+    [
+      BROKER,
+      '--data-dir',
+      join(work, 'broker'),
+      '--identity',
+      'aws-kms:alias/models',
+      '--port',
+      '0',
+      '--trust',
+      join(work, 'publisher.pem.pub'),
+      ...attestArgs,
+      '--quiet',
+    ],
+    {
+      env: { ...kmsEnv, OVSEAL_BROKER_ADMIN_TOKEN: adminToken },
+    },
+  );
+  say(
+    `broker at ${broker.url} (admin API: bearer token; device API: TPM proof of possession${tpm ? '; EK certificates checked against the manufacturer CA' : ''})`,
+  );
   const admin = async (method, path, body) => {
     const isBytes = body instanceof Uint8Array;
     const response = await fetch(`${broker.url}${path}`, {
@@ -208,7 +265,23 @@ try {
   };
 
   const edgeConfig = join(work, 'edge.json');
-  writeFileSync(edgeConfig, JSON.stringify({ deviceId: 'edge-001', brokerUrl: broker.url, dataDir: 'edge-data', deviceKey, listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, runtime: 'auto', trust: ['publisher.pem.pub'] }, null, 2));
+  writeFileSync(
+    edgeConfig,
+    JSON.stringify(
+      {
+        deviceId: 'edge-001',
+        brokerUrl: broker.url,
+        dataDir: 'edge-data',
+        deviceKey,
+        listen: { host: '127.0.0.1', port: 0 },
+        pollSeconds: 1,
+        runtime: 'auto',
+        trust: ['publisher.pem.pub'],
+      },
+      null,
+      2,
+    ),
+  );
   const init = await edge(['init', '--config', 'edge.json']);
   if (init instanceof Error) throw init;
   const keyLine = init.stdout.split('\n')[0];
@@ -216,37 +289,63 @@ try {
 
   title('register the sealed model with the broker (it unwraps the data key through KMS and checks every tag and the signature)');
   const model = await admin('POST', '/v1/admin/models', readFileSync(join(work, 'detector.ovseal')));
-  say(`registered ${model.id} (${model.size} bytes, container ${model.containerId.slice(0, 16)}…, recipients: ${model.recipients.map((r) => r.type).join(', ')})`);
+  say(
+    `registered ${model.id} (${model.size} bytes, container ${model.containerId.slice(0, 16)}…, recipients: ${model.recipients.map((r) => r.type).join(', ')})`,
+  );
 
   if (tpm) {
-    title('a PCR policy for the label: the boot chain (PCR 0: firmware, PCR 7: Secure Boot) must match; each device\'s values are captured when it enrols (trust on first use)');
-    const policy = await admin('POST', '/v1/admin/pcr-policies', { label: 'site-demo', pcrs: 'sha256:0,7', tofu: 'each-device', note: 'demo boot chain' });
+    title(
+      "a PCR policy for the label: the boot chain (PCR 0: firmware, PCR 7: Secure Boot) must match; each device's values are captured when it enrols (trust on first use)",
+    );
+    const policy = await admin('POST', '/v1/admin/pcr-policies', {
+      label: 'site-demo',
+      pcrs: 'sha256:0,7',
+      tofu: 'each-device',
+      note: 'demo boot chain',
+    });
     say(`policy ${policy.id.slice(0, 10)}…: label ${policy.subject.value}, ${policy.pcrs}, trust on first use: ${policy.tofu}`);
   }
 
-  title(`enrol the device with a one-time token${tpm ? ' (attestation required: EK certificate, credential challenge, quote)' : ''}, and grant its label the model (1 hour, at most 3 key releases)`);
-  const token = await admin('POST', '/v1/admin/enrolment-tokens', { labels: ['site-demo'], ttlSeconds: 600, maxUses: 1, requireAttestation: Boolean(tpm) });
+  title(
+    `enrol the device with a one-time token${tpm ? ' (attestation required: EK certificate, credential challenge, quote)' : ''}, and grant its label the model (1 hour, at most 3 key releases)`,
+  );
+  const token = await admin('POST', '/v1/admin/enrolment-tokens', {
+    labels: ['site-demo'],
+    ttlSeconds: 600,
+    maxUses: 1,
+    requireAttestation: Boolean(tpm),
+  });
   say(`enrolment token ${token.id} for labels [${token.labels.join(', ')}] (the token itself is shown once and stored hashed)`);
   const enrolled = await edge(['enrol', '--config', 'edge.json'], { OVSEAL_ENROL_TOKEN: token.token });
   if (enrolled instanceof Error) throw enrolled;
   say(enrolled.stdout.trim());
   if (tpm) {
     const attestation = await admin('GET', '/v1/admin/devices/edge-001/attestation');
-    say(`EK certificate verified (${attestation.ek.verification}, issuer ${attestation.ek.issuer}); attestation key ${attestation.ak.name.slice(0, 16)}… proven in the same TPM by TPM2_ActivateCredential`);
+    say(
+      `EK certificate verified (${attestation.ek.verification}, issuer ${attestation.ek.issuer}); attestation key ${attestation.ak.name.slice(0, 16)}… proven in the same TPM by TPM2_ActivateCredential`,
+    );
     const boot = ['0', '7'].map((pcr) => `PCR ${pcr} = ${attestation.lastQuote.values[pcr].slice(0, 12)}…`).join(', ');
-    say(`enrolment quote over ${attestation.lastQuote.pcrs}, signed by the attestation key; for the policy: ${boot}, captured as this device's allowed values`);
+    say(
+      `enrolment quote over ${attestation.lastQuote.pcrs}, signed by the attestation key; for the policy: ${boot}, captured as this device's allowed values`,
+    );
   }
   const grant = await admin('POST', '/v1/admin/grants', { label: 'site-demo', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 3 });
-  say(`grant ${grant.id.slice(0, 10)}…: label ${grant.subject.value} → ${grant.model}, not after ${grant.notAfter}, ${grant.maxReleases} releases`);
+  say(
+    `grant ${grant.id.slice(0, 10)}…: label ${grant.subject.value} → ${grant.model}, not after ${grant.notAfter}, ${grant.maxReleases} releases`,
+  );
 
   const where = tpm ? 'the TPM' : 'the FILE device key';
-  title(`run the edge runner: download (resumable), key release re-wrapped to the device key, unwrap with ${where}, decrypt in memory, serve`);
+  title(
+    `run the edge runner: download (resumable), key release re-wrapped to the device key, unwrap with ${where}, decrypt in memory, serve`,
+  );
   let runner = await startProcess('edge runner', [RUNNER, 'run', '--config', edgeConfig], { inheritStderr: true });
   const health = await waitFor('the runner to serve the model', async () => {
     const state = await (await fetch(`${runner.url}/healthz`)).json();
     return state.models.length > 0 ? state : undefined;
   });
-  say(`runner at ${runner.url}: serving ${health.models.map((m) => `${m.id} on ${m.engine}`).join(', ')} (device key: ${health.deviceKey.toUpperCase()})`);
+  say(
+    `runner at ${runner.url}: serving ${health.models.map((m) => `${m.id} on ${m.engine}`).join(', ')} (device key: ${health.deviceKey.toUpperCase()})`,
+  );
   if (health.models.some((m) => m.runtime !== 'openvino')) {
     loud([
       'NO OPENVINO: the runner fell back to ONNX Runtime (no OpenVINO runtime was found).',
@@ -255,7 +354,9 @@ try {
     ]);
   }
   const cached = JSON.parse(readFileSync(join(work, 'edge-data', 'models', 'ppocr-det@4.0.0', 'key.json'), 'utf8'));
-  say(`on disk: container.ovseal (ciphertext) + key.json (a ${cached.stanza.type} stanza for key ${cached.stanza.args[0].slice(0, 16)}… only); nothing decrypted`);
+  say(
+    `on disk: container.ovseal (ciphertext) + key.json (a ${cached.stanza.type} stanza for key ${cached.stanza.args[0].slice(0, 16)}… only); nothing decrypted`,
+  );
 
   title('draw an image with text, run it through the runner (POST /v1/infer), and compare with the plain model');
   const image = drawTextImage(288, 96, [
@@ -265,7 +366,9 @@ try {
   const response = await fetch(`${runner.url}/v1/infer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } } }),
+    body: JSON.stringify({
+      inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } },
+    }),
   });
   const inferred = await response.json();
   if (!response.ok) throw new Error(`inference failed: ${inferred.message}`);
@@ -278,23 +381,40 @@ try {
   const boxes = findTextBoxes(sealedProbs, image.width, image.height);
   const plainBoxes = findTextBoxes(plainProbs, image.width, image.height);
   const maxDiff = sealedProbs.reduce((max, value, index) => Math.max(max, Math.abs(value - plainProbs[index])), 0);
-  say(`input ${image.dims.join('×')} (${image.lines.map((l) => JSON.stringify(l.text)).join(', ')}); output ${output.dims.join('×')} probability map in ${inferred.ms} ms on ${inferred.engine}`);
+  say(
+    `input ${image.dims.join('×')} (${image.lines.map((l) => JSON.stringify(l.text)).join(', ')}); output ${output.dims.join('×')} probability map in ${inferred.ms} ms on ${inferred.engine}`,
+  );
   console.log(asciiImage(image, boxes));
-  boxes.forEach((box, index) => say(`text region ${index + 1}: x ${box.x0}–${box.x1}, y ${box.y0}–${box.y1}, score ${box.score.toFixed(3)}  (drawn: ${JSON.stringify(image.lines[index]?.text)} at x ${image.lines[index]?.x0}–${image.lines[index]?.x1}, y ${image.lines[index]?.y0}–${image.lines[index]?.y1})`));
+  boxes.forEach((box, index) =>
+    say(
+      `text region ${index + 1}: x ${box.x0}–${box.x1}, y ${box.y0}–${box.y1}, score ${box.score.toFixed(3)}  (drawn: ${JSON.stringify(image.lines[index]?.text)} at x ${image.lines[index]?.x0}–${image.lines[index]?.x1}, y ${image.lines[index]?.y0}–${image.lines[index]?.y1})`,
+    ),
+  );
   // Same corners; scores (mean probabilities) equal to float precision across runtimes.
   const same =
     boxes.length === plainBoxes.length &&
-    boxes.every((box, i) => ['x0', 'x1', 'y0', 'y1'].every((k) => box[k] === plainBoxes[i][k]) && Math.abs(box.score - plainBoxes[i].score) < 1e-4);
-  say(`plain model (never sealed) as reference: ${plainBoxes.length} regions, ${same ? 'the same boxes' : 'DIFFERENT boxes'}; max |Δp| = ${maxDiff.toExponential(1)}`);
+    boxes.every(
+      (box, i) => ['x0', 'x1', 'y0', 'y1'].every((k) => box[k] === plainBoxes[i][k]) && Math.abs(box.score - plainBoxes[i].score) < 1e-4,
+    );
+  say(
+    `plain model (never sealed) as reference: ${plainBoxes.length} regions, ${same ? 'the same boxes' : 'DIFFERENT boxes'}; max |Δp| = ${maxDiff.toExponential(1)}`,
+  );
   if (!same || boxes.length !== image.lines.length) throw new Error('the sealed model did not find the drawn text like the plain model');
 
   title('the broker audit log so far');
-  const printAudit = (records) => records.forEach((r) => say(`#${r.id} ${r.at} ${r.actor.replace(/^(enrolment:e-[0-9a-f]{8}).*/, '$1…').padEnd(22)} ${r.action.padEnd(22)} ${r.outcome.padEnd(7)} ${[r.deviceId, r.modelId, r.reason].filter(Boolean).join(' ')}`));
+  const printAudit = (records) =>
+    records.forEach((r) =>
+      say(
+        `#${r.id} ${r.at} ${r.actor.replace(/^(enrolment:e-[0-9a-f]{8}).*/, '$1…').padEnd(22)} ${r.action.padEnd(22)} ${r.outcome.padEnd(7)} ${[r.deviceId, r.modelId, r.reason].filter(Boolean).join(' ')}`,
+      ),
+    );
   const audit = await admin('GET', '/v1/admin/audit?limit=100');
   printAudit(audit.records);
 
   if (tpm) {
-    title('change the boot state: extend PCR 7 (what a Secure Boot change does); the next key request carries a quote, and the broker refuses it');
+    title(
+      'change the boot state: extend PCR 7 (what a Secure Boot change does); the next key request carries a quote, and the broker refuses it',
+    );
     // swtpm has no resource manager: one process at a time talks to it (a real device has /dev/tpmrm0).
     await runner.close();
     say('(runner stopped: the software TPM has no resource manager, so one process uses it at a time)');
@@ -302,10 +422,13 @@ try {
     say(`$ tpm2_pcrextend 7:sha256=${digest.slice(0, 16)}…`);
     await run('tpm2_pcrextend', [`7:sha256=${digest}`], { env: { ...process.env, TPM2TOOLS_TCTI: tpm.tcti } });
     const mismatch = await edge(['fetch-key', '--config', 'edge.json', '--model', 'ppocr-det@4.0.0']);
-    if (!(mismatch instanceof Error) || !mismatch.stderr.includes('pcr_mismatch')) throw new Error('a device with a changed PCR 7 got a key');
+    if (!(mismatch instanceof Error) || !mismatch.stderr.includes('pcr_mismatch'))
+      throw new Error('a device with a changed PCR 7 got a key');
     say(`exit ${mismatch.code}: ${mismatch.stderr.trim()}`);
     const refusedQuote = (await admin('GET', '/v1/admin/devices/edge-001/attestation')).lastRefused;
-    say(`the broker kept the refused quote for the admin: PCR 7 = ${refusedQuote.values['7'].slice(0, 12)}… (${refusedQuote.reason}: ${refusedQuote.mismatched.map((m) => m.pcrs).join(', ')})`);
+    say(
+      `the broker kept the refused quote for the admin: PCR 7 = ${refusedQuote.values['7'].slice(0, 12)}… (${refusedQuote.reason}: ${refusedQuote.mismatched.map((m) => m.pcrs).join(', ')})`,
+    );
 
     title('the admin accepts the new PCR 7 value for this device (an intended update); the next key request is released');
     await admin('POST', '/v1/admin/devices/edge-001/accept-pcrs', { scope: 'device', note: 'demo: intended Secure Boot change' });
@@ -317,7 +440,10 @@ try {
     printAudit(since.records);
     audit.next = since.next;
     runner = await startProcess('edge runner', [RUNNER, 'run', '--config', edgeConfig], { inheritStderr: true });
-    await waitFor('the runner to serve the model again', async () => (await (await fetch(`${runner.url}/healthz`)).json()).models.length > 0);
+    await waitFor(
+      'the runner to serve the model again',
+      async () => (await (await fetch(`${runner.url}/healthz`)).json()).models.length > 0,
+    );
     say(`runner started again: serving from its cache (${runner.url})`);
   }
 
@@ -325,7 +451,12 @@ try {
   await admin('POST', '/v1/admin/devices/edge-001/revoke', { reason: 'demo: device reported stolen' });
   say('POST /v1/admin/devices/edge-001/revoke');
   await waitFor('the runner to stop serving', async () => (await (await fetch(`${runner.url}/healthz`)).json()).models.length === 0);
-  const refusedInfer = await fetch(`${runner.url}/v1/infer`, { method: 'POST', body: JSON.stringify({ inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } } }) });
+  const refusedInfer = await fetch(`${runner.url}/v1/infer`, {
+    method: 'POST',
+    body: JSON.stringify({
+      inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } },
+    }),
+  });
   say(`POST /v1/infer → ${refusedInfer.status} ${(await refusedInfer.json()).error} (the model is unloaded and its cached stanza deleted)`);
   await runner.close();
   const refused = await edge(['fetch-key', '--config', 'edge.json', '--model', 'ppocr-det@4.0.0']);
@@ -341,7 +472,9 @@ try {
   if (!(verdict instanceof Error)) throw new Error('a tampered container verified');
   say(`refused (exit ${verdict.code}): ${verdict.stderr.split('\n')[0]}`);
 
-  console.log(`\ndemo finished in ${elapsed()}: every step passed; stopping the runner, the broker, ${tpm ? 'the software TPM ' : ''}and kms-local`);
+  console.log(
+    `\ndemo finished in ${elapsed()}: every step passed; stopping the runner, the broker, ${tpm ? 'the software TPM ' : ''}and kms-local`,
+  );
 } catch (error) {
   console.error(`\ndemo FAILED after ${elapsed()}: ${error.stack ?? error}`);
   process.exitCode = 1;

@@ -68,4 +68,5 @@ function ensure(what, venvName, version, find) {
 }
 
 ensure('the OpenVINO runtime', '.venv-openvino', OPENVINO_VERSION, openVinoLibraryDir);
-if (!process.argv.includes('--no-legacy')) ensure('the older OpenVINO runtime', '.venv-openvino-legacy', OPENVINO_LEGACY_VERSION, openVinoLegacyLibraryDir);
+if (!process.argv.includes('--no-legacy'))
+  ensure('the older OpenVINO runtime', '.venv-openvino-legacy', OPENVINO_LEGACY_VERSION, openVinoLegacyLibraryDir);

@@ -23,7 +23,10 @@ const result = await fuzzHeaders({
   iterations,
   seed,
   onProgress(index) {
-    if (index % 100_000 === 0 && index > 0) console.log(`  ${index} cases, ${((Date.now() - started) / 1000).toFixed(0)} s, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`);
+    if (index % 100_000 === 0 && index > 0)
+      console.log(
+        `  ${index} cases, ${((Date.now() - started) / 1000).toFixed(0)} s, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`,
+      );
   },
 });
 console.log(`outcomes: ${JSON.stringify(result.outcomes)}`);

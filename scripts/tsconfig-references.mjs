@@ -21,14 +21,25 @@ const check = process.argv.includes('--check');
 const TEST_TEMPLATE = {
   '//': 'Type-checks the tests (vitest only strips types); built by the root `tsc -b`.',
   extends: '../../../tsconfig.base.json',
-  compilerOptions: { composite: true, noEmit: true, rootDir: '..', declarationMap: false, sourceMap: false, tsBuildInfoFile: '../node_modules/.cache/tsc/test.tsbuildinfo' },
+  compilerOptions: {
+    composite: true,
+    noEmit: true,
+    rootDir: '..',
+    declarationMap: false,
+    sourceMap: false,
+    tsBuildInfoFile: '../node_modules/.cache/tsc/test.tsbuildinfo',
+  },
   include: ['./**/*.ts'],
 };
 
 /** Workspace packages that have TypeScript sources: folder and manifest. */
 function workspacePackages() {
   const found = new Map();
-  const dirs = ['packages', 'apps'].flatMap((group) => readdirSync(join(root, group)).sort().map((name) => join(root, group, name)));
+  const dirs = ['packages', 'apps'].flatMap((group) =>
+    readdirSync(join(root, group))
+      .sort()
+      .map((name) => join(root, group, name)),
+  );
   for (const dir of [...dirs, join(root, 'tests')]) {
     {
       if (!existsSync(join(dir, 'package.json'))) continue;
@@ -76,7 +87,10 @@ for (const { dir, manifest } of packages.values()) {
     solution.push({ path: relative(root, testDir) });
   }
 }
-update(join(root, 'tsconfig.json'), solution, { '//': 'The solution: `tsc -b` builds every package and type-checks every test.', files: [] });
+update(join(root, 'tsconfig.json'), solution, {
+  '//': 'The solution: `tsc -b` builds every package and type-checks every test.',
+  files: [],
+});
 
 if (check && stale.length > 0) {
   console.error(`project references out of step with package.json in: ${stale.join(', ')}\nrun: node scripts/tsconfig-references.mjs`);

@@ -34,7 +34,8 @@ export function tinyIr(options = {}) {
   const addend = Array.isArray(options.addend) ? options.addend : Array.from({ length: count }, (_, i) => (options.addend ?? 1) + i * 0);
   const weights = new Float32Array(addend);
   const bytes = new Uint8Array(weights.buffer);
-  const port = (id, names) => `<port id="${id}" precision="FP32"${names ? ` names="${names}"` : ''}>\n${dims(shape, '\t\t\t\t\t')}\n\t\t\t\t</port>`;
+  const port = (id, names) =>
+    `<port id="${id}" precision="FP32"${names ? ` names="${names}"` : ''}>\n${dims(shape, '\t\t\t\t\t')}\n\t\t\t\t</port>`;
   const xml = `<?xml version="1.0"?>
 <net name="${options.name ?? 'add_constant'}" version="11">
 	<layers>

@@ -20,4 +20,8 @@ export interface TestPostgres {
   remove(): Promise<void>;
 }
 
-export declare function startPostgres(options?: { fsync?: boolean; maxConnections?: number; settings?: Record<string, string> }): Promise<TestPostgres>;
+export declare function startPostgres(options?: {
+  fsync?: boolean;
+  maxConnections?: number;
+  settings?: Record<string, string>;
+}): Promise<TestPostgres>;

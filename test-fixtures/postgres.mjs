@@ -23,20 +23,26 @@ export function findPostgres() {
   const candidates = [];
   if (process.env.OVSEAL_PG_BIN) candidates.push(process.env.OVSEAL_PG_BIN);
   try {
-    for (const version of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) candidates.push(`/usr/lib/postgresql/${version}/bin`);
+    for (const version of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)))
+      candidates.push(`/usr/lib/postgresql/${version}/bin`);
   } catch {
     // not Debian's layout
   }
   candidates.push(...(process.env.PATH ?? '').split(':').filter(Boolean));
   const binDir = candidates.find((dir) => TOOLS.every((tool) => existsSync(join(dir, tool))));
   if (binDir) return { ok: true, binDir };
-  return { ok: false, message: `PostgreSQL server binaries (${TOOLS.join(', ')}) not found: apt-get install postgresql (or set OVSEAL_PG_BIN to their directory)` };
+  return {
+    ok: false,
+    message: `PostgreSQL server binaries (${TOOLS.join(', ')}) not found: apt-get install postgresql (or set OVSEAL_PG_BIN to their directory)`,
+  };
 }
 
 /** The account the server runs as: ours, or an unprivileged one when we are root (initdb refuses root). */
 function serverAccount() {
   if (process.getuid?.() !== 0) return {};
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((line) => line.split(':'));
+  const passwd = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => line.split(':'));
   const entry = passwd.find((fields) => fields[0] === 'postgres') ?? passwd.find((fields) => fields[0] === 'nobody');
   if (!entry) throw new Error('running as root and no unprivileged account (postgres, nobody) to run PostgreSQL as');
   return { uid: Number(entry[2]), gid: Number(entry[3]) };
@@ -60,7 +66,9 @@ function run(binary, args, options) {
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${binary} ${args.join(' ')} exited ${code}: ${output.slice(-2000)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${binary} ${args.join(' ')} exited ${code}: ${output.slice(-2000)}`)),
+    );
   });
 }
 
@@ -83,7 +91,11 @@ export async function startPostgres(options = {}) {
     chownSync(join(root, 'pwfile'), account.uid, account.gid);
   }
   const env = { ...process.env, LC_ALL: 'C', PGTZ: 'UTC' };
-  await run(join(found.binDir, 'initdb'), ['-D', dataDir, '-U', user, '--pwfile', join(root, 'pwfile'), '-A', 'scram-sha-256', '-E', 'UTF8', '--no-sync'], { ...account, env, cwd: root });
+  await run(
+    join(found.binDir, 'initdb'),
+    ['-D', dataDir, '-U', user, '--pwfile', join(root, 'pwfile'), '-A', 'scram-sha-256', '-E', 'UTF8', '--no-sync'],
+    { ...account, env, cwd: root },
+  );
   rmSync(join(root, 'pwfile'), { force: true });
   const port = await freePort();
   const host = '127.0.0.1';
@@ -102,7 +114,11 @@ export async function startPostgres(options = {}) {
 
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return;
-    child = spawn(join(found.binDir, 'postgres'), ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])], { ...account, env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      join(found.binDir, 'postgres'),
+      ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
+      { ...account, env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     servers.add(child);
     child.stdout.on('data', (chunk) => (log += chunk));
     child.stderr.on('data', (chunk) => (log = (log + chunk).slice(-20_000)));
@@ -132,7 +148,8 @@ export async function startPostgres(options = {}) {
     clearTimeout(timer);
   };
 
-  const psql = (sql, database = 'postgres') => run(join(found.binDir, 'psql'), ['-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql, url(database)], { env });
+  const psql = (sql, database = 'postgres') =>
+    run(join(found.binDir, 'psql'), ['-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql, url(database)], { env });
 
   await start();
   return {

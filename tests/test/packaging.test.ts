@@ -60,7 +60,13 @@ function tarRead(tarball: string, file: string): string {
 }
 
 function run(command: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): string {
-  return execFileSync(command, args, { cwd: project, encoding: 'utf8', timeout: 110_000, env: { ...process.env, ...options.env }, ...(options.input ? { input: options.input } : {}) });
+  return execFileSync(command, args, {
+    cwd: project,
+    encoding: 'utf8',
+    timeout: 110_000,
+    env: { ...process.env, ...options.env },
+    ...(options.input ? { input: options.input } : {}),
+  });
 }
 
 if (missing.length > 0 && !REQUIRE_ALL) {
@@ -83,7 +89,13 @@ if (missing.length > 0 && !REQUIRE_ALL) {
     test('ships its licence, README, code and sources, no tests; every source map points at shipped files', () => {
       const tarball = tarballOf.get(name)!;
       const files = new Set(tarList(tarball));
-      for (const required of ['package/LICENSE', 'package/README.md', 'package/package.json', 'package/dist/index.js', 'package/dist/index.d.ts']) {
+      for (const required of [
+        'package/LICENSE',
+        'package/README.md',
+        'package/package.json',
+        'package/dist/index.js',
+        'package/dist/index.d.ts',
+      ]) {
         expect(files.has(required), `${name}: ${required}`).toBe(true);
       }
       expect(tarRead(tarball, 'package/LICENSE')).toContain('Apache License');
@@ -108,7 +120,11 @@ if (missing.length > 0 && !REQUIRE_ALL) {
       expect(packed.sideEffects === false || Array.isArray(packed.sideEffects)).toBe(true);
       for (const [subpath, target] of Object.entries(packed.exports)) {
         if (subpath === './package.json') continue;
-        expect(target, `${name} ${subpath}`).toMatchObject({ types: expect.stringMatching(/\.d\.ts$/), import: expect.stringMatching(/\.js$/), default: expect.stringMatching(/\.js$/) });
+        expect(target, `${name} ${subpath}`).toMatchObject({
+          types: expect.stringMatching(/\.d\.ts$/),
+          import: expect.stringMatching(/\.js$/),
+          default: expect.stringMatching(/\.js$/),
+        });
       }
       const ranges = Object.values({ ...packed.dependencies, ...packed.peerDependencies });
       expect(ranges.filter((range) => range.startsWith('workspace:'))).toEqual([]);
@@ -123,16 +139,27 @@ if (missing.length > 0 && !REQUIRE_ALL) {
       writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true, type: 'module' }));
       const install = [...tarballOf].filter(([name]) => !NOT_INSTALLED.has(name)).map(([, tarball]) => tarball);
       // All tarballs in one command, so that dependencies between them resolve to the tarballs.
-      execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', ...install], { cwd: project, stdio: 'pipe', timeout: 280_000 });
+      execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', ...install], {
+        cwd: project,
+        stdio: 'pipe',
+        timeout: 280_000,
+      });
     }, 300_000);
 
     test('an ES module seals and opens a model (worker threads included) and uses kms-local through the testkit', () => {
       writeFileSync(join(project, 'roundtrip.mjs'), ROUNDTRIP);
       const output = run(process.execPath, ['roundtrip.mjs']);
-      expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({ results: [true, true, true, true], signer: true, format: 'openvino-ir', kms: true, env: true, fixture: true });
+      expect(JSON.parse(output.trim().split('\n').at(-1)!)).toEqual({
+        results: [true, true, true, true],
+        signer: true,
+        format: 'openvino-ir',
+        kms: true,
+        env: true,
+        fixture: true,
+      });
     });
 
-    test('require() of a package: the module itself where Node can require ES modules, else Node\'s ERR_REQUIRE_ESM naming import()', () => {
+    test("require() of a package: the module itself where Node can require ES modules, else Node's ERR_REQUIRE_ESM naming import()", () => {
       const script = `try { const c = require('@ovseal/container'); console.log(typeof c.seal); } catch (e) { console.log(e.code + ' ' + e.message); }`;
       writeFileSync(join(project, 'consumer.cjs'), script);
       const output = run(process.execPath, ['consumer.cjs']).trim();
@@ -147,11 +174,22 @@ if (missing.length > 0 && !REQUIRE_ALL) {
       writeFileSync(
         join(project, 'tsconfig.json'),
         JSON.stringify({
-          compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] },
+          compilerOptions: {
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'es2022',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+            typeRoots: [join(REPO, 'node_modules', '@types')],
+          },
           files: ['consumer.ts'],
         }),
       );
-      const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { encoding: 'utf8' });
+      const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], {
+        encoding: 'utf8',
+      });
       expect(tsc.stdout + tsc.stderr).toBe('');
       expect(tsc.status).toBe(0);
     });

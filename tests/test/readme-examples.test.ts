@@ -121,7 +121,11 @@ describe('README examples', () => {
   });
 
   test('the type check reported nothing else (the prelude included)', () => {
-    expect(checked.output.split('\n').filter((line) => /error TS/.test(line) && !all.some((example) => line.includes(`src/${example.file}.ts(`)))).toEqual([]);
+    expect(
+      checked.output
+        .split('\n')
+        .filter((line) => /error TS/.test(line) && !all.some((example) => line.includes(`src/${example.file}.ts(`))),
+    ).toEqual([]);
     expect(checked.status).toBe(0);
   });
 

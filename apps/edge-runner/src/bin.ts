@@ -68,14 +68,22 @@ async function main(): Promise<number> {
     case 'public-key': {
       const key = command === 'init' ? await createDeviceKey(config.deviceKey) : await openDeviceKey(config.deviceKey);
       warnIfFile(key);
-      if (values.json) process.stdout.write(`${JSON.stringify({ id: config.deviceId, keyType: key.keyType, keyId: key.keyId, publicKeyPem: key.publicKeyPem })}\n`);
-      else process.stdout.write(`device ${config.deviceId}: ${key.keyType} key ${key.keyId} (${key.storage})${key.attestation ? `; attestation key ${key.attestation.akName}` : ''}\n${key.publicKeyPem}`);
+      if (values.json)
+        process.stdout.write(
+          `${JSON.stringify({ id: config.deviceId, keyType: key.keyType, keyId: key.keyId, publicKeyPem: key.publicKeyPem })}\n`,
+        );
+      else
+        process.stdout.write(
+          `device ${config.deviceId}: ${key.keyType} key ${key.keyId} (${key.storage})${key.attestation ? `; attestation key ${key.attestation.akName}` : ''}\n${key.publicKeyPem}`,
+        );
       return 0;
     }
     case 'enrol': {
       if (values.token !== undefined) {
         // Anyone on the machine sees a command line (ps): the token must not be on it.
-        process.stderr.write('ovseal-edge: error: --token would show the enrolment token to every user of this machine (ps)\novseal-edge: hint: pass --token-file FILE (or - to read it from stdin), or set OVSEAL_ENROL_TOKEN\n');
+        process.stderr.write(
+          'ovseal-edge: error: --token would show the enrolment token to every user of this machine (ps)\novseal-edge: hint: pass --token-file FILE (or - to read it from stdin), or set OVSEAL_ENROL_TOKEN\n',
+        );
         return 2;
       }
       const token = await readEnrolmentToken(values['token-file']);
@@ -85,10 +93,20 @@ async function main(): Promise<number> {
       }
       const key = await openDeviceKey(config.deviceKey);
       warnIfFile(key);
-      const client = new BrokerClient({ brokerUrls: config.brokerUrls, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
+      const client = new BrokerClient({
+        brokerUrls: config.brokerUrls,
+        deviceId: config.deviceId,
+        identity: key.identity,
+        tls: config.brokerTls,
+        attestation: key.attestation,
+      });
       const device = await client.enrol(token, key);
       const attested = key.attestation ? '; attested: EK and attestation key proven by a credential challenge' : '';
-      process.stdout.write(values.json ? `${JSON.stringify(device)}\n` : `enrolled ${device.id} (key ${device.keyId}; labels: ${device.labels.join(', ') || 'none'}${attested})\n`);
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify(device)}\n`
+          : `enrolled ${device.id} (key ${device.keyId}; labels: ${device.labels.join(', ') || 'none'}${attested})\n`,
+      );
       return 0;
     }
     case 'fetch-key': {
@@ -97,17 +115,39 @@ async function main(): Promise<number> {
         return 2;
       }
       const key = await openDeviceKey(config.deviceKey);
-      const client = new BrokerClient({ brokerUrls: config.brokerUrls, deviceId: config.deviceId, identity: key.identity, tls: config.brokerTls, attestation: key.attestation });
+      const client = new BrokerClient({
+        brokerUrls: config.brokerUrls,
+        deviceId: config.deviceId,
+        identity: key.identity,
+        tls: config.brokerTls,
+        attestation: key.attestation,
+      });
       const release = await client.requestKey(values.model);
       const cache = new ModelCache(config.dataDir);
       const previous = await cache.readKey(release.model);
-      await cache.writeKey({ model: release.model, name: release.name, version: release.version, containerId: release.containerId, stanza: release.stanza, notAfter: release.notAfter, fetchedAt: new Date().toISOString(), size: previous?.size ?? 0, etag: previous?.etag ?? null });
-      process.stdout.write(values.json ? `${JSON.stringify({ model: release.model, stanzaType: release.stanza.type, notAfter: release.notAfter, releasesLeft: release.releasesLeft })}\n` : `key for ${release.model} released (${release.stanza.type} stanza, not after ${release.notAfter}, ${release.releasesLeft} left)\n`);
+      await cache.writeKey({
+        model: release.model,
+        name: release.name,
+        version: release.version,
+        containerId: release.containerId,
+        stanza: release.stanza,
+        notAfter: release.notAfter,
+        fetchedAt: new Date().toISOString(),
+        size: previous?.size ?? 0,
+        etag: previous?.etag ?? null,
+      });
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify({ model: release.model, stanzaType: release.stanza.type, notAfter: release.notAfter, releasesLeft: release.releasesLeft })}\n`
+          : `key for ${release.model} released (${release.stanza.type} stanza, not after ${release.notAfter}, ${release.releasesLeft} left)\n`,
+      );
       return 0;
     }
     case 'run': {
       const runner = await startEdgeRunner(config, { processMetrics: true });
-      process.stdout.write(`${JSON.stringify({ event: 'ready', url: runner.url, port: runner.port, deviceId: config.deviceId, deviceKey: runner.deviceKey.storage, pid: process.pid })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'ready', url: runner.url, port: runner.port, deviceId: config.deviceId, deviceKey: runner.deviceKey.storage, pid: process.pid })}\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => void runner.close().then(resolve);
         process.once('SIGTERM', stop);

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { challengeWrapFields, quoteQualifyingData, quoteToJson, signDeviceRequest, stanzaFromJson } from '@ovseal/broker-protocol';
-import type { ActivationChallenge, ChallengeResponse, DeviceModelList, EnrolRequest, KeyReleaseRequest, KeyReleaseResponse } from '@ovseal/broker-protocol';
+import type {
+  ActivationChallenge,
+  ChallengeResponse,
+  DeviceModelList,
+  EnrolRequest,
+  KeyReleaseRequest,
+  KeyReleaseResponse,
+} from '@ovseal/broker-protocol';
 import { createWrapContext, type Identity } from '@ovseal/container';
 import { EdgeRunnerError } from './errors.js';
 import type { DeviceAttestation } from './lib/device-attestation.js';
@@ -95,9 +102,17 @@ export class BrokerClient {
     throw lastError;
   }
 
-  async #fetch(base: string, path: string, init: { method: string; headers: Record<string, string>; body?: Uint8Array }): Promise<HttpResponse & { text: string }> {
+  async #fetch(
+    base: string,
+    path: string,
+    init: { method: string; headers: Record<string, string>; body?: Uint8Array },
+  ): Promise<HttpResponse & { text: string }> {
     try {
-      const response = await httpRequest(`${base}${path}`, { ...init, timeoutMs: this.#options.timeoutMs ?? 15_000, tls: this.#options.tls });
+      const response = await httpRequest(`${base}${path}`, {
+        ...init,
+        timeoutMs: this.#options.timeoutMs ?? 15_000,
+        tls: this.#options.tls,
+      });
       return { ...response, text: await readText(response) };
     } catch (cause) {
       throw new EdgeRunnerError('ERR_BROKER_UNREACHABLE', `the broker at ${base} is unreachable: ${(cause as Error).message}`, { cause });
@@ -114,7 +129,11 @@ export class BrokerClient {
     }
     if (response.status < 200 || response.status > 299) {
       const { error, message } = body as { error?: string; message?: string };
-      throw new EdgeRunnerError('ERR_BROKER_REFUSED', `the broker refused (${response.status} ${error ?? 'error'}): ${message ?? text.slice(0, 200)}`, { status: response.status, brokerCode: error ?? 'unknown' });
+      throw new EdgeRunnerError(
+        'ERR_BROKER_REFUSED',
+        `the broker refused (${response.status} ${error ?? 'error'}): ${message ?? text.slice(0, 200)}`,
+        { status: response.status, brokerCode: error ?? 'unknown' },
+      );
     }
     return body as T;
   }
@@ -127,8 +146,15 @@ export class BrokerClient {
       body: Buffer.from(JSON.stringify({ deviceId: this.#options.deviceId })),
     });
     const challenge = await this.#json<ChallengeResponse>(response);
-    const secret = await this.#options.identity.unwrap([stanzaFromJson(challenge.stanza)], createWrapContext(challengeWrapFields(challenge.nonce, this.#options.deviceId)));
-    if (!secret) throw new EdgeRunnerError('ERR_DEVICE_KEY', 'the broker challenge is not for this device key (was the device registered with another key?)');
+    const secret = await this.#options.identity.unwrap(
+      [stanzaFromJson(challenge.stanza)],
+      createWrapContext(challengeWrapFields(challenge.nonce, this.#options.deviceId)),
+    );
+    if (!secret)
+      throw new EdgeRunnerError(
+        'ERR_DEVICE_KEY',
+        'the broker challenge is not for this device key (was the device registered with another key?)',
+      );
     return { challenge, secret };
   }
 
@@ -140,14 +166,26 @@ export class BrokerClient {
     return this.#withFailover((base) => this.#sendTo<T>(base, method, path, bodyFor));
   }
 
-  async #sendTo<T>(base: string, method: 'GET' | 'POST', path: string, bodyFor: (challenge: ChallengeResponse) => Promise<unknown> | unknown): Promise<T> {
+  async #sendTo<T>(
+    base: string,
+    method: 'GET' | 'POST',
+    path: string,
+    bodyFor: (challenge: ChallengeResponse) => Promise<unknown> | unknown,
+  ): Promise<T> {
     const { challenge, secret } = await this.#challenge(base);
     let authorization: string;
     let payload: Buffer | undefined;
     try {
       const body = await bodyFor(challenge);
       payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      authorization = signDeviceRequest(secret, { method, path, deviceId: this.#options.deviceId, nonce: challenge.nonce, timestamp: Date.now(), body: payload ?? Buffer.alloc(0) });
+      authorization = signDeviceRequest(secret, {
+        method,
+        path,
+        deviceId: this.#options.deviceId,
+        nonce: challenge.nonce,
+        timestamp: Date.now(),
+        body: payload ?? Buffer.alloc(0),
+      });
     } finally {
       secret.fill(0);
     }
@@ -184,7 +222,9 @@ export class BrokerClient {
    * does so already.
    */
   requestKey(modelId: string, requestId: string = randomUUID()): Promise<KeyReleaseResponse> {
-    return this.#send<KeyReleaseResponse>('POST', `/v1/models/${encodeURIComponent(modelId)}/key`, (challenge) => this.#releaseBody(challenge, requestId));
+    return this.#send<KeyReleaseResponse>('POST', `/v1/models/${encodeURIComponent(modelId)}/key`, (challenge) =>
+      this.#releaseBody(challenge, requestId),
+    );
   }
 
   async #enrolRequest(base: string, token: string, body: EnrolRequest): Promise<{ status: number; body: unknown }> {
@@ -201,22 +241,35 @@ export class BrokerClient {
    * attestation key, in two requests (to one broker): the TPM's keys, then the activated credential
    * and a quote.
    */
-  enrol(token: string, key: { keyType: string; publicKeyPem: string; attestation?: DeviceAttestation | undefined }): Promise<EnrolledDevice> {
+  enrol(
+    token: string,
+    key: { keyType: string; publicKeyPem: string; attestation?: DeviceAttestation | undefined },
+  ): Promise<EnrolledDevice> {
     return this.#withFailover((base) => this.#enrolOn(base, token, key));
   }
 
-  async #enrolOn(base: string, token: string, key: { keyType: string; publicKeyPem: string; attestation?: DeviceAttestation | undefined }): Promise<EnrolledDevice> {
+  async #enrolOn(
+    base: string,
+    token: string,
+    key: { keyType: string; publicKeyPem: string; attestation?: DeviceAttestation | undefined },
+  ): Promise<EnrolledDevice> {
     const plain = { deviceId: this.#options.deviceId, keyType: key.keyType, publicKeyPem: key.publicKeyPem };
     if (!key.attestation) return (await this.#enrolRequest(base, token, plain)).body as EnrolledDevice;
     const claims = await key.attestation.enrolmentClaims();
     const first = await this.#enrolRequest(base, token, { ...plain, attestation: claims });
-    if (first.status !== 202) throw new EdgeRunnerError('ERR_BROKER_REFUSED', 'the broker did not answer the attested enrolment with a credential challenge (does it support attestation?)', { status: first.status, brokerCode: 'no_activation' });
+    if (first.status !== 202)
+      throw new EdgeRunnerError(
+        'ERR_BROKER_REFUSED',
+        'the broker did not answer the attested enrolment with a credential challenge (does it support attestation?)',
+        { status: first.status, brokerCode: 'no_activation' },
+      );
     const challenge = first.body as ActivationChallenge;
     const secret = await key.attestation.activate(challenge);
     try {
       const quote = await key.attestation.quote(challenge.pcrs, quoteQualifyingData('enrol', challenge.nonce, this.#options.deviceId));
       const activation = { nonce: challenge.nonce, secret: secret.toString('base64') };
-      return (await this.#enrolRequest(base, token, { ...plain, attestation: { ...claims, activation, quote: quoteToJson(quote) } })).body as EnrolledDevice;
+      return (await this.#enrolRequest(base, token, { ...plain, attestation: { ...claims, activation, quote: quoteToJson(quote) } }))
+        .body as EnrolledDevice;
     } finally {
       secret.fill(0);
     }

@@ -2,12 +2,7 @@ import { OvsealError } from '@ovseal/container';
 
 /** Codes of the errors the edge runner throws. */
 export type EdgeRunnerErrorCode =
-  | 'ERR_RUNNER_CONFIG'
-  | 'ERR_DEVICE_KEY'
-  | 'ERR_BROKER_UNREACHABLE'
-  | 'ERR_BROKER_REFUSED'
-  | 'ERR_DOWNLOAD'
-  | 'ERR_BAD_MODEL_ID';
+  'ERR_RUNNER_CONFIG' | 'ERR_DEVICE_KEY' | 'ERR_BROKER_UNREACHABLE' | 'ERR_BROKER_REFUSED' | 'ERR_DOWNLOAD' | 'ERR_BAD_MODEL_ID';
 
 /**
  * A failure of the edge runner. `ERR_BROKER_REFUSED` carries the broker's HTTP status and error
@@ -25,7 +20,11 @@ export class EdgeRunnerError extends OvsealError {
   /** The broker's error code of a refusal. */
   readonly brokerCode?: string;
 
-  constructor(code: EdgeRunnerErrorCode, message: string, options?: { cause?: unknown; hint?: string; status?: number; brokerCode?: string }) {
+  constructor(
+    code: EdgeRunnerErrorCode,
+    message: string,
+    options?: { cause?: unknown; hint?: string; status?: number; brokerCode?: string },
+  ) {
     super(code, message, options);
     if (options?.status !== undefined) this.status = options.status;
     if (options?.brokerCode !== undefined) this.brokerCode = options.brokerCode;

@@ -53,9 +53,13 @@ export class FileDeviceKey implements Identity {
       mode = (await stat(path)).mode;
       pem = await readFile(path, 'utf8');
     } catch (cause) {
-      throw new EdgeRunnerError('ERR_DEVICE_KEY', `cannot read the device key ${path}: ${(cause as Error).message}`, { cause, hint: 'create it with `ovseal-edge init --file-key`' });
+      throw new EdgeRunnerError('ERR_DEVICE_KEY', `cannot read the device key ${path}: ${(cause as Error).message}`, {
+        cause,
+        hint: 'create it with `ovseal-edge init --file-key`',
+      });
     }
-    if ((mode & 0o077) !== 0) throw new EdgeRunnerError('ERR_DEVICE_KEY', `${path} is readable by other users`, { hint: `chmod 600 ${path}` });
+    if ((mode & 0o077) !== 0)
+      throw new EdgeRunnerError('ERR_DEVICE_KEY', `${path} is readable by other users`, { hint: `chmod 600 ${path}` });
     return new FileDeviceKey(createPrivateKey(pem));
   }
 

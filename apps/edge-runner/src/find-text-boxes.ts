@@ -43,17 +43,30 @@ export function findTextBoxes(map: ArrayLike<number>, width: number, height: num
   for (let start = 0; start < width * height; start++) {
     if (label[start] !== 0 || map[start]! <= threshold) continue;
     next++;
-    let x0 = width, y0 = height, x1 = -1, y1 = -1, sum = 0, count = 0;
+    let x0 = width,
+      y0 = height,
+      x1 = -1,
+      y1 = -1,
+      sum = 0,
+      count = 0;
     label[start] = next;
     stack.push(start);
     while (stack.length > 0) {
       const at = stack.pop()!;
       const x = at % width;
       const y = (at - x) / width;
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
       sum += map[at]!;
       count++;
-      for (const neighbour of [x > 0 ? at - 1 : -1, x < width - 1 ? at + 1 : -1, y > 0 ? at - width : -1, y < height - 1 ? at + width : -1]) {
+      for (const neighbour of [
+        x > 0 ? at - 1 : -1,
+        x < width - 1 ? at + 1 : -1,
+        y > 0 ? at - width : -1,
+        y < height - 1 ? at + width : -1,
+      ]) {
         if (neighbour >= 0 && label[neighbour] === 0 && map[neighbour]! > threshold) {
           label[neighbour] = next;
           stack.push(neighbour);
@@ -65,7 +78,13 @@ export function findTextBoxes(map: ArrayLike<number>, width: number, height: num
     const h = y1 - y0 + 1;
     if (score < boxThreshold || Math.min(w, h) < minSize) continue;
     const grow = Math.round((w * h * ratio) / (2 * (w + h)));
-    boxes.push({ x0: Math.max(0, x0 - grow), y0: Math.max(0, y0 - grow), x1: Math.min(width - 1, x1 + grow), y1: Math.min(height - 1, y1 + grow), score });
+    boxes.push({
+      x0: Math.max(0, x0 - grow),
+      y0: Math.max(0, y0 - grow),
+      x1: Math.min(width - 1, x1 + grow),
+      y1: Math.min(height - 1, y1 + grow),
+      score,
+    });
   }
   return mergeOverlapping(boxes).sort((a, b) => a.y0 - b.y0 || a.x0 - b.x0);
 }
@@ -73,7 +92,7 @@ export function findTextBoxes(map: ArrayLike<number>, width: number, height: num
 /** Words of one line come out as separate regions whose grown boxes overlap: join them. */
 function mergeOverlapping(boxes: TextBox[]): TextBox[] {
   const out = [...boxes];
-  for (let merged = true; merged; ) {
+  for (let merged = true; merged;) {
     merged = false;
     for (let i = 0; i < out.length && !merged; i++) {
       for (let j = i + 1; j < out.length && !merged; j++) {
@@ -82,7 +101,13 @@ function mergeOverlapping(boxes: TextBox[]): TextBox[] {
         if (a.x0 > b.x1 || b.x0 > a.x1 || a.y0 > b.y1 || b.y0 > a.y1) continue;
         const areaA = (a.x1 - a.x0 + 1) * (a.y1 - a.y0 + 1);
         const areaB = (b.x1 - b.x0 + 1) * (b.y1 - b.y0 + 1);
-        out[i] = { x0: Math.min(a.x0, b.x0), y0: Math.min(a.y0, b.y0), x1: Math.max(a.x1, b.x1), y1: Math.max(a.y1, b.y1), score: (a.score * areaA + b.score * areaB) / (areaA + areaB) };
+        out[i] = {
+          x0: Math.min(a.x0, b.x0),
+          y0: Math.min(a.y0, b.y0),
+          x1: Math.max(a.x1, b.x1),
+          y1: Math.max(a.y1, b.y1),
+          score: (a.score * areaA + b.score * areaB) / (areaA + areaB),
+        };
         out.splice(j, 1);
         merged = true;
       }

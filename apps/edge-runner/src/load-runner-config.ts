@@ -74,14 +74,23 @@ function brokerUrlOf(value: unknown, field: string): string {
     fail(`"${field}" is an https URL`);
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) return brokerUrl;
-  return fail(`"${field}" must be https:// (plain http only on loopback), not ${JSON.stringify(brokerUrl)}`, 'serve the broker over TLS (--tls-cert/--tls-key); for a private CA set "brokerCa", and pin it with "brokerPin"');
+  return fail(
+    `"${field}" must be https:// (plain http only on loopback), not ${JSON.stringify(brokerUrl)}`,
+    'serve the broker over TLS (--tls-cert/--tls-key); for a private CA set "brokerCa", and pin it with "brokerPin"',
+  );
 }
 
 async function brokerTlsOf(raw: Record<string, unknown>, base: string): Promise<BrokerTls | undefined> {
   const caFile = raw['brokerCa'] === undefined ? undefined : str(raw, 'brokerCa');
   const pin = raw['brokerPin'] === undefined ? undefined : str(raw, 'brokerPin');
-  if (pin !== undefined && !/^sha256\/\/[A-Za-z0-9+/]{43}=$/.test(pin)) fail('"brokerPin" is sha256// and the base64 SHA-256 of the broker certificate\'s public key (openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)');
-  const ca = caFile === undefined ? undefined : await readFile(resolve(base, caFile), 'utf8').catch((cause: Error) => fail(`cannot read "brokerCa" ${caFile}: ${cause.message}`));
+  if (pin !== undefined && !/^sha256\/\/[A-Za-z0-9+/]{43}=$/.test(pin))
+    fail(
+      '"brokerPin" is sha256// and the base64 SHA-256 of the broker certificate\'s public key (openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)',
+    );
+  const ca =
+    caFile === undefined
+      ? undefined
+      : await readFile(resolve(base, caFile), 'utf8').catch((cause: Error) => fail(`cannot read "brokerCa" ${caFile}: ${cause.message}`));
   return ca === undefined && pin === undefined ? undefined : { ...(ca !== undefined ? { ca } : {}), ...(pin !== undefined ? { pin } : {}) };
 }
 
@@ -110,14 +119,19 @@ function deviceKeyOf(raw: unknown, base: string): DeviceKeyConfig {
 
 /** `true` (the defaults) or `{ akHandle?, ekHandle?, ekCertificateIndex? }`. */
 function attestationOf(raw: unknown): AttestationConfig {
-  if (raw !== true && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) fail('"deviceKey.attestation" is true or { "akHandle", "ekHandle", "ekCertificateIndex" }');
+  if (raw !== true && (raw === null || typeof raw !== 'object' || Array.isArray(raw)))
+    fail('"deviceKey.attestation" is true or { "akHandle", "ekHandle", "ekCertificateIndex" }');
   const fields = raw === true ? {} : (raw as Record<string, unknown>);
   const hex = (field: string, fallback: string) => {
     const value = fields[field] ?? fallback;
     if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{1,8}$/.test(value)) fail(`"deviceKey.attestation.${field}" is a 0x… handle`);
     return value;
   };
-  return { akHandle: hex('akHandle', '0x81000200'), ekHandle: hex('ekHandle', '0x81010001'), ekCertificateIndex: hex('ekCertificateIndex', '0x01c00002') };
+  return {
+    akHandle: hex('akHandle', '0x81000200'),
+    ekHandle: hex('ekHandle', '0x81010001'),
+    ekCertificateIndex: hex('ekCertificateIndex', '0x01c00002'),
+  };
 }
 
 /**
@@ -125,7 +139,8 @@ function attestationOf(raw: unknown): AttestationConfig {
  * on loopback only). One `brokerCa`/`brokerPin` applies to all of them.
  */
 function brokerUrlsOf(raw: Record<string, unknown>): string[] {
-  if ((raw['brokerUrls'] === undefined) === (raw['brokerUrl'] === undefined)) fail('give "brokerUrl" (one broker) or "brokerUrls" (a list), not both');
+  if ((raw['brokerUrls'] === undefined) === (raw['brokerUrl'] === undefined))
+    fail('give "brokerUrl" (one broker) or "brokerUrls" (a list), not both');
   if (raw['brokerUrl'] !== undefined) return [brokerUrlOf(raw['brokerUrl'], 'brokerUrl')];
   const list = raw['brokerUrls'];
   if (!Array.isArray(list) || list.length === 0 || list.length > 16) fail('"brokerUrls" is a list of 1 to 16 broker URLs');
@@ -169,13 +184,27 @@ export async function loadRunnerConfig(path: string): Promise<RunnerConfig> {
   const progress = raw['progress'] ?? 'auto';
   if (progress !== 'auto' && progress !== 'always' && progress !== 'never') fail('"progress" is auto, always or never');
   const trustFiles = raw['trust'] ?? [];
-  if (!Array.isArray(trustFiles) || !trustFiles.every((file) => typeof file === 'string')) fail('"trust" is a list of publisher public key files');
+  if (!Array.isArray(trustFiles) || !trustFiles.every((file) => typeof file === 'string'))
+    fail('"trust" is a list of publisher public key files');
   // The device's public key is public: without a publisher to trust, the runner would load any
   // model anyone sealed to it, from whoever answers at its broker URL.
-  if (trustFiles.length === 0) fail('"trust" names no publisher key: the runner loads only models signed by a publisher it trusts', 'add the publisher public key (from `ovseal sign-keygen`): "trust": ["publisher.pem.pub"]');
-  const trust = { publicKeys: await Promise.all(trustFiles.map((file: string) => readFile(isAbsolute(file) ? file : resolve(base, file), 'utf8').catch((cause: Error) => fail(`cannot read the trusted key ${file}: ${cause.message}`)))) };
+  if (trustFiles.length === 0)
+    fail(
+      '"trust" names no publisher key: the runner loads only models signed by a publisher it trusts',
+      'add the publisher public key (from `ovseal sign-keygen`): "trust": ["publisher.pem.pub"]',
+    );
+  const trust = {
+    publicKeys: await Promise.all(
+      trustFiles.map((file: string) =>
+        readFile(isAbsolute(file) ? file : resolve(base, file), 'utf8').catch((cause: Error) =>
+          fail(`cannot read the trusted key ${file}: ${cause.message}`),
+        ),
+      ),
+    ),
+  };
   const models = raw['models'];
-  if (models !== undefined && (!Array.isArray(models) || !models.every((name) => typeof name === 'string'))) fail('"models" is a list of model names');
+  if (models !== undefined && (!Array.isArray(models) || !models.every((name) => typeof name === 'string')))
+    fail('"models" is a list of model names');
   return {
     deviceId,
     brokerUrls,

@@ -37,11 +37,25 @@ export async function openDeviceKey(config: DeviceKeyConfig): Promise<DeviceKey>
   }
   const source = config.keyDir !== undefined ? { keyDir: config.keyDir } : { handle: config.handle! };
   try {
-    const identity = config.type === 'tpm-rsa' ? await TpmRsaIdentity.open(source, tpmOptions(config)) : await TpmEcdhIdentity.open(source, tpmOptions(config));
+    const identity =
+      config.type === 'tpm-rsa'
+        ? await TpmRsaIdentity.open(source, tpmOptions(config))
+        : await TpmEcdhIdentity.open(source, tpmOptions(config));
     const attestation = config.attestation ? await DeviceAttestation.open(config.attestation, config.tcti) : undefined;
-    return { identity, keyType: config.type, keyId: identity.keyId, publicKeyPem: identity.publicKeyPem, storage: 'tpm', ...(attestation ? { attestation } : {}) };
+    return {
+      identity,
+      keyType: config.type,
+      keyId: identity.keyId,
+      publicKeyPem: identity.publicKeyPem,
+      storage: 'tpm',
+      ...(attestation ? { attestation } : {}),
+    };
   } catch (cause) {
-    throw new EdgeRunnerError('ERR_DEVICE_KEY', `cannot open the TPM device key${config.attestation ? ' or attestation key' : ''}: ${(cause as Error).message}`, { cause, hint: 'create them with `ovseal-edge init`' });
+    throw new EdgeRunnerError(
+      'ERR_DEVICE_KEY',
+      `cannot open the TPM device key${config.attestation ? ' or attestation key' : ''}: ${(cause as Error).message}`,
+      { cause, hint: 'create them with `ovseal-edge init`' },
+    );
   }
 }
 

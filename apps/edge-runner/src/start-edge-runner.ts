@@ -53,11 +53,14 @@ export interface EdgeRunnerOptions {
 export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerOptions = {}): Promise<EdgeRunner> {
   const log = options.log ?? stderrLog();
   if (!config.trust || config.trust.publicKeys.length === 0) {
-    throw new EdgeRunnerError('ERR_RUNNER_CONFIG', 'the runner needs a publisher to trust: it loads only models signed by one', { hint: 'add the publisher public key (from `ovseal sign-keygen`) to "trust" in the config' });
+    throw new EdgeRunnerError('ERR_RUNNER_CONFIG', 'the runner needs a publisher to trust: it loads only models signed by one', {
+      hint: 'add the publisher public key (from `ovseal sign-keygen`) to "trust" in the config',
+    });
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const deviceKey = await openDeviceKey(config.deviceKey);
-  if (deviceKey.storage === 'file') log('WARNING: the device key is a FILE, not a TPM key: anyone who copies it can impersonate this device');
+  if (deviceKey.storage === 'file')
+    log('WARNING: the device key is a FILE, not a TPM key: anyone who copies it can impersonate this device');
   const metrics = new RunnerMetrics({ processMetrics: options.processMetrics ?? false });
   const client = new BrokerClient({
     brokerUrls: config.brokerUrls,
@@ -78,9 +81,19 @@ export async function startEdgeRunner(config: RunnerConfig, options: EdgeRunnerO
   if (manager.served.size > 0) log(`serving ${[...manager.served.values()].map((m) => m.id).join(', ')} from the cache`);
 
   if (config.inferToken === undefined && !isLoopbackHost(config.listen.host)) {
-    log(`WARNING: listening on ${config.listen.host} without an inferToken: anyone who reaches this port can run the model (set "inferToken", or listen on 127.0.0.1)`);
+    log(
+      `WARNING: listening on ${config.listen.host} without an inferToken: anyone who reaches this port can run the model (set "inferToken", or listen on 127.0.0.1)`,
+    );
   }
-  const handle = createRunnerHandler({ manager, metrics, deviceId: config.deviceId, deviceKeyStorage: deviceKey.storage, inferToken: config.inferToken, maxInferBytes: config.maxInferBytes, log });
+  const handle = createRunnerHandler({
+    manager,
+    metrics,
+    deviceId: config.deviceId,
+    deviceKeyStorage: deviceKey.storage,
+    inferToken: config.inferToken,
+    maxInferBytes: config.maxInferBytes,
+    log,
+  });
   // The handler answers every failure itself; its promise never rejects.
   const server = createServer((req, res) => void handle(req, res));
   server.headersTimeout = 10_000;

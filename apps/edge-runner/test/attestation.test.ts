@@ -9,7 +9,22 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSwtpm, type SwtpmInstance } from '@ovseal/key-tpm/testing';
-import { admin, assertTpm, describeWithTpm, edge, health, sealDetector, spawnBroker, spawnRunner, startKms, tempDir, waitFor, writeConfig, type BrokerProcess, type Spawned } from './helpers.js';
+import {
+  admin,
+  assertTpm,
+  describeWithTpm,
+  edge,
+  health,
+  sealDetector,
+  spawnBroker,
+  spawnRunner,
+  startKms,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type BrokerProcess,
+  type Spawned,
+} from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -28,11 +43,19 @@ describeWithTpm('edge runner with TPM attestation (broker and runner processes, 
     kms = await startKms();
     tpm = await startSwtpm({ endorsement: { caDir: join(work.path, 'tpm-ca') } });
     await writeFile(join(work.path, 'ek-ca.pem'), tpm.endorsementCaPem!);
-    broker = await spawnBroker({ dataDir: join(work.path, 'broker'), kms, args: ['--ek-ca', join(work.path, 'ek-ca.pem'), '--attest-pcrs', 'sha256:0,7'] });
+    broker = await spawnBroker({
+      dataDir: join(work.path, 'broker'),
+      kms,
+      args: ['--ek-ca', join(work.path, 'ek-ca.pem'), '--attest-pcrs', 'sha256:0,7'],
+    });
     const sealed = await sealDetector(join(work.path, 'det.ovseal'), kms, { version: '2.0.0' });
     expect((await api.post('/v1/admin/models', await readFile(sealed))).status).toBe(201);
-    expect((await api.post('/v1/admin/pcr-policies', { label: 'site-attested', pcrs: 'sha256:0,7', tofu: 'each-device' })).status).toBe(201);
-    expect((await api.post('/v1/admin/grants', { label: 'site-attested', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 10 })).status).toBe(201);
+    expect((await api.post('/v1/admin/pcr-policies', { label: 'site-attested', pcrs: 'sha256:0,7', tofu: 'each-device' })).status).toBe(
+      201,
+    );
+    expect(
+      (await api.post('/v1/admin/grants', { label: 'site-attested', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 10 })).status,
+    ).toBe(201);
     const deviceKey = { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-key', tcti: tpm.tcti, attestation: true };
     config = await writeConfig(work.path, 'edge', { deviceId: 'edge-att', dataDir: 'edge-data', deviceKey, brokerUrl: broker.url });
   });

@@ -23,10 +23,20 @@ async function fakeBroker(status: number, seen: { url: string; body: string }[])
     if (req.url === '/v1/challenges') {
       const nonce = randomBytes(24).toString('base64url');
       const [stanza] = await recipient.wrap(randomBytes(32), createWrapContext(challengeWrapFields(nonce, 'edge-1')));
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ deviceId: 'edge-1', nonce, expiresAt: new Date().toISOString(), stanza: stanzaToJson(stanza!) }));
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ deviceId: 'edge-1', nonce, expiresAt: new Date().toISOString(), stanza: stanzaToJson(stanza!) }));
       return;
     }
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { models: [], deviceId: 'edge-1', model: 'm@1' } : { error: status === 503 ? 'store_unavailable' : 'not_granted', message: 'x' }));
+    res
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(
+        JSON.stringify(
+          status === 200
+            ? { models: [], deviceId: 'edge-1', model: 'm@1' }
+            : { error: status === 503 ? 'store_unavailable' : 'not_granted', message: 'x' },
+        ),
+      );
   };
   const server = createServer((req, res) => void answer(req, res));
   servers.push(server);
@@ -44,7 +54,12 @@ describe('BrokerClient failover', () => {
     const down = await fakeBroker(503, seen[0]!);
     const up = await fakeBroker(200, seen[1]!);
     const attempts: string[] = [];
-    const client = new BrokerClient({ brokerUrls: ['http://127.0.0.1:9', down, up], deviceId: 'edge-1', identity, onAttempt: (url, outcome) => attempts.push(`${url === up ? 'up' : url === down ? 'down' : 'dead'}:${outcome}`) });
+    const client = new BrokerClient({
+      brokerUrls: ['http://127.0.0.1:9', down, up],
+      deviceId: 'edge-1',
+      identity,
+      onAttempt: (url, outcome) => attempts.push(`${url === up ? 'up' : url === down ? 'down' : 'dead'}:${outcome}`),
+    });
     await client.listModels();
     expect(attempts).toEqual(['dead:unavailable', 'down:unavailable', 'up:ok']);
     expect(client.failovers).toBe(2);
@@ -59,11 +74,13 @@ describe('BrokerClient failover', () => {
     const up = await fakeBroker(200, seen[1]!);
     const client = new BrokerClient({ brokerUrls: [down, up], deviceId: 'edge-1', identity });
     await client.requestKey('m@1', 'request-id-0001');
-    const bodies = [...seen[0]!, ...seen[1]!].filter((request) => request.url.endsWith('/key')).map((request) => JSON.parse(request.body) as { requestId: string });
+    const bodies = [...seen[0]!, ...seen[1]!]
+      .filter((request) => request.url.endsWith('/key'))
+      .map((request) => JSON.parse(request.body) as { requestId: string });
     expect(bodies).toEqual([{ requestId: 'request-id-0001' }, { requestId: 'request-id-0001' }]);
   });
 
-  it('a refusal (4xx) is the fleet\'s answer: not retried on another broker', async () => {
+  it("a refusal (4xx) is the fleet's answer: not retried on another broker", async () => {
     const seen: { url: string; body: string }[][] = [[], []];
     const refusing = await fakeBroker(403, seen[0]!);
     const other = await fakeBroker(200, seen[1]!);
@@ -73,7 +90,12 @@ describe('BrokerClient failover', () => {
   });
 
   it('every broker down: the last failure, typed', async () => {
-    const client = new BrokerClient({ brokerUrls: ['http://127.0.0.1:9', 'http://127.0.0.1:7'], deviceId: 'edge-1', identity, timeoutMs: 2000 });
+    const client = new BrokerClient({
+      brokerUrls: ['http://127.0.0.1:9', 'http://127.0.0.1:7'],
+      deviceId: 'edge-1',
+      identity,
+      timeoutMs: 2000,
+    });
     await expect(client.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE' });
     expect(() => new BrokerClient({ brokerUrls: [], deviceId: 'edge-1', identity })).toThrow(/at least one broker/);
   });

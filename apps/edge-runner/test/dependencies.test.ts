@@ -13,7 +13,8 @@ const brokerDir = fileURLToPath(new URL('../../key-broker', import.meta.url));
 /** pnpm as the test was started with (`pnpm test` sets npm_execpath), else from PATH. */
 async function pnpm(cwd: string, args: string[]): Promise<unknown> {
   const execPath = process.env['npm_execpath'];
-  const [command, prefix] = execPath && /\.c?js$/.test(execPath) ? [process.execPath, [execPath]] : [execPath && /pnpm/.test(execPath) ? execPath : 'pnpm', []];
+  const [command, prefix] =
+    execPath && /\.c?js$/.test(execPath) ? [process.execPath, [execPath]] : [execPath && /pnpm/.test(execPath) ? execPath : 'pnpm', []];
   const { stdout } = await run(command, [...prefix, ...args, '--json'], { cwd, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout || '[]');
 }
@@ -24,7 +25,9 @@ async function why(cwd: string, name: string): Promise<unknown[]> {
 
 /** Every package name in the production tree, workspace packages included. */
 async function productionTree(cwd: string): Promise<Set<string>> {
-  const [root] = (await pnpm(cwd, ['list', '--prod', '--depth', 'Infinity'])) as { dependencies?: Record<string, { dependencies?: unknown }> }[];
+  const [root] = (await pnpm(cwd, ['list', '--prod', '--depth', 'Infinity'])) as {
+    dependencies?: Record<string, { dependencies?: unknown }>;
+  }[];
   const names = new Set<string>();
   const walk = (deps: Record<string, { dependencies?: unknown }> | undefined) => {
     for (const [name, info] of Object.entries(deps ?? {})) {

@@ -44,13 +44,23 @@ describeWithPostgres('edge runners and devices fail over when a broker dies mid-
 
   async function sealClassifier(version: string): Promise<Buffer> {
     const output = join(work.path, `cls-${version}.ovseal`);
-    await seal({ output, entries: [{ name: 'cls.onnx', role: 'onnx', path: ocrModels.classifier }], metadata: { name: 'cls', version, format: 'onnx' }, recipients: [new FileRecipient(kek)], signer: PUBLISHER.privateKeyPem });
+    await seal({
+      output,
+      entries: [{ name: 'cls.onnx', role: 'onnx', path: ocrModels.classifier }],
+      metadata: { name: 'cls', version, format: 'onnx' },
+      recipients: [new FileRecipient(kek)],
+      signer: PUBLISHER.privateKeyPem,
+    });
     return readFile(output);
   }
 
   async function infer(runner: Spawned): Promise<number> {
     const data = Buffer.alloc(1 * 3 * 48 * 192 * 4);
-    const response = await fetch(`${runner.url}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 3, 48, 192], base64: data.toString('base64') } } }) });
+    const response = await fetch(`${runner.url}/v1/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 3, 48, 192], base64: data.toString('base64') } } }),
+    });
     await response.arrayBuffer();
     return response.status;
   }
@@ -61,12 +71,24 @@ describeWithPostgres('edge runners and devices fail over when a broker dies mid-
     const storeUrl = await pg.createDatabase('fleet');
     kek = generateKey();
     await writeKeyFile(join(work.path, 'broker.key'), kek);
-    brokers = await Promise.all([0, 1, 2].map(() => spawnStoreBroker({ dataDir: join(work.path, 'shared'), storeUrl, identity: `file:${join(work.path, 'broker.key')}` })));
+    brokers = await Promise.all(
+      [0, 1, 2].map(() =>
+        spawnStoreBroker({ dataDir: join(work.path, 'shared'), storeUrl, identity: `file:${join(work.path, 'broker.key')}` }),
+      ),
+    );
     expect((await api(0).post('/v1/admin/models', await sealClassifier('1.0.0'))).status).toBe(201);
-    expect((await api(1).post('/v1/admin/grants', { label: 'load', model: 'cls', ttlSeconds: 3600, maxReleases: 100_000 })).status).toBe(201);
+    expect((await api(1).post('/v1/admin/grants', { label: 'load', model: 'cls', ttlSeconds: 3600, maxReleases: 100_000 })).status).toBe(
+      201,
+    );
     // Two edge runners whose list starts with the broker that will die.
     for (const name of ['edge-r1', 'edge-r2']) {
-      const config = await writeConfig(work.path, name, { deviceId: name, dataDir: name, brokerUrls: brokers.map((broker) => broker.url), deviceKey: { kind: 'file', path: `${name}.pem` }, runtime: 'onnxruntime' });
+      const config = await writeConfig(work.path, name, {
+        deviceId: name,
+        dataDir: name,
+        brokerUrls: brokers.map((broker) => broker.url),
+        deviceKey: { kind: 'file', path: `${name}.pem` },
+        runtime: 'onnxruntime',
+      });
       expect((await edge('init', '--config', config)).code).toBe(0);
       const publicKey = JSON.parse((await edge('public-key', '--config', config, '--json')).stdout) as Record<string, string>;
       expect((await api(2).post('/v1/admin/devices', { ...publicKey, labels: ['load'] })).status).toBe(201);
@@ -82,16 +104,21 @@ describeWithPostgres('edge runners and devices fail over when a broker dies mid-
   });
 
   it('keeps serving and releasing through the other brokers; every release counted once and audited', async () => {
-    for (const runner of runners) await waitFor('the runner to serve cls@1.0.0', async () => (await health(runner)).models.some((model) => model.id === 'cls@1.0.0'));
+    for (const runner of runners)
+      await waitFor('the runner to serve cls@1.0.0', async () => (await health(runner)).models.some((model) => model.id === 'cls@1.0.0'));
 
-    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, index) => {
-      const identity = new SoftwareEcdhIdentity(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-      const id = `load-${index}`;
-      expect((await api(index % 3).post('/v1/admin/devices', { id, publicKeyPem: identity.publicKeyPem, labels: ['load'] })).status).toBe(201);
-      // Each device lists the brokers from a different one (a spread like a load balancer's), all with the doomed one.
-      const urls = [0, 1, 2].map((step) => brokers[(index + step) % 3]!.url);
-      return { id, client: new BrokerClient({ brokerUrls: urls, deviceId: id, identity, timeoutMs: 10_000 }) };
-    }));
+    const devices = await Promise.all(
+      Array.from({ length: DEVICES }, async (_, index) => {
+        const identity = new SoftwareEcdhIdentity(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+        const id = `load-${index}`;
+        expect((await api(index % 3).post('/v1/admin/devices', { id, publicKeyPem: identity.publicKeyPem, labels: ['load'] })).status).toBe(
+          201,
+        );
+        // Each device lists the brokers from a different one (a spread like a load balancer's), all with the doomed one.
+        const urls = [0, 1, 2].map((step) => brokers[(index + step) % 3]!.url);
+        return { id, client: new BrokerClient({ brokerUrls: urls, deviceId: id, identity, timeoutMs: 10_000 }) };
+      }),
+    );
 
     const delivered: string[] = [];
     const failures: string[] = [];
@@ -124,7 +151,9 @@ describeWithPostgres('edge runners and devices fail over when a broker dies mid-
     const runnerReleases = 2; // one key each for cls@1.0.0
     expect(grants[0]!.releases).toBe(delivered.length + runnerReleases);
     const audit = await allAudit(api(2));
-    expect(audit.filter((record) => record.action === 'key_release' && record.outcome === 'ok')).toHaveLength(delivered.length + runnerReleases);
+    expect(audit.filter((record) => record.action === 'key_release' && record.outcome === 'ok')).toHaveLength(
+      delivered.length + runnerReleases,
+    );
 
     // The runners fail over too: a new version registered now reaches them through the live brokers.
     expect((await api(2).post('/v1/admin/models', await sealClassifier('1.1.0'))).status).toBe(201);

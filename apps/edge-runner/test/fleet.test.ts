@@ -50,7 +50,11 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     const sealed = await sealDetector(join(work.path, 'det-4.0.0.ovseal'), kms, { version: '4.0.0' });
     expect((await api.post('/v1/admin/models', await readFile(sealed))).status).toBe(201);
     tpmA = await newSwtpm();
-    const deviceA = { deviceId: 'edge-a', dataDir: 'edge-a', deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-a-key', tcti: tpmA.tcti } };
+    const deviceA = {
+      deviceId: 'edge-a',
+      dataDir: 'edge-a',
+      deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-a-key', tcti: tpmA.tcti },
+    };
     configA = await writeConfig(work.path, 'edge-a', { ...deviceA, brokerUrl: broker.url });
     offlineConfigA = await writeConfig(work.path, 'edge-a-offline', { ...deviceA, brokerUrl: deadBroker });
     const init = await edge('init', '--config', configA);
@@ -78,11 +82,13 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     return runner;
   }
 
-  const serving = (version: string) => waitFor(`the runner to serve ${version}`, async () => {
-    const state = await health(runner!);
-    return state.models.find((m) => m.version === version) ? state : undefined;
-  });
-  const servingNothing = (why: string) => waitFor(`the runner to stop serving (${why})`, async () => ((await health(runner!)).models.length === 0 ? true : undefined));
+  const serving = (version: string) =>
+    waitFor(`the runner to serve ${version}`, async () => {
+      const state = await health(runner!);
+      return state.models.find((m) => m.version === version) ? state : undefined;
+    });
+  const servingNothing = (why: string) =>
+    waitFor(`the runner to stop serving (${why})`, async () => ((await health(runner!)).models.length === 0 ? true : undefined));
 
   it('happy path: fetches, unwraps in the TPM, decrypts in memory and infers like the plain model', async () => {
     await restartRunner(configA);
@@ -102,7 +108,10 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     got!.forEach((box, i) => expect(Math.abs(box.score - want![i]!.score)).toBeLessThan(1e-4));
     expect(got).toHaveLength(2);
     // A failed inference answers 422 without the runtime's internal text (issue 10 item 16).
-    const wrong = await fetch(`${runner!.url}/v1/infer`, { method: 'POST', body: JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 2], data: [1, 2] } } }) });
+    const wrong = await fetch(`${runner!.url}/v1/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 2], data: [1, 2] } } }),
+    });
     expect(wrong.status).toBe(422);
     const refusal = (await wrong.json()) as { error: string; message: string };
     expect(refusal.error).toBe('inference_failed');
@@ -115,7 +124,10 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
   });
 
   it('broker crash and restart mid-run: the runner keeps serving; no grant or audit record is lost', async () => {
-    const before = { grants: (await api.get('/v1/admin/grants')).body['grants'], audit: (await api.get('/v1/admin/audit?limit=1000')).body['records'] };
+    const before = {
+      grants: (await api.get('/v1/admin/grants')).body['grants'],
+      audit: (await api.get('/v1/admin/audit?limit=1000')).body['records'],
+    };
     const { port, dataDir } = broker;
     await broker.kill();
     await waitFor('the runner to see the broker down', async () => (await health(runner!)).broker.state === 'unreachable');
@@ -137,7 +149,12 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
 
   it("another device's stanza does not open the model on this device", async () => {
     tpmB = await newSwtpm();
-    const configB = await writeConfig(work.path, 'edge-b', { deviceId: 'edge-b', dataDir: 'edge-b', brokerUrl: deadBroker, deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-b-key', tcti: tpmB.tcti } });
+    const configB = await writeConfig(work.path, 'edge-b', {
+      deviceId: 'edge-b',
+      dataDir: 'edge-b',
+      brokerUrl: deadBroker,
+      deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: 'edge-b-key', tcti: tpmB.tcti },
+    });
     expect((await edge('init', '--config', configB)).code).toBe(0);
     await cp(join(work.path, 'edge-a', 'models'), join(work.path, 'edge-b', 'models'), { recursive: true });
     const runnerB = await spawnRunner(configB);
@@ -173,7 +190,10 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
     const state = await serving('4.1.0');
     expect(state.models).toHaveLength(1);
     expect((await inferImage(runner!, image)).body['model']).toBe('ppocr-det@4.1.0');
-    await waitFor('the old version to be removed', async () => (await readdir(join(work.path, 'edge-a', 'models'))).join() === 'ppocr-det@4.1.0');
+    await waitFor(
+      'the old version to be removed',
+      async () => (await readdir(join(work.path, 'edge-a', 'models'))).join() === 'ppocr-det@4.1.0',
+    );
   });
 
   it('stops serving when its grant is revoked', async () => {
@@ -190,7 +210,9 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
   });
 
   it('a revoked device stops serving, and its next key request is refused', async () => {
-    expect((await api.post('/v1/admin/grants', { device: 'edge-a', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 5 })).status).toBe(201);
+    expect((await api.post('/v1/admin/grants', { device: 'edge-a', model: 'ppocr-det', ttlSeconds: 3600, maxReleases: 5 })).status).toBe(
+      201,
+    );
     await serving('4.1.0');
     expect((await api.post('/v1/admin/devices/edge-a/revoke', { reason: 'test' })).status).toBe(200);
     await servingNothing('device revoked');
@@ -205,7 +227,12 @@ describeWithTpm('edge runner in a fleet (real processes: broker, runners; kms-lo
 
   it('enrols a device with a token (file device key: no TPM needed for that)', async () => {
     const token = await api.post('/v1/admin/enrolment-tokens', { labels: ['site-paris'], ttlSeconds: 600 });
-    const config = await writeConfig(work.path, 'edge-f', { deviceId: 'edge-f', dataDir: 'edge-f', brokerUrl: broker.url, deviceKey: { kind: 'file', path: 'edge-f.pem' } });
+    const config = await writeConfig(work.path, 'edge-f', {
+      deviceId: 'edge-f',
+      dataDir: 'edge-f',
+      brokerUrl: broker.url,
+      deviceKey: { kind: 'file', path: 'edge-f.pem' },
+    });
     const init = await edge('init', '--config', config);
     expect(init.stderr).toMatch(/FILE/);
     const tokenFile = join(work.path, 'edge-f.token');

@@ -26,7 +26,15 @@ afterAll(async () => work?.remove());
 
 async function config(name: string, fields: Record<string, unknown>): Promise<string> {
   const path = join(work.path, `${name}.json`);
-  const base = { deviceId: 'edge-h', brokerUrl: 'http://127.0.0.1:9', dataDir: `data-${name}`, deviceKey: { kind: 'file', path: 'device.pem' }, trust: [publisherPub], listen: { host: '127.0.0.1', port: 0 }, progress: 'never' };
+  const base = {
+    deviceId: 'edge-h',
+    brokerUrl: 'http://127.0.0.1:9',
+    dataDir: `data-${name}`,
+    deviceKey: { kind: 'file', path: 'device.pem' },
+    trust: [publisherPub],
+    listen: { host: '127.0.0.1', port: 0 },
+    progress: 'never',
+  };
   await writeFile(path, JSON.stringify({ ...base, ...fields }));
   return path;
 }
@@ -34,21 +42,32 @@ async function config(name: string, fields: Record<string, unknown>): Promise<st
 describe('item 3: the runner trusts publishers and its broker explicitly', () => {
   it('refuses a config without a publisher trust anchor, with a hint', async () => {
     const error = await loadRunnerConfig(await config('no-trust', { trust: [] })).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/trust/), hint: expect.stringMatching(/publisher/) });
+    expect(error).toMatchObject({
+      code: 'ERR_RUNNER_CONFIG',
+      message: expect.stringMatching(/trust/),
+      hint: expect.stringMatching(/publisher/),
+    });
     await expect(loadRunnerConfig(await config('no-trust-2', { trust: undefined }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG' });
   });
 
   it('refuses an http:// broker URL except on loopback', async () => {
-    await expect(loadRunnerConfig(await config('http', { brokerUrl: 'http://broker.example.com:8640' }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/https/) });
-    await expect(loadRunnerConfig(await config('http-ip', { brokerUrl: 'http://10.0.0.5' }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG' });
+    await expect(loadRunnerConfig(await config('http', { brokerUrl: 'http://broker.example.com:8640' }))).rejects.toMatchObject({
+      code: 'ERR_RUNNER_CONFIG',
+      message: expect.stringMatching(/https/),
+    });
+    await expect(loadRunnerConfig(await config('http-ip', { brokerUrl: 'http://10.0.0.5' }))).rejects.toMatchObject({
+      code: 'ERR_RUNNER_CONFIG',
+    });
     // Every broker of a list is held to it.
-    await expect(loadRunnerConfig(await config('http-list', { brokerUrl: undefined, brokerUrls: ['https://a.example.com', 'http://b.example.com'] }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/brokerUrls\[1\].*https/) });
+    await expect(
+      loadRunnerConfig(await config('http-list', { brokerUrl: undefined, brokerUrls: ['https://a.example.com', 'http://b.example.com'] })),
+    ).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/brokerUrls\[1\].*https/) });
     for (const url of ['http://127.0.0.1:8640', 'http://localhost:8640', 'http://[::1]:8640', 'https://broker.example.com']) {
       expect((await loadRunnerConfig(await config(`ok-${url.length}`, { brokerUrl: url }))).brokerUrls).toEqual([url]);
     }
   });
 
-  describe('pinning the broker\'s certificate', () => {
+  describe("pinning the broker's certificate", () => {
     let server: Server;
     let base: string;
     let pin: string;
@@ -57,9 +76,33 @@ describe('item 3: the runner trusts publishers and its broker explicitly', () =>
     beforeAll(async () => {
       await mkdir(certs(), { recursive: true });
       await writeFile(join(certs(), 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'broker.key', '-out', 'broker.pem', '-days', '1', '-subj', '/CN=broker', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: certs() });
+      await run(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          'broker.key',
+          '-out',
+          'broker.pem',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=broker',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { cwd: certs() },
+      );
       const cert = await readFile(join(certs(), 'broker.pem'));
-      pin = `sha256//${createHash('sha256').update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })).digest('base64')}`;
+      pin = `sha256//${createHash('sha256')
+        .update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' }))
+        .digest('base64')}`;
       server = createHttpsServer({ cert, key: await readFile(join(certs(), 'broker.key')) }, (_req, res) => {
         res.writeHead(403, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'device_revoked', message: 'reached the pinned broker' }));
@@ -74,7 +117,12 @@ describe('item 3: the runner trusts publishers and its broker explicitly', () =>
       const ca = await readFile(join(certs(), 'broker.pem'), 'utf8');
       const pinned = new BrokerClient({ brokerUrls: [base], deviceId: 'edge-h', identity: key, tls: { ca, pin } });
       await expect(pinned.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_REFUSED', brokerCode: 'device_revoked' });
-      const wrongPin = new BrokerClient({ brokerUrls: [base], deviceId: 'edge-h', identity: key, tls: { ca, pin: `sha256//${Buffer.alloc(32).toString('base64')}` } });
+      const wrongPin = new BrokerClient({
+        brokerUrls: [base],
+        deviceId: 'edge-h',
+        identity: key,
+        tls: { ca, pin: `sha256//${Buffer.alloc(32).toString('base64')}` },
+      });
       await expect(wrongPin.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE', message: expect.stringMatching(/pin/) });
       const unknownCa = new BrokerClient({ brokerUrls: [base], deviceId: 'edge-h', identity: key });
       await expect(unknownCa.listModels()).rejects.toMatchObject({ code: 'ERR_BROKER_UNREACHABLE' });
@@ -84,7 +132,9 @@ describe('item 3: the runner trusts publishers and its broker explicitly', () =>
       await writeFile(join(work.path, 'broker-ca.pem'), await readFile(join(certs(), 'broker.pem')));
       const loaded = await loadRunnerConfig(await config('pinned', { brokerUrl: base, brokerCa: 'broker-ca.pem', brokerPin: pin }));
       expect(loaded.brokerTls).toEqual({ ca: await readFile(join(certs(), 'broker.pem'), 'utf8'), pin });
-      await expect(loadRunnerConfig(await config('bad-pin', { brokerUrl: base, brokerPin: 'md5//abc' }))).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG' });
+      await expect(loadRunnerConfig(await config('bad-pin', { brokerUrl: base, brokerPin: 'md5//abc' }))).rejects.toMatchObject({
+        code: 'ERR_RUNNER_CONFIG',
+      });
     });
   });
 });
@@ -106,7 +156,17 @@ describe('item 4: model ids from the broker never become unsafe paths', () => {
   it('a key.json naming another model is ignored at start', async () => {
     const dataDir = join(work.path, 'data-keys');
     await mkdir(join(dataDir, 'models', 'det@1'), { recursive: true });
-    await writeFile(join(dataDir, 'models', 'det@1', 'key.json'), JSON.stringify({ model: '..', name: 'det', version: '1', notAfter: new Date(Date.now() + 60_000).toISOString(), fetchedAt: '', size: 1 }));
+    await writeFile(
+      join(dataDir, 'models', 'det@1', 'key.json'),
+      JSON.stringify({
+        model: '..',
+        name: 'det',
+        version: '1',
+        notAfter: new Date(Date.now() + 60_000).toISOString(),
+        fetchedAt: '',
+        size: 1,
+      }),
+    );
     expect(await new ModelCache(dataDir).keys()).toEqual([]);
   });
 });
@@ -118,8 +178,11 @@ describe('item 16: the inference server', () => {
 
   it('with inferToken set, /v1/models needs the token and /healthz tells nothing more than its status', async () => {
     await FileDeviceKey.generate(join(work.path, 'device.pem')).catch(() => undefined);
-    runner = await startEdgeRunner(await loadRunnerConfig(await config('token', { inferToken: 'infer-token-0123456789' })), { log: (line) => lines.push(line) });
-    const get = (path: string, token?: string) => fetch(`${runner!.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    runner = await startEdgeRunner(await loadRunnerConfig(await config('token', { inferToken: 'infer-token-0123456789' })), {
+      log: (line) => lines.push(line),
+    });
+    const get = (path: string, token?: string) =>
+      fetch(`${runner!.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     expect((await get('/v1/models')).status).toBe(401);
     expect((await get('/v1/models', 'wrong')).status).toBe(401);
     expect((await get('/v1/models', 'infer-token-0123456789')).status).toBe(200);
@@ -132,7 +195,9 @@ describe('item 16: the inference server', () => {
 
   it('warns when it listens beyond loopback without a token', async () => {
     const warned: string[] = [];
-    const open = await startEdgeRunner(await loadRunnerConfig(await config('open', { listen: { host: '0.0.0.0', port: 0 } })), { log: (line) => warned.push(line) });
+    const open = await startEdgeRunner(await loadRunnerConfig(await config('open', { listen: { host: '0.0.0.0', port: 0 } })), {
+      log: (line) => warned.push(line),
+    });
     await open.close();
     expect(warned.some((line) => /WARNING.*0\.0\.0\.0.*inferToken/.test(line))).toBe(true);
     const quiet: string[] = [];
@@ -154,4 +219,3 @@ describe('item 16: the inference server', () => {
     expect(fromFile.stderr).toMatch(/unreachable/);
   });
 });
-

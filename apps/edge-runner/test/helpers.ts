@@ -11,7 +11,14 @@ export * from '../../key-broker/test/helpers.js';
 export async function writeConfig(dir: string, name: string, config: Record<string, unknown>): Promise<string> {
   const path = join(dir, `${name}.json`);
   await writeFile(join(dir, 'publisher.pem.pub'), PUBLISHER.publicKeyPem);
-  await writeFile(path, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, progress: 'never', trust: ['publisher.pem.pub'], ...config }, null, 2));
+  await writeFile(
+    path,
+    JSON.stringify(
+      { listen: { host: '127.0.0.1', port: 0 }, pollSeconds: 1, progress: 'never', trust: ['publisher.pem.pub'], ...config },
+      null,
+      2,
+    ),
+  );
   return path;
 }
 
@@ -34,11 +41,16 @@ export async function health(runner: Spawned): Promise<Health> {
   return (await fetch(`${runner.url}/healthz`)).json() as Promise<Health>;
 }
 
-export async function inferImage(runner: Spawned, image: TextImage): Promise<{ status: number; body: Record<string, any>; probabilities?: Float32Array }> {
+export async function inferImage(
+  runner: Spawned,
+  image: TextImage,
+): Promise<{ status: number; body: Record<string, any>; probabilities?: Float32Array }> {
   const response = await fetch(`${runner.url}/v1/infer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } } }),
+    body: JSON.stringify({
+      inputs: { x: { type: 'float32', dims: image.dims, base64: Buffer.from(image.data.buffer).toString('base64') } },
+    }),
   });
   const body = (await response.json()) as Record<string, any>;
   if (response.status !== 200) return { status: response.status, body };
@@ -49,7 +61,11 @@ export async function inferImage(runner: Spawned, image: TextImage): Promise<{ s
 
 /** The reference: the plain (never sealed) detector in ONNX Runtime. */
 export async function plainDetector(image: TextImage): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(ocrModels.detector, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(ocrModels.detector, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   try {
     const outputs = await session.run({ x: new ort.Tensor('float32', image.data, [...image.dims]) });
     return outputs[session.outputNames[0]!]!.data as Float32Array;

@@ -82,7 +82,9 @@ describe('resumable download', () => {
 
   it('refuses bytes that do not match the digest', async () => {
     const dest = join(dir.path, 'bad.bin');
-    await expect(downloadResumable({ url: `${base}/c`, dest, size: content.length, etag: `"${'0'.repeat(64)}"` })).rejects.toMatchObject({ code: 'ERR_DOWNLOAD' });
+    await expect(downloadResumable({ url: `${base}/c`, dest, size: content.length, etag: `"${'0'.repeat(64)}"` })).rejects.toMatchObject({
+      code: 'ERR_DOWNLOAD',
+    });
   });
 });
 
@@ -113,7 +115,12 @@ describe('inputs', () => {
     expect(() => decodeTensor('x', { type: 'float32', dims: [1, 2], data: [1] }, 100)).toThrow(/data has 1 values/);
     expect(() => decodeTensor('x', { type: 'float32', dims: [1000, 1000], data: [] }, 100)).toThrow(/over the limit/);
     expect(() => decodeTensor('x', { type: 'float16', dims: [1], data: [1] }, 100)).toThrow(/type must be/);
-    expect(Array.from(decodeTensor('x', { type: 'float32', dims: [2], base64: Buffer.from(new Float32Array([1.5, 2]).buffer).toString('base64') }, 100).data as Float32Array)).toEqual([1.5, 2]);
+    expect(
+      Array.from(
+        decodeTensor('x', { type: 'float32', dims: [2], base64: Buffer.from(new Float32Array([1.5, 2]).buffer).toString('base64') }, 100)
+          .data as Float32Array,
+      ),
+    ).toEqual([1.5, 2]);
   });
 
   it('reads a config file and refuses a bad one', async () => {
@@ -121,17 +128,41 @@ describe('inputs', () => {
     try {
       const path = join(dir.path, 'edge.json');
       await writeFile(join(dir.path, 'publisher.pem.pub'), generateSigningKey().publicKeyPem);
-      await writeFile(path, JSON.stringify({ deviceId: 'edge-1', brokerUrl: 'http://127.0.0.1:1/', dataDir: 'data', deviceKey: { kind: 'tpm', keyDir: 'key', tcti: 'swtpm:port=2321' }, trust: ['publisher.pem.pub'] }));
+      await writeFile(
+        path,
+        JSON.stringify({
+          deviceId: 'edge-1',
+          brokerUrl: 'http://127.0.0.1:1/',
+          dataDir: 'data',
+          deviceKey: { kind: 'tpm', keyDir: 'key', tcti: 'swtpm:port=2321' },
+          trust: ['publisher.pem.pub'],
+        }),
+      );
       const config = await loadRunnerConfig(path);
-      expect(config).toMatchObject({ brokerUrls: ['http://127.0.0.1:1'], dataDir: join(dir.path, 'data'), deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: join(dir.path, 'key') }, pollSeconds: 30, runtime: 'auto' });
+      expect(config).toMatchObject({
+        brokerUrls: ['http://127.0.0.1:1'],
+        dataDir: join(dir.path, 'data'),
+        deviceKey: { kind: 'tpm', type: 'tpm-ecdh', keyDir: join(dir.path, 'key') },
+        pollSeconds: 30,
+        runtime: 'auto',
+      });
       await writeFile(path, JSON.stringify({ deviceId: 'edge 1', brokerUrl: 'x', dataDir: 'd', deviceKey: { kind: 'file', path: 'k' } }));
       await expect(loadRunnerConfig(path)).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG' });
       const base = { deviceId: 'edge-1', dataDir: 'd', deviceKey: { kind: 'file', path: 'k' }, trust: ['publisher.pem.pub'] };
       await writeFile(path, JSON.stringify({ ...base, brokerUrls: ['https://a.example:8640/', 'https://b.example:8640'] }));
       expect((await loadRunnerConfig(path)).brokerUrls).toEqual(['https://a.example:8640', 'https://b.example:8640']);
-      for (const bad of [{ brokerUrls: [] }, { brokerUrls: ['ftp://a'] }, { brokerUrls: 'https://a' }, { brokerUrl: 'https://a', brokerUrls: ['https://b'] }, {}]) {
+      for (const bad of [
+        { brokerUrls: [] },
+        { brokerUrls: ['ftp://a'] },
+        { brokerUrls: 'https://a' },
+        { brokerUrl: 'https://a', brokerUrls: ['https://b'] },
+        {},
+      ]) {
         await writeFile(path, JSON.stringify({ ...base, ...bad }));
-        await expect(loadRunnerConfig(path), JSON.stringify(bad)).rejects.toMatchObject({ code: 'ERR_RUNNER_CONFIG', message: expect.stringMatching(/brokerUrl/) });
+        await expect(loadRunnerConfig(path), JSON.stringify(bad)).rejects.toMatchObject({
+          code: 'ERR_RUNNER_CONFIG',
+          message: expect.stringMatching(/brokerUrl/),
+        });
       }
     } finally {
       await dir.remove();

@@ -34,7 +34,12 @@ describe('runner runtimes', () => {
     dir = await tempDir('ovseal-runtime-');
     key = await FileDeviceKey.generate(join(dir.path, 'device.pem'));
     sealed = join(dir.path, 'det.ovseal');
-    await seal({ output: sealed, entries: [{ name: 'det.onnx', role: 'onnx', path: ocrModels.detector }], metadata: { name: 'det', version: '1' }, recipients: [new TpmEcdhRecipient(key.publicKeyPem)] });
+    await seal({
+      output: sealed,
+      entries: [{ name: 'det.onnx', role: 'onnx', path: ocrModels.detector }],
+      metadata: { name: 'det', version: '1' },
+      recipients: [new TpmEcdhRecipient(key.publicKeyPem)],
+    });
     reference = await plainDetector(image);
   });
   afterAll(async () => dir?.remove());
@@ -79,7 +84,9 @@ describe('runner runtimes', () => {
       throw new Error('OVSEAL_OPENVINO_LIB is unset and .venv-openvino holds no runtime: run `node scripts/ensure-openvino.mjs`');
     });
   } else {
-    console.warn('\n!!! SKIPPED the runner\'s OpenVINO test: no OpenVINO runtime (run `node scripts/ensure-openvino.mjs`, or set OVSEAL_OPENVINO_LIB).\n');
+    console.warn(
+      "\n!!! SKIPPED the runner's OpenVINO test: no OpenVINO runtime (run `node scripts/ensure-openvino.mjs`, or set OVSEAL_OPENVINO_LIB).\n",
+    );
     it('auto: falls back to ONNX Runtime when the OpenVINO runtime is missing', async () => {
       expect((await runWith('auto')).runtime).toBe('onnxruntime');
     });

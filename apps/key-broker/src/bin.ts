@@ -111,16 +111,22 @@ async function main(): Promise<void> {
   const env = process.env;
   const dataDir = values['data-dir'] ?? env['OVSEAL_BROKER_DATA_DIR'];
   const identityUris = values.identity ?? env['OVSEAL_BROKER_IDENTITIES']?.split(',').filter(Boolean) ?? [];
-  const adminToken = values['admin-token-file'] ? readFileSync(values['admin-token-file'], 'utf8').trim() : env['OVSEAL_BROKER_ADMIN_TOKEN'];
+  const adminToken = values['admin-token-file']
+    ? readFileSync(values['admin-token-file'], 'utf8').trim()
+    : env['OVSEAL_BROKER_ADMIN_TOKEN'];
   // Only its SHA-256 is kept: the token must not linger where dependencies, child processes or a
   // diagnostic report would find it.
   delete env['OVSEAL_BROKER_ADMIN_TOKEN'];
   const storeUrl = values.store ?? env['OVSEAL_BROKER_STORE'];
   delete env['OVSEAL_BROKER_STORE'];
-  const metricsToken = values['metrics-token-file'] ? readFileSync(values['metrics-token-file'], 'utf8').trim() : env['OVSEAL_BROKER_METRICS_TOKEN'];
+  const metricsToken = values['metrics-token-file']
+    ? readFileSync(values['metrics-token-file'], 'utf8').trim()
+    : env['OVSEAL_BROKER_METRICS_TOKEN'];
   delete env['OVSEAL_BROKER_METRICS_TOKEN'];
   if (!dataDir || identityUris.length === 0 || (!adminToken && !values['admin-client-ca'])) {
-    process.stderr.write(`ovseal-key-broker: error: --data-dir, --identity and an admin token (or --admin-client-ca) are required\n\n${USAGE}`);
+    process.stderr.write(
+      `ovseal-key-broker: error: --data-dir, --identity and an admin token (or --admin-client-ca) are required\n\n${USAGE}`,
+    );
     process.exitCode = 2;
     return;
   }
@@ -129,12 +135,17 @@ async function main(): Promise<void> {
   const durability = values.durability ?? 'normal';
   if (durability !== 'normal' && durability !== 'full') throw new Error('--durability is normal or full');
   const { createLogger } = await import('./lib/logger.js');
-  if (storeUrl !== undefined && values.durability !== undefined) throw new Error('--durability is a SQLite setting: PostgreSQL keeps its own (synchronous_commit)');
+  if (storeUrl !== undefined && values.durability !== undefined)
+    throw new Error('--durability is a SQLite setting: PostgreSQL keeps its own (synchronous_commit)');
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) || (values['admin-client-ca'] && !values['tls-cert'])) {
     throw new Error('--tls-cert and --tls-key go together, and --admin-client-ca needs them');
   }
   const tls = values['tls-cert']
-    ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']!), ...(values['admin-client-ca'] ? { adminClientCa: readFileSync(values['admin-client-ca']) } : {}) }
+    ? {
+        cert: readFileSync(values['tls-cert']),
+        key: readFileSync(values['tls-key']!),
+        ...(values['admin-client-ca'] ? { adminClientCa: readFileSync(values['admin-client-ca']) } : {}),
+      }
     : undefined;
   const trustProxy = Number(values['trust-proxy'] ?? 0);
   if (!Number.isSafeInteger(trustProxy) || trustProxy < 0) throw new Error('--trust-proxy is a number of proxies (0 or more)');
@@ -159,7 +170,10 @@ async function main(): Promise<void> {
     ...(rate !== undefined ? { rateLimit: rate } : {}),
     ...(deviceRate !== undefined ? { deviceRateLimit: deviceRate } : {}),
     trustProxy,
-    attestation: { ekCaCertificates: (values['ek-ca'] ?? []).map((path) => readFileSync(path, 'utf8')), ...(values['attest-pcrs'] ? { pcrs: values['attest-pcrs'] } : {}) },
+    attestation: {
+      ekCaCertificates: (values['ek-ca'] ?? []).map((path) => readFileSync(path, 'utf8')),
+      ...(values['attest-pcrs'] ? { pcrs: values['attest-pcrs'] } : {}),
+    },
   });
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: broker.url, port: broker.port, pid: process.pid })}\n`);
   const shutdown = () => {

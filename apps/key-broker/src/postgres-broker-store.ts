@@ -22,7 +22,20 @@ import { RELEASE_REQUEST_TTL_MS } from './store.js';
 import { tokenAllows } from './lib/enrolment.js';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './lib/postgres-migrations/index.js';
 import { isStoreUnavailable, storeUnavailable } from './lib/postgres-errors.js';
-import { attestationFromRow, auditFields, auditFromRow, deviceFromRow, grantFromRow, json, modelFromRow, policyFromRow, releaseRequestFromRow, tokenFromRow, valuesFromRow, type Row } from './lib/store-rows.js';
+import {
+  attestationFromRow,
+  auditFields,
+  auditFromRow,
+  deviceFromRow,
+  grantFromRow,
+  json,
+  modelFromRow,
+  policyFromRow,
+  releaseRequestFromRow,
+  tokenFromRow,
+  valuesFromRow,
+  type Row,
+} from './lib/store-rows.js';
 
 /** Options of {@link PostgresBrokerStore.open}. */
 export interface PostgresBrokerStoreOptions {
@@ -171,8 +184,25 @@ export class PostgresBrokerStore implements BrokerStore {
     await this.#insert(
       `INSERT INTO models (id, name, version, container_id, format, created_at, not_after, entries, stanzas, size, sha256,
         payload_digest, signature_key_id, storage_kind, storage_ref, registered_at, header) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [model.id, model.name, model.version, model.containerId, model.format, model.createdAt, model.notAfter, json(model.entries), json(model.stanzas),
-        model.size, model.sha256, model.payloadDigest, model.signatureKeyId, model.storage.kind, ref, model.registeredAt, model.header && Buffer.from(model.header)],
+      [
+        model.id,
+        model.name,
+        model.version,
+        model.containerId,
+        model.format,
+        model.createdAt,
+        model.notAfter,
+        json(model.entries),
+        json(model.stanzas),
+        model.size,
+        model.sha256,
+        model.payloadDigest,
+        model.signatureKeyId,
+        model.storage.kind,
+        ref,
+        model.registeredAt,
+        model.header && Buffer.from(model.header),
+      ],
       `model ${model.id}`,
     );
   }
@@ -189,7 +219,16 @@ export class PostgresBrokerStore implements BrokerStore {
   async insertDevice(device: DeviceRecord): Promise<void> {
     await this.#insert(
       'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [device.id, device.keyType, device.publicKeyPem, device.keyId, json(device.labels), device.registeredAt, device.revokedAt, device.revokedReason],
+      [
+        device.id,
+        device.keyType,
+        device.publicKeyPem,
+        device.keyId,
+        json(device.labels),
+        device.registeredAt,
+        device.revokedAt,
+        device.revokedReason,
+      ],
       `device ${device.id}`,
     );
   }
@@ -209,13 +248,25 @@ export class PostgresBrokerStore implements BrokerStore {
       if (!row) return undefined;
       const keyId = String(row['key_id']);
       await lockKey(client, keyId);
-      await this.#query('INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING', [keyId, id, at, reason], client);
-      await this.#query('UPDATE devices SET revoked_at = $1, revoked_reason = $2 WHERE (id = $3 OR key_id = $4) AND revoked_at IS NULL', [at, reason, id, keyId], client);
+      await this.#query(
+        'INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING',
+        [keyId, id, at, reason],
+        client,
+      );
+      await this.#query(
+        'UPDATE devices SET revoked_at = $1, revoked_reason = $2 WHERE (id = $3 OR key_id = $4) AND revoked_at IS NULL',
+        [at, reason, id, keyId],
+        client,
+      );
       // The TPM goes with it: its EK never enrols again (an attested enrolment of it waits on this lock).
       const [attestation] = await this.#query('SELECT ek_name FROM device_attestation WHERE device_id = $1', [id], client);
       if (attestation) {
         await lockKey(client, `ek:${String(attestation['ek_name'])}`);
-        await this.#query("INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES ('ek:' || $1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING", [attestation['ek_name'], id, at, reason], client);
+        await this.#query(
+          "INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES ('ek:' || $1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
+          [attestation['ek_name'], id, at, reason],
+          client,
+        );
       }
       const [revoked] = await this.#query('SELECT * FROM devices WHERE id = $1', [id], client);
       return deviceFromRow(revoked!);
@@ -230,8 +281,20 @@ export class PostgresBrokerStore implements BrokerStore {
     await this.#insert(
       `INSERT INTO grants (id, subject_kind, subject_value, subject_key_id, model_name, model_version, not_after, max_releases, releases,
         max_releases_per_device, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [grant.id, grant.subject.kind, grant.subject.value, grant.subject.kind === 'device' ? grant.subject.keyId : null, grant.modelName, grant.modelVersion,
-        grant.notAfter, grant.maxReleases, grant.releases, grant.maxReleasesPerDevice, grant.createdAt, grant.revokedAt],
+      [
+        grant.id,
+        grant.subject.kind,
+        grant.subject.value,
+        grant.subject.kind === 'device' ? grant.subject.keyId : null,
+        grant.modelName,
+        grant.modelVersion,
+        grant.notAfter,
+        grant.maxReleases,
+        grant.releases,
+        grant.maxReleasesPerDevice,
+        grant.createdAt,
+        grant.revokedAt,
+      ],
       `grant ${grant.id}`,
     );
   }
@@ -260,21 +323,43 @@ export class PostgresBrokerStore implements BrokerStore {
     return rows.map(grantFromRow);
   }
 
-  async recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput, options: ReleaseOptions = {}): Promise<ReleaseOutcome> {
+  async recordRelease(
+    grantId: string,
+    deviceId: string,
+    now: number,
+    audit: AuditInput,
+    options: ReleaseOptions = {},
+  ): Promise<ReleaseOutcome> {
     // One round trip and one commit (ovseal_record_release, schema step 0003): the nonce, the
     // request id, this device's count, the audit record, then the grant's guarded UPDATE.
     const entry = auditFields(audit);
     try {
       const [row] = await this.#query(
         'SELECT outcome, grant_row FROM ovseal_record_release($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
-        [grantId, deviceId, now, options.requestId ?? null, options.nonce?.nonce ?? null, options.nonce?.expiresAt ?? null,
-          entry.at, entry.actor, entry.action, entry.outcome, entry.deviceId, entry.modelId, entry.grantId, entry.reason, entry.remote],
+        [
+          grantId,
+          deviceId,
+          now,
+          options.requestId ?? null,
+          options.nonce?.nonce ?? null,
+          options.nonce?.expiresAt ?? null,
+          entry.at,
+          entry.actor,
+          entry.action,
+          entry.outcome,
+          entry.deviceId,
+          entry.modelId,
+          entry.grantId,
+          entry.reason,
+          entry.remote,
+        ],
       );
       const grant = grantFromRow(row!['grant_row'] as Row);
       return row!['outcome'] === 'repeated' ? { ok: true, grant, repeated: true } : { ok: true, grant };
     } catch (error) {
       const { code, message } = error as { code?: string; message?: string };
-      if (code === 'OVS01' && (message === 'releases_exhausted' || message === 'device_releases_exhausted' || message === 'replayed')) return { ok: false, reason: message };
+      if (code === 'OVS01' && (message === 'releases_exhausted' || message === 'device_releases_exhausted' || message === 'replayed'))
+        return { ok: false, reason: message };
       throw error;
     }
   }
@@ -286,7 +371,14 @@ export class PostgresBrokerStore implements BrokerStore {
 
   async useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean> {
     // A row back is the first use; a replay — to this broker or any other — inserts nothing.
-    return (await this.#query('INSERT INTO used_nonces (nonce, device_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING RETURNING nonce', [nonce, deviceId, expiresAt])).length === 1;
+    return (
+      (
+        await this.#query(
+          'INSERT INTO used_nonces (nonce, device_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING RETURNING nonce',
+          [nonce, deviceId, expiresAt],
+        )
+      ).length === 1
+    );
   }
 
   async purgeNonces(now: number): Promise<number> {
@@ -298,8 +390,20 @@ export class PostgresBrokerStore implements BrokerStore {
     await this.#insert(
       `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, require_attestation,
         allow_missing_ek_certificate, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.deviceId, token.deviceIdPattern,
-        token.requireAttestation, token.allowMissingEkCertificate, token.createdAt, token.revokedAt],
+      [
+        token.id,
+        token.tokenHash,
+        json(token.labels),
+        token.expiresAt,
+        token.maxUses,
+        token.uses,
+        token.deviceId,
+        token.deviceIdPattern,
+        token.requireAttestation,
+        token.allowMissingEkCertificate,
+        token.createdAt,
+        token.revokedAt,
+      ],
       `enrolment token ${token.id}`,
     );
   }
@@ -309,29 +413,55 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async revokeEnrolmentToken(id: string, at: number): Promise<boolean> {
-    return (await this.#query('UPDATE enrolment_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING id', [at, id])).length === 1;
+    return (
+      (await this.#query('UPDATE enrolment_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING id', [at, id]))
+        .length === 1
+    );
   }
 
   /** The checks of an enrolment, in order; `forUpdate` locks the token row (inside the enrolment's transaction). */
-  async #checkEnrolment(tokenHash: string, device: DeviceRecord, now: number, client?: Client, forUpdate = false): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }> {
-    const [row] = await this.#query(`SELECT * FROM enrolment_tokens WHERE token_hash = $1${forUpdate ? ' FOR UPDATE' : ''}`, [tokenHash], client);
+  async #checkEnrolment(
+    tokenHash: string,
+    device: DeviceRecord,
+    now: number,
+    client?: Client,
+    forUpdate = false,
+  ): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }> {
+    const [row] = await this.#query(
+      `SELECT * FROM enrolment_tokens WHERE token_hash = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [tokenHash],
+      client,
+    );
     if (!row) return { ok: false, reason: 'invalid_token' };
     const token = tokenFromRow(row);
     if (token.revokedAt !== null) return { ok: false, reason: 'token_revoked' };
     if (token.expiresAt <= now) return { ok: false, reason: 'token_expired' };
     if (token.uses >= token.maxUses) return { ok: false, reason: 'token_used_up' };
     if (!tokenAllows(token, device.id)) return { ok: false, reason: 'device_id_not_allowed' };
-    if ((await this.#query('SELECT 1 FROM revoked_keys WHERE key_id = $1', [device.keyId], client)).length > 0) return { ok: false, reason: 'key_revoked' };
-    if ((await this.#query('SELECT 1 FROM devices WHERE id = $1', [device.id], client)).length > 0) return { ok: false, reason: 'device_exists' };
-    if ((await this.#query('SELECT 1 FROM devices WHERE key_id = $1', [device.keyId], client)).length > 0) return { ok: false, reason: 'key_registered' };
+    if ((await this.#query('SELECT 1 FROM revoked_keys WHERE key_id = $1', [device.keyId], client)).length > 0)
+      return { ok: false, reason: 'key_revoked' };
+    if ((await this.#query('SELECT 1 FROM devices WHERE id = $1', [device.id], client)).length > 0)
+      return { ok: false, reason: 'device_exists' };
+    if ((await this.#query('SELECT 1 FROM devices WHERE key_id = $1', [device.keyId], client)).length > 0)
+      return { ok: false, reason: 'key_registered' };
     return { ok: true, token };
   }
 
-  async peekEnrolment(tokenHash: string, device: DeviceRecord, now: number): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }> {
+  async peekEnrolment(
+    tokenHash: string,
+    device: DeviceRecord,
+    now: number,
+  ): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }> {
     return this.#checkEnrolment(tokenHash, device, now);
   }
 
-  async enrolDevice(tokenHash: string, device: DeviceRecord, now: number, audit: AuditInput, attested?: AttestedEnrolment): Promise<{ ok: true; device: DeviceRecord } | { ok: false; reason: EnrolmentRefusal }> {
+  async enrolDevice(
+    tokenHash: string,
+    device: DeviceRecord,
+    now: number,
+    audit: AuditInput,
+    attested?: AttestedEnrolment,
+  ): Promise<{ ok: true; device: DeviceRecord } | { ok: false; reason: EnrolmentRefusal }> {
     try {
       return await this.#transaction(async (client) => {
         // One key enrols one device, and one TPM (EK) one device, whichever broker and token:
@@ -345,8 +475,10 @@ export class PostgresBrokerStore implements BrokerStore {
         if (token.requireAttestation && !attested) throw new Refused<EnrolmentRefusal>('attestation_required');
         if (attested) {
           const ek = attested.attestation.ekName;
-          if ((await this.#query('SELECT 1 FROM revoked_keys WHERE key_id = $1', [`ek:${ek}`], client)).length > 0) throw new Refused<EnrolmentRefusal>('key_revoked');
-          if ((await this.#query('SELECT 1 FROM device_attestation WHERE ek_name = $1', [ek], client)).length > 0) throw new Refused<EnrolmentRefusal>('ek_registered');
+          if ((await this.#query('SELECT 1 FROM revoked_keys WHERE key_id = $1', [`ek:${ek}`], client)).length > 0)
+            throw new Refused<EnrolmentRefusal>('key_revoked');
+          if ((await this.#query('SELECT 1 FROM device_attestation WHERE ek_name = $1', [ek], client)).length > 0)
+            throw new Refused<EnrolmentRefusal>('ek_registered');
         }
         const enrolled: DeviceRecord = { ...device, labels: token.labels };
         await this.#query('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = $1', [token.id], client);
@@ -362,7 +494,11 @@ export class PostgresBrokerStore implements BrokerStore {
     } catch (error) {
       if (error instanceof Refused) return { ok: false, reason: error.reason as EnrolmentRefusal };
       // The same id enrolled at the same moment with another token (and key): its insert lost.
-      if (isUniqueViolation(error)) return { ok: false, reason: (error as { constraint?: string }).constraint === 'device_attestation_ek_name_key' ? 'ek_registered' : 'device_exists' };
+      if (isUniqueViolation(error))
+        return {
+          ok: false,
+          reason: (error as { constraint?: string }).constraint === 'device_attestation_ek_name_key' ? 'ek_registered' : 'device_exists',
+        };
       throw error;
     }
   }
@@ -373,9 +509,21 @@ export class PostgresBrokerStore implements BrokerStore {
     await this.#query(
       `INSERT INTO device_attestation (device_id, ek_public, ek_name, ek_certificate, ek_verification, ek_issuer, ak_public, ak_name, enrolled_at,
         reset_count, restart_count, last_quote, last_refused) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [record.deviceId, Buffer.from(record.ekPublic), record.ekName, record.ekCertificate && Buffer.from(record.ekCertificate), record.ekVerification, record.ekIssuer,
-        Buffer.from(record.akPublic), record.akName, record.enrolledAt, record.counters?.resetCount ?? null, record.counters?.restartCount ?? null,
-        record.lastQuote && json(record.lastQuote), record.lastRefused && json(record.lastRefused)],
+      [
+        record.deviceId,
+        Buffer.from(record.ekPublic),
+        record.ekName,
+        record.ekCertificate && Buffer.from(record.ekCertificate),
+        record.ekVerification,
+        record.ekIssuer,
+        Buffer.from(record.akPublic),
+        record.akName,
+        record.enrolledAt,
+        record.counters?.resetCount ?? null,
+        record.counters?.restartCount ?? null,
+        record.lastQuote && json(record.lastQuote),
+        record.lastRefused && json(record.lastRefused),
+      ],
       client,
     );
     for (const capture of attested.captures) {
@@ -390,19 +538,32 @@ export class PostgresBrokerStore implements BrokerStore {
 
   async recordQuote(deviceId: string, quote: QuoteRecord, outcome: 'accepted' | 'refused' | 'baseline'): Promise<boolean> {
     const text = json(quote);
-    if (outcome === 'refused') return (await this.#query('UPDATE device_attestation SET last_refused = $1 WHERE device_id = $2 RETURNING 1', [text, deviceId])).length === 1;
+    if (outcome === 'refused')
+      return (
+        (await this.#query('UPDATE device_attestation SET last_refused = $1 WHERE device_id = $2 RETURNING 1', [text, deviceId])).length ===
+        1
+      );
     if (outcome === 'baseline') {
-      return (await this.#query('UPDATE device_attestation SET last_quote = $1, last_refused = NULL, reset_count = $2, restart_count = $3 WHERE device_id = $4 RETURNING 1', [text, quote.resetCount, quote.restartCount, deviceId])).length === 1;
+      return (
+        (
+          await this.#query(
+            'UPDATE device_attestation SET last_quote = $1, last_refused = NULL, reset_count = $2, restart_count = $3 WHERE device_id = $4 RETURNING 1',
+            [text, quote.resetCount, quote.restartCount, deviceId],
+          )
+        ).length === 1
+      );
     }
     // Guarded: counters below the baseline (a TPM state rolled back, or a later quote recorded by
     // another broker meanwhile) write nothing.
     return (
-      await this.#query(
-        `UPDATE device_attestation SET last_quote = $1, reset_count = $2, restart_count = $3 WHERE device_id = $4
+      (
+        await this.#query(
+          `UPDATE device_attestation SET last_quote = $1, reset_count = $2, restart_count = $3 WHERE device_id = $4
           AND (reset_count IS NULL OR reset_count < $2 OR (reset_count = $2 AND restart_count <= $3)) RETURNING 1`,
-        [text, quote.resetCount, quote.restartCount, deviceId],
-      )
-    ).length === 1;
+          [text, quote.resetCount, quote.restartCount, deviceId],
+        )
+      ).length === 1
+    );
   }
 
   async insertPcrPolicy(policy: Omit<PcrPolicyRecord, 'values'>): Promise<void> {
@@ -419,10 +580,20 @@ export class PostgresBrokerStore implements BrokerStore {
     const ids = rows.map((row) => String(row['id']));
     const values = (
       deviceId === undefined
-        ? await this.#query('SELECT * FROM pcr_values WHERE policy_id = ANY($1::text[]) AND removed_at IS NULL ORDER BY added_at, id', [ids])
-        : await this.#query('SELECT * FROM pcr_values WHERE policy_id = ANY($1::text[]) AND removed_at IS NULL AND (device_id IS NULL OR device_id = $2) ORDER BY added_at, id', [ids, deviceId])
+        ? await this.#query('SELECT * FROM pcr_values WHERE policy_id = ANY($1::text[]) AND removed_at IS NULL ORDER BY added_at, id', [
+            ids,
+          ])
+        : await this.#query(
+            'SELECT * FROM pcr_values WHERE policy_id = ANY($1::text[]) AND removed_at IS NULL AND (device_id IS NULL OR device_id = $2) ORDER BY added_at, id',
+            [ids, deviceId],
+          )
     ).map(valuesFromRow);
-    return rows.map((row) => policyFromRow(row, values.filter((set) => set.policyId === String(row['id']))));
+    return rows.map((row) =>
+      policyFromRow(
+        row,
+        values.filter((set) => set.policyId === String(row['id'])),
+      ),
+    );
   }
 
   async getPcrPolicy(id: string): Promise<PcrPolicyRecord | undefined> {
@@ -435,7 +606,9 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async removePcrPolicy(id: string, at: number): Promise<boolean> {
-    return (await this.#query('UPDATE pcr_policies SET removed_at = COALESCE(removed_at, $1) WHERE id = $2 RETURNING id', [at, id])).length === 1;
+    return (
+      (await this.#query('UPDATE pcr_policies SET removed_at = COALESCE(removed_at, $1) WHERE id = $2 RETURNING id', [at, id])).length === 1
+    );
   }
 
   async pcrPoliciesForDevice(device: Pick<DeviceRecord, 'id' | 'labels'>): Promise<PcrPolicyRecord[]> {
@@ -458,22 +631,42 @@ export class PostgresBrokerStore implements BrokerStore {
    */
   async #addValues(values: PcrValuesRecord, onlyIfNone: boolean, client?: Client): Promise<boolean> {
     const columns = [values.id, values.policyId, values.deviceId, json(values.values), values.source, values.note, values.addedAt];
-    const insert = 'INSERT INTO pcr_values (id, policy_id, device_id, pcr_values, source, note, added_at, removed_at) SELECT $1, $2, $3, $4, $5, $6, $7, NULL';
+    const insert =
+      'INSERT INTO pcr_values (id, policy_id, device_id, pcr_values, source, note, added_at, removed_at) SELECT $1, $2, $3, $4, $5, $6, $7, NULL';
     if (!onlyIfNone) return (await this.#query(`${insert} RETURNING 1`, columns, client)).length === 1;
     await lockKey(client!, `pcr-scope:${values.policyId}:${values.deviceId ?? '*'}`);
-    const guard = ' WHERE NOT EXISTS (SELECT 1 FROM pcr_values WHERE policy_id = $2 AND device_id IS NOT DISTINCT FROM $3 AND removed_at IS NULL) RETURNING 1';
+    const guard =
+      ' WHERE NOT EXISTS (SELECT 1 FROM pcr_values WHERE policy_id = $2 AND device_id IS NOT DISTINCT FROM $3 AND removed_at IS NULL) RETURNING 1';
     return (await this.#query(insert + guard, columns, client)).length === 1;
   }
 
   async removePcrValues(policyId: string, valuesId: string, at: number): Promise<boolean> {
-    return (await this.#query('UPDATE pcr_values SET removed_at = COALESCE(removed_at, $1) WHERE id = $2 AND policy_id = $3 RETURNING id', [at, valuesId, policyId])).length === 1;
+    return (
+      (
+        await this.#query('UPDATE pcr_values SET removed_at = COALESCE(removed_at, $1) WHERE id = $2 AND policy_id = $3 RETURNING id', [
+          at,
+          valuesId,
+          policyId,
+        ])
+      ).length === 1
+    );
   }
 
   async #appendAudit(entry: AuditInput, client?: Client): Promise<AuditRecord> {
     const record = auditFields(entry);
     const [row] = await this.#query(
       'INSERT INTO audit (at, actor, action, outcome, device_id, model_id, grant_id, reason, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id',
-      [record.at, record.actor, record.action, record.outcome, record.deviceId, record.modelId, record.grantId, record.reason, record.remote],
+      [
+        record.at,
+        record.actor,
+        record.action,
+        record.outcome,
+        record.deviceId,
+        record.modelId,
+        record.grantId,
+        record.reason,
+        record.remote,
+      ],
       client,
     );
     return { id: Number(row!['id']), ...record };
@@ -484,9 +677,14 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async listAudit(options: { after?: number; limit: number; deviceId?: string }): Promise<AuditRecord[]> {
-    const rows = options.deviceId === undefined
-      ? await this.#query('SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2', [options.after ?? 0, options.limit])
-      : await this.#query('SELECT * FROM audit WHERE id > $1 AND device_id = $2 ORDER BY id LIMIT $3', [options.after ?? 0, options.deviceId, options.limit]);
+    const rows =
+      options.deviceId === undefined
+        ? await this.#query('SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2', [options.after ?? 0, options.limit])
+        : await this.#query('SELECT * FROM audit WHERE id > $1 AND device_id = $2 ORDER BY id LIMIT $3', [
+            options.after ?? 0,
+            options.deviceId,
+            options.limit,
+          ]);
     return rows.map(auditFromRow);
   }
 

@@ -22,10 +22,28 @@ import type {
 } from './store.js';
 import { RELEASE_REQUEST_TTL_MS } from './store.js';
 import { Checkpointer } from './lib/checkpointer.js';
-import { auditFields, auditFromRow, deviceFromRow, grantFromRow, json, modelFromRow, releaseRequestFromRow, tokenFromRow, type Row } from './lib/store-rows.js';
+import {
+  auditFields,
+  auditFromRow,
+  deviceFromRow,
+  grantFromRow,
+  json,
+  modelFromRow,
+  releaseRequestFromRow,
+  tokenFromRow,
+  type Row,
+} from './lib/store-rows.js';
 import { tokenAllows } from './lib/enrolment.js';
 import { SqliteAttestationTables } from './lib/sqlite-attestation.js';
-import { ATTESTATION_SCHEMA, BASE_SCHEMA_VERSION, MIGRATION_FROM_1, MIGRATION_FROM_2, SCHEMA, SCHEMA_STEPS, SCHEMA_VERSION } from './lib/sqlite-schema.js';
+import {
+  ATTESTATION_SCHEMA,
+  BASE_SCHEMA_VERSION,
+  MIGRATION_FROM_1,
+  MIGRATION_FROM_2,
+  SCHEMA,
+  SCHEMA_STEPS,
+  SCHEMA_VERSION,
+} from './lib/sqlite-schema.js';
 
 /** Options of {@link SqliteBrokerStore}. */
 export interface SqliteBrokerStoreOptions {
@@ -52,7 +70,9 @@ class Refused extends Error {
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return (
+    (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
+  );
 }
 
 /**
@@ -129,8 +149,25 @@ export class SqliteBrokerStore implements BrokerStore {
     this.#insert(
       `INSERT INTO models (id, name, version, container_id, format, created_at, not_after, entries, stanzas, size, sha256,
         payload_digest, signature_key_id, storage_kind, storage_ref, registered_at, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [model.id, model.name, model.version, model.containerId, model.format, model.createdAt, model.notAfter, json(model.entries), json(model.stanzas),
-        model.size, model.sha256, model.payloadDigest, model.signatureKeyId, model.storage.kind, ref, model.registeredAt, model.header && Buffer.from(model.header)],
+      [
+        model.id,
+        model.name,
+        model.version,
+        model.containerId,
+        model.format,
+        model.createdAt,
+        model.notAfter,
+        json(model.entries),
+        json(model.stanzas),
+        model.size,
+        model.sha256,
+        model.payloadDigest,
+        model.signatureKeyId,
+        model.storage.kind,
+        ref,
+        model.registeredAt,
+        model.header && Buffer.from(model.header),
+      ],
       `model ${model.id}`,
     );
   }
@@ -147,7 +184,16 @@ export class SqliteBrokerStore implements BrokerStore {
   async insertDevice(device: DeviceRecord): Promise<void> {
     this.#insert(
       'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [device.id, device.keyType, device.publicKeyPem, device.keyId, json(device.labels), device.registeredAt, device.revokedAt, device.revokedReason],
+      [
+        device.id,
+        device.keyType,
+        device.publicKeyPem,
+        device.keyId,
+        json(device.labels),
+        device.registeredAt,
+        device.revokedAt,
+        device.revokedReason,
+      ],
       `device ${device.id}`,
     );
   }
@@ -166,8 +212,15 @@ export class SqliteBrokerStore implements BrokerStore {
       const row = this.#statement('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
       if (!row) return undefined;
       const keyId = String(row['key_id']);
-      this.#statement('INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING').run(keyId, id, at, reason);
-      this.#statement('UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE (id = ? OR key_id = ?) AND revoked_at IS NULL').run(at, reason, id, keyId);
+      this.#statement(
+        'INSERT INTO revoked_keys (key_id, device_id, revoked_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING',
+      ).run(keyId, id, at, reason);
+      this.#statement('UPDATE devices SET revoked_at = ?, revoked_reason = ? WHERE (id = ? OR key_id = ?) AND revoked_at IS NULL').run(
+        at,
+        reason,
+        id,
+        keyId,
+      );
       this.#attestation.revokeEk(id, at, reason);
       return deviceFromRow(this.#statement('SELECT * FROM devices WHERE id = ?').get(id) as Row);
     });
@@ -182,8 +235,20 @@ export class SqliteBrokerStore implements BrokerStore {
     this.#insert(
       `INSERT INTO grants (id, subject_kind, subject_value, subject_key_id, model_name, model_version, not_after, max_releases, releases,
         max_releases_per_device, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [grant.id, grant.subject.kind, grant.subject.value, grant.subject.kind === 'device' ? grant.subject.keyId : null, grant.modelName, grant.modelVersion,
-        grant.notAfter, grant.maxReleases, grant.releases, grant.maxReleasesPerDevice, grant.createdAt, grant.revokedAt],
+      [
+        grant.id,
+        grant.subject.kind,
+        grant.subject.value,
+        grant.subject.kind === 'device' ? grant.subject.keyId : null,
+        grant.modelName,
+        grant.modelVersion,
+        grant.notAfter,
+        grant.maxReleases,
+        grant.releases,
+        grant.maxReleasesPerDevice,
+        grant.createdAt,
+        grant.revokedAt,
+      ],
       `grant ${grant.id}`,
     );
   }
@@ -213,14 +278,27 @@ export class SqliteBrokerStore implements BrokerStore {
     return rows.map(grantFromRow);
   }
 
-  async recordRelease(grantId: string, deviceId: string, now: number, audit: AuditInput, options: ReleaseOptions = {}): Promise<ReleaseOutcome> {
+  async recordRelease(
+    grantId: string,
+    deviceId: string,
+    now: number,
+    audit: AuditInput,
+    options: ReleaseOptions = {},
+  ): Promise<ReleaseOutcome> {
     const { requestId, nonce } = options;
     const release = this.#db.transaction((): ReleaseOutcome => {
       if (nonce !== undefined && !this.#useNonce(nonce.nonce, deviceId, nonce.expiresAt)) return { ok: false, reason: 'replayed' };
       if (requestId !== undefined) {
-        const fresh = this.#statement('INSERT INTO release_requests (device_id, request_id, grant_id, model_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
-          .run(deviceId, requestId, grantId, audit.modelId ?? '', now).changes === 1;
-        if (!fresh) return { ok: true, grant: grantFromRow(this.#statement('SELECT * FROM grants WHERE id = ?').get(grantId) as Row), repeated: true };
+        const fresh =
+          this.#statement(
+            'INSERT INTO release_requests (device_id, request_id, grant_id, model_id, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          ).run(deviceId, requestId, grantId, audit.modelId ?? '', now).changes === 1;
+        if (!fresh)
+          return {
+            ok: true,
+            grant: grantFromRow(this.#statement('SELECT * FROM grants WHERE id = ?').get(grantId) as Row),
+            repeated: true,
+          };
       }
       const changed = this.#statement(
         'UPDATE grants SET releases = releases + 1 WHERE id = ? AND revoked_at IS NULL AND not_after > ? AND releases < max_releases',
@@ -231,7 +309,8 @@ export class SqliteBrokerStore implements BrokerStore {
         `INSERT INTO grant_device_releases (grant_id, device_id, releases) VALUES (?, ?, 1)
           ON CONFLICT (grant_id, device_id) DO UPDATE SET releases = releases + 1 WHERE ? IS NULL OR releases < ?`,
       ).run(grantId, deviceId, grant.maxReleasesPerDevice, grant.maxReleasesPerDevice).changes;
-      if (counted !== 1 || (grant.maxReleasesPerDevice !== null && grant.maxReleasesPerDevice < 1)) throw new Refused('device_releases_exhausted');
+      if (counted !== 1 || (grant.maxReleasesPerDevice !== null && grant.maxReleasesPerDevice < 1))
+        throw new Refused('device_releases_exhausted');
       this.#appendAudit(audit);
       return { ok: true, grant };
     });
@@ -244,12 +323,19 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async findReleaseRequest(deviceId: string, requestId: string): Promise<ReleaseRequestRecord | undefined> {
-    const row = this.#statement('SELECT * FROM release_requests WHERE device_id = ? AND request_id = ?').get(deviceId, requestId) as Row | undefined;
+    const row = this.#statement('SELECT * FROM release_requests WHERE device_id = ? AND request_id = ?').get(deviceId, requestId) as
+      Row | undefined;
     return row && releaseRequestFromRow(row);
   }
 
   #useNonce(nonce: string, deviceId: string, expiresAt: number): boolean {
-    return this.#statement('INSERT INTO used_nonces (nonce, device_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING').run(nonce, deviceId, expiresAt).changes === 1;
+    return (
+      this.#statement('INSERT INTO used_nonces (nonce, device_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (nonce) DO NOTHING').run(
+        nonce,
+        deviceId,
+        expiresAt,
+      ).changes === 1
+    );
   }
 
   async useNonce(nonce: string, deviceId: string, expiresAt: number): Promise<boolean> {
@@ -265,8 +351,20 @@ export class SqliteBrokerStore implements BrokerStore {
     this.#insert(
       `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, require_attestation,
         allow_missing_ek_certificate, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [token.id, token.tokenHash, json(token.labels), token.expiresAt, token.maxUses, token.uses, token.deviceId, token.deviceIdPattern,
-        token.requireAttestation ? 1 : 0, token.allowMissingEkCertificate ? 1 : 0, token.createdAt, token.revokedAt],
+      [
+        token.id,
+        token.tokenHash,
+        json(token.labels),
+        token.expiresAt,
+        token.maxUses,
+        token.uses,
+        token.deviceId,
+        token.deviceIdPattern,
+        token.requireAttestation ? 1 : 0,
+        token.allowMissingEkCertificate ? 1 : 0,
+        token.createdAt,
+        token.revokedAt,
+      ],
       `enrolment token ${token.id}`,
     );
   }
@@ -280,7 +378,11 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   /** The token, if it would enrol this device now; else the reason (the checks shared by enrolment and its first step). */
-  #checkEnrolment(tokenHash: string, device: DeviceRecord, now: number): { ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal } {
+  #checkEnrolment(
+    tokenHash: string,
+    device: DeviceRecord,
+    now: number,
+  ): { ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal } {
     const row = this.#statement('SELECT * FROM enrolment_tokens WHERE token_hash = ?').get(tokenHash) as Row | undefined;
     if (!row) return { ok: false, reason: 'invalid_token' };
     const token = tokenFromRow(row);
@@ -372,7 +474,17 @@ export class SqliteBrokerStore implements BrokerStore {
     const record = auditFields(entry);
     const { lastInsertRowid } = this.#statement(
       'INSERT INTO audit (at, actor, action, outcome, device_id, model_id, grant_id, reason, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(record.at, record.actor, record.action, record.outcome, record.deviceId, record.modelId, record.grantId, record.reason, record.remote);
+    ).run(
+      record.at,
+      record.actor,
+      record.action,
+      record.outcome,
+      record.deviceId,
+      record.modelId,
+      record.grantId,
+      record.reason,
+      record.remote,
+    );
     return { id: Number(lastInsertRowid), ...record };
   }
 
@@ -381,9 +493,14 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async listAudit(options: { after?: number; limit: number; deviceId?: string }): Promise<AuditRecord[]> {
-    const rows = options.deviceId === undefined
-      ? this.#statement('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?').all(options.after ?? 0, options.limit)
-      : this.#statement('SELECT * FROM audit WHERE id > ? AND device_id = ? ORDER BY id LIMIT ?').all(options.after ?? 0, options.deviceId, options.limit);
+    const rows =
+      options.deviceId === undefined
+        ? this.#statement('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?').all(options.after ?? 0, options.limit)
+        : this.#statement('SELECT * FROM audit WHERE id > ? AND device_id = ? ORDER BY id LIMIT ?').all(
+            options.after ?? 0,
+            options.deviceId,
+            options.limit,
+          );
     return (rows as Row[]).map(auditFromRow);
   }
 
@@ -396,7 +513,8 @@ export class SqliteBrokerStore implements BrokerStore {
 function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-  if (row && row.version > SCHEMA_VERSION) throw new Error(`the database has schema version ${row.version}; this broker knows ${SCHEMA_VERSION}`);
+  if (row && row.version > SCHEMA_VERSION)
+    throw new Error(`the database has schema version ${row.version}; this broker knows ${SCHEMA_VERSION}`);
   if (row?.version === SCHEMA_VERSION) return;
   db.transaction(() => {
     if (row?.version === 1) db.exec(MIGRATION_FROM_1);

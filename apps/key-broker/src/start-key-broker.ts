@@ -144,10 +144,14 @@ export type { Logger };
 export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBroker> {
   const adminMtls = options.tls?.adminClientCa !== undefined;
   if (options.adminToken === undefined ? !adminMtls : typeof options.adminToken !== 'string' || options.adminToken.length < 16) {
-    throw new BrokerError('ERR_BROKER_CONFIG', 'admin calls need a token of at least 16 characters, or TLS with an admin client CA', { hint: 'generate a token: openssl rand -base64 32' });
+    throw new BrokerError('ERR_BROKER_CONFIG', 'admin calls need a token of at least 16 characters, or TLS with an admin client CA', {
+      hint: 'generate a token: openssl rand -base64 32',
+    });
   }
-  if (!options.identities || options.identities.length === 0) throw new BrokerError('ERR_BROKER_CONFIG', 'the broker needs at least one identity to unwrap model keys');
-  if (options.metricsToken !== undefined && options.metricsToken.length < 16) throw new BrokerError('ERR_BROKER_CONFIG', 'a metrics token has at least 16 characters');
+  if (!options.identities || options.identities.length === 0)
+    throw new BrokerError('ERR_BROKER_CONFIG', 'the broker needs at least one identity to unwrap model keys');
+  if (options.metricsToken !== undefined && options.metricsToken.length < 16)
+    throw new BrokerError('ERR_BROKER_CONFIG', 'a metrics token has at least 16 characters');
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = options.store ?? SqliteBrokerStore.open(join(options.dataDir, 'broker.db'), { durability: options.durability ?? 'normal' });
   const logger = options.logger === false ? silentLogger : (options.logger ?? createLogger());
@@ -186,7 +190,10 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     attestation: {
       ekCaCertificates: caBundles(options.attestation?.ekCaCertificates ?? []),
       defaultPcrs: defaultPcrsOf(options.attestation?.pcrs),
-      credentials: new CredentialChallenges(await store.secret('attestation', () => randomBytes(32)), options.attestation?.activationTtlMs ?? 120_000),
+      credentials: new CredentialChallenges(
+        await store.secret('attestation', () => randomBytes(32)),
+        options.attestation?.activationTtlMs ?? 120_000,
+      ),
     },
     metrics,
     metricsTokenDigest: options.metricsToken === undefined ? undefined : sha256Digest(options.metricsToken),
@@ -206,7 +213,11 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
       auth: 'metrics',
       async handler(ctx) {
         const text = await metrics.registry.metrics();
-        ctx.res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        ctx.res.writeHead(200, {
+          'content-type': metrics.registry.contentType,
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'no-store',
+        });
         ctx.res.end(text);
       },
     },
@@ -219,7 +230,8 @@ export async function startKeyBroker(options: KeyBrokerOptions): Promise<KeyBrok
     router: new Router(routes),
     clientLimiter: limiter(options.rateLimit, { perSecond: 50, burst: 100 }),
     failureLimiter: limiter(options.authFailureLimit, { perSecond: 1, burst: 30 }),
-    trustedProxies: options.trustProxy === true ? 1 : options.trustProxy === false || options.trustProxy === undefined ? 0 : options.trustProxy,
+    trustedProxies:
+      options.trustProxy === true ? 1 : options.trustProxy === false || options.trustProxy === undefined ? 0 : options.trustProxy,
   });
 
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
@@ -282,7 +294,9 @@ function caBundles(sources: readonly (string | Buffer)[]): string[] {
       if (blocks.length === 0) throw new Error('no PEM certificate');
       for (const block of blocks) new X509Certificate(block);
     } catch (cause) {
-      throw new BrokerError('ERR_BROKER_CONFIG', `EK CA certificate bundle ${index + 1} does not parse: ${(cause as Error).message}`, { cause });
+      throw new BrokerError('ERR_BROKER_CONFIG', `EK CA certificate bundle ${index + 1} does not parse: ${(cause as Error).message}`, {
+        cause,
+      });
     }
     return text;
   });
@@ -354,7 +368,15 @@ function createHandler(deps: HandlerDeps) {
           if (key !== undefined) deps.failureLimiter?.take(key);
           if (error instanceof DeviceAuthError && error.code === 'replayed') {
             await core.store
-              .appendAudit({ at: Date.now(), actor: `device:${error.deviceId}`, action: 'authenticate', outcome: 'refused', deviceId: error.deviceId ?? null, reason: 'replayed', remote })
+              .appendAudit({
+                at: Date.now(),
+                actor: `device:${error.deviceId}`,
+                action: 'authenticate',
+                outcome: 'refused',
+                deviceId: error.deviceId ?? null,
+                reason: 'replayed',
+                remote,
+              })
               .catch(() => {});
           }
         }
@@ -363,7 +385,12 @@ function createHandler(deps: HandlerDeps) {
         // The database is down or restarting: the client retries, the pool reconnects by itself.
         core.metrics.storeErrors.inc({ kind: 'unavailable' });
         core.logger.warn('store_unavailable', { route: routePath, cause: (error.cause as { code?: string } | undefined)?.code });
-        sendError(res, new HttpError(503, 'store_unavailable', 'the broker cannot reach its database right now; retry later', { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) }));
+        sendError(
+          res,
+          new HttpError(503, 'store_unavailable', 'the broker cannot reach its database right now; retry later', {
+            'retry-after': String(STORE_RETRY_AFTER_SECONDS),
+          }),
+        );
       } else {
         // The message may come from a dependency: log its class and code only.
         if (error instanceof BrokerError && error.code === 'ERR_BROKER_STORE') core.metrics.storeErrors.inc({ kind: 'other' });
@@ -374,7 +401,14 @@ function createHandler(deps: HandlerDeps) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       core.metrics.observeRequest(routePath, req.method ?? 'GET', res.statusCode, ms / 1000);
       // Route pattern, never the raw URL: signed URLs carry their signature in the query.
-      core.logger.info('request', { method: req.method, route: routePath, status: res.statusCode, ms: Math.round(ms * 100) / 100, remote, subject: ctx?.device?.id ?? ctx?.subject });
+      core.logger.info('request', {
+        method: req.method,
+        route: routePath,
+        status: res.statusCode,
+        ms: Math.round(ms * 100) / 100,
+        remote,
+        subject: ctx?.device?.id ?? ctx?.subject,
+      });
     }
   };
 }
@@ -383,7 +417,9 @@ async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext
   const { core } = deps;
   const lockout = lockoutKey(route, ctx);
   if (lockout !== undefined && deps.failureLimiter?.exhausted(lockout)) {
-    throw new HttpError(429, 'too_many_failures', `too many failed authentications for this ${lockout.split(':')[0]}`, { 'retry-after': '30' });
+    throw new HttpError(429, 'too_many_failures', `too many failed authentications for this ${lockout.split(':')[0]}`, {
+      'retry-after': '30',
+    });
   }
   switch (route.auth) {
     case 'public':
@@ -395,20 +431,40 @@ async function authenticate(deps: HandlerDeps, route: Route, ctx: RequestContext
       return;
     case 'admin':
       if (!isAdmin(core, ctx.req.headers.authorization) && !(core.adminMtls && (ctx.req.socket as TLSSocket).authorized === true)) {
-        await core.store.appendAudit({ at: ctx.now, actor: 'anonymous', action: 'admin_auth', outcome: 'refused', reason: 'unauthenticated', remote: ctx.remote });
-        throw new HttpError(401, 'unauthenticated', `admin routes need ${core.adminTokenDigest ? '"Authorization: Bearer <admin token>"' : ''}${core.adminTokenDigest && core.adminMtls ? ' or ' : ''}${core.adminMtls ? 'an admin client certificate' : ''}`, { 'www-authenticate': 'Bearer' });
+        await core.store.appendAudit({
+          at: ctx.now,
+          actor: 'anonymous',
+          action: 'admin_auth',
+          outcome: 'refused',
+          reason: 'unauthenticated',
+          remote: ctx.remote,
+        });
+        throw new HttpError(
+          401,
+          'unauthenticated',
+          `admin routes need ${core.adminTokenDigest ? '"Authorization: Bearer <admin token>"' : ''}${core.adminTokenDigest && core.adminMtls ? ' or ' : ''}${core.adminMtls ? 'an admin client certificate' : ''}`,
+          { 'www-authenticate': 'Bearer' },
+        );
       }
       ctx.subject = 'admin';
       return;
     case 'metrics':
-      if (!isMetricsReader(core, ctx.req.headers.authorization) && !isAdmin(core, ctx.req.headers.authorization) && !(core.adminMtls && (ctx.req.socket as TLSSocket).authorized === true)) {
-        throw new HttpError(401, 'unauthenticated', 'metrics need "Authorization: Bearer <metrics token>" (or admin credentials)', { 'www-authenticate': 'Bearer' });
+      if (
+        !isMetricsReader(core, ctx.req.headers.authorization) &&
+        !isAdmin(core, ctx.req.headers.authorization) &&
+        !(core.adminMtls && (ctx.req.socket as TLSSocket).authorized === true)
+      ) {
+        throw new HttpError(401, 'unauthenticated', 'metrics need "Authorization: Bearer <metrics token>" (or admin credentials)', {
+          'www-authenticate': 'Bearer',
+        });
       }
       ctx.subject = 'metrics';
       return;
     case 'device': {
       ctx.body = await readBody(ctx.req, core.limits.deviceBytes);
-      const { device, nonce, nonceExpiresAt } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now, { deferNonce: route.deferNonce === true });
+      const { device, nonce, nonceExpiresAt } = await core.authenticator.verify(ctx.req, ctx.body, ctx.now, {
+        deferNonce: route.deferNonce === true,
+      });
       ctx.device = device;
       ctx.nonce = nonce;
       ctx.nonceExpiresAt = nonceExpiresAt;

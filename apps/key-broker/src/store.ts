@@ -84,7 +84,11 @@ export interface BrokerStore {
    * The checks of {@link enrolDevice} without enrolling (the first request of an attested
    * enrolment): the token if it would enrol this device now, else the reason.
    */
-  peekEnrolment(tokenHash: string, device: DeviceRecord, now: number): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }>;
+  peekEnrolment(
+    tokenHash: string,
+    device: DeviceRecord,
+    now: number,
+  ): Promise<{ ok: true; token: EnrolmentTokenRecord } | { ok: false; reason: EnrolmentRefusal }>;
 
   /** A device's endorsement key, proven attestation key and last quotes; undefined if it enrolled without. */
   getAttestation(deviceId: string): Promise<DeviceAttestationRecord | undefined>;
@@ -206,7 +210,8 @@ export interface DeviceRecord {
  * Who a grant is for: one device — bound to the key it had when granted, so another key enrolled
  * under that id later gets nothing — or every device carrying a label.
  */
-export type GrantSubject = { readonly kind: 'device'; readonly value: string; readonly keyId: string } | { readonly kind: 'label'; readonly value: string };
+export type GrantSubject =
+  { readonly kind: 'device'; readonly value: string; readonly keyId: string } | { readonly kind: 'label'; readonly value: string };
 
 export interface GrantRecord {
   readonly id: string;

@@ -9,7 +9,17 @@ import { type SwtpmInstance } from '@ovseal/key-tpm/testing';
 import { ocrModels } from '@ovseal/test-fixtures';
 import { stanzaFromJson } from '@ovseal/broker-protocol';
 import { challenge, deviceCall, keyPath, send, signRequest, type TestDevice } from './device.js';
-import { admin, ADMIN_TOKEN, describeWithTpm, newSwtpm, sealDetector, spawnBroker, startKms, tempDir, type BrokerProcess } from './helpers.js';
+import {
+  admin,
+  ADMIN_TOKEN,
+  describeWithTpm,
+  newSwtpm,
+  sealDetector,
+  spawnBroker,
+  startKms,
+  tempDir,
+  type BrokerProcess,
+} from './helpers.js';
 
 describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -30,10 +40,25 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     tpm = await newSwtpm();
     const keyA = await initDeviceKey({ type: 'tpm-ecdh', keyDir: join(work.path, 'key-a'), tcti: tpm.tcti });
     const keyB = await initDeviceKey({ type: 'tpm-rsa', keyDir: join(work.path, 'key-b'), tcti: tpm.tcti });
-    deviceA = { id: 'edge-a', identity: await TpmEcdhIdentity.open({ keyDir: keyA.keyDir! }, { tcti: tpm.tcti }), keyId: keyA.keyId, publicKeyPem: keyA.publicKeyPem };
-    deviceB = { id: 'edge-b', identity: await TpmRsaIdentity.open({ keyDir: keyB.keyDir! }, { tcti: tpm.tcti }), keyId: keyB.keyId, publicKeyPem: keyB.publicKeyPem };
+    deviceA = {
+      id: 'edge-a',
+      identity: await TpmEcdhIdentity.open({ keyDir: keyA.keyDir! }, { tcti: tpm.tcti }),
+      keyId: keyA.keyId,
+      publicKeyPem: keyA.publicKeyPem,
+    };
+    deviceB = {
+      id: 'edge-b',
+      identity: await TpmRsaIdentity.open({ keyDir: keyB.keyDir! }, { tcti: tpm.tcti }),
+      keyId: keyB.keyId,
+      publicKeyPem: keyB.publicKeyPem,
+    };
     const keyC = await initDeviceKey({ type: 'tpm-ecdh', keyDir: join(work.path, 'key-c'), tcti: tpm.tcti });
-    deviceC = { id: 'edge-c', identity: await TpmEcdhIdentity.open({ keyDir: keyC.keyDir! }, { tcti: tpm.tcti }), keyId: keyC.keyId, publicKeyPem: keyC.publicKeyPem };
+    deviceC = {
+      id: 'edge-c',
+      identity: await TpmEcdhIdentity.open({ keyDir: keyC.keyDir! }, { tcti: tpm.tcti }),
+      keyId: keyC.keyId,
+      publicKeyPem: keyC.publicKeyPem,
+    };
     detector = await sealDetector(join(work.path, 'det-4.0.0.ovseal'), kms, { version: '4.0.0' });
     broker = await spawnBroker({ dataDir: join(work.path, 'broker'), kms });
   });
@@ -72,7 +97,12 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.message).toMatch(/ERR_AUTHENTICATION_FAILED/);
     const foreign = join(work.path, 'foreign.ovseal');
-    await seal({ output: foreign, entries: [{ name: 'm.onnx', role: 'onnx', path: ocrModels.classifier }], metadata: { name: 'foreign', version: '1' }, recipients: [new FileRecipient(generateKey())] });
+    await seal({
+      output: foreign,
+      entries: [{ name: 'm.onnx', role: 'onnx', path: ocrModels.classifier }],
+      metadata: { name: 'foreign', version: '1' },
+      recipients: [new FileRecipient(generateKey())],
+    });
     const noKey = await api.post('/v1/admin/models', await readFile(foreign));
     expect(noKey.status).toBe(422);
     expect(noKey.body.error).toBe('no_broker_key');
@@ -102,7 +132,13 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     const denied = await deviceCall(url(), deviceA, 'POST', keyPath(MODEL), {});
     expect(denied.status).toBe(403);
     expect(denied.body.error).toBe('not_granted');
-    const grant = await api.post('/v1/admin/grants', { label: 'line-3', model: 'ppocr-det', version: '4.0.0', ttlSeconds: 3600, maxReleases: 3 });
+    const grant = await api.post('/v1/admin/grants', {
+      label: 'line-3',
+      model: 'ppocr-det',
+      version: '4.0.0',
+      ttlSeconds: 3600,
+      maxReleases: 3,
+    });
     expect(grant.status).toBe(201);
 
     const listed = await deviceCall(url(), deviceA, 'GET', '/v1/models');
@@ -117,27 +153,37 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     expect(JSON.stringify(released.body)).not.toMatch(/"dataKey"/);
 
     const stanza = stanzaFromJson(released.body.stanza);
-    const deviceIdentity = { unwrap: (_: unknown, ctx: Parameters<TestDevice['identity']['unwrap']>[1]) => deviceA.identity.unwrap([stanza], ctx) };
+    const deviceIdentity = {
+      unwrap: (_: unknown, ctx: Parameters<TestDevice['identity']['unwrap']>[1]) => deviceA.identity.unwrap([stanza], ctx),
+    };
     const opened = await open(detector, { identities: [deviceIdentity] });
     expect(Buffer.compare(Buffer.from(opened.get('ch_PP-OCRv4_det_infer.onnx')), await readFile(ocrModels.detector))).toBe(0);
     opened.dispose();
 
     // The stanza is useless to another device: device B's TPM key does not match it.
-    await expect(deviceB.identity.unwrap([stanza], createWrapContext({ containerId: Buffer.from(released.body.containerId, 'hex'), modelName: 'ppocr-det', modelVersion: '4.0.0' }))).resolves.toBeNull();
+    await expect(
+      deviceB.identity.unwrap(
+        [stanza],
+        createWrapContext({ containerId: Buffer.from(released.body.containerId, 'hex'), modelName: 'ppocr-det', modelVersion: '4.0.0' }),
+      ),
+    ).resolves.toBeNull();
 
     const rsa = await deviceCall(url(), deviceB, 'POST', keyPath(MODEL), {});
     expect(rsa.status).toBe(200);
     expect(rsa.body.stanza.type).toBe('tpm-rsa');
   });
 
-  it('refuses a replayed request, a stale one, a tampered one, and another device\'s proof', async () => {
+  it("refuses a replayed request, a stale one, a tampered one, and another device's proof", async () => {
     const request = await signRequest(url(), deviceA, 'GET', '/v1/models');
     expect((await send(url(), request)).status).toBe(200);
     const replay = await send(url(), request);
     expect(replay.status).toBe(401);
     expect(replay.body.error).toBe('replayed');
 
-    const stale = await send(url(), await signRequest(url(), deviceA, 'GET', '/v1/models', undefined, { timestamp: Date.now() - 10 * 60_000 }));
+    const stale = await send(
+      url(),
+      await signRequest(url(), deviceA, 'GET', '/v1/models', undefined, { timestamp: Date.now() - 10 * 60_000 }),
+    );
     expect(stale.body.error).toBe('stale_request');
 
     const original = await signRequest(url(), deviceA, 'POST', keyPath(MODEL), {});
@@ -160,11 +206,23 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     const sealed = await sealDetector(join(work.path, 'det-5.ovseal'), kms, { version: '5.0.0' });
     expect((await api.post('/v1/admin/models', await readFile(sealed))).status).toBe(201);
 
-    const expired = await api.post('/v1/admin/grants', { device: 'edge-c', model: 'ppocr-det', version: '5.0.0', notAfter: new Date(Date.now() - 1000).toISOString(), maxReleases: 10 });
+    const expired = await api.post('/v1/admin/grants', {
+      device: 'edge-c',
+      model: 'ppocr-det',
+      version: '5.0.0',
+      notAfter: new Date(Date.now() - 1000).toISOString(),
+      maxReleases: 10,
+    });
     expect(expired.status).toBe(201);
     expect((await deviceCall(url(), deviceC, 'POST', keyPath('ppocr-det@5.0.0'), {})).body.error).toBe('grant_expired');
 
-    const once = await api.post('/v1/admin/grants', { device: 'edge-c', model: 'ppocr-det', version: '5.0.0', ttlSeconds: 600, maxReleases: 1 });
+    const once = await api.post('/v1/admin/grants', {
+      device: 'edge-c',
+      model: 'ppocr-det',
+      version: '5.0.0',
+      ttlSeconds: 600,
+      maxReleases: 1,
+    });
     expect((await deviceCall(url(), deviceC, 'POST', keyPath('ppocr-det@5.0.0'), {})).status).toBe(200);
     const exhausted = await deviceCall(url(), deviceC, 'POST', keyPath('ppocr-det@5.0.0'), {});
     expect(exhausted.status).toBe(403);
@@ -181,7 +239,9 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     expect((await deviceCall(url(), deviceC, 'GET', '/v1/models')).body.error).toBe('device_revoked');
 
     const { body } = await api.get('/v1/admin/audit?device=edge-c&limit=1000');
-    const reasons = body.records.filter((r: { action: string }) => r.action === 'key_release').map((r: { outcome: string; reason: string | null }) => r.reason ?? r.outcome);
+    const reasons = body.records
+      .filter((r: { action: string }) => r.action === 'key_release')
+      .map((r: { outcome: string; reason: string | null }) => r.reason ?? r.outcome);
     expect(reasons).toEqual(['grant_expired', 'ok', 'releases_exhausted', 'grant_revoked', 'device_revoked']);
   });
 
@@ -211,7 +271,11 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     // A key no device has yet (one key enrols one device).
     const enrolling = new SoftwareEcdhIdentity(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     const enrol = (id: string) =>
-      fetch(`${url()}/v1/enrol`, { method: 'POST', headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: id, publicKeyPem: enrolling.publicKeyPem }) });
+      fetch(`${url()}/v1/enrol`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceId: id, publicKeyPem: enrolling.publicKeyPem }),
+      });
     const first = await enrol('edge-enrolled');
     expect(first.status).toBe(201);
     expect(((await first.json()) as { labels: string[] }).labels).toEqual(['line-9']);
@@ -221,24 +285,37 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
   });
 
   it('limits request sizes', async () => {
-    const big = await fetch(`${url()}/v1/challenges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: 'x'.repeat(10_000) }) });
+    const big = await fetch(`${url()}/v1/challenges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: 'x'.repeat(10_000) }),
+    });
     expect(big.status).toBe(413);
     const bigAdmin = await api.post('/v1/admin/devices', { id: 'edge-big', publicKeyPem: 'x'.repeat(100_000) });
     expect(bigAdmin.status).toBe(413);
   });
 
   it('keeps every grant, release count and audit record across a crash (SIGKILL) and restart', async () => {
-    const before = { grants: (await api.get('/v1/admin/grants')).body.grants, audit: (await api.get('/v1/admin/audit?limit=1000')).body.records, devices: (await api.get('/v1/admin/devices')).body.devices };
+    const before = {
+      grants: (await api.get('/v1/admin/grants')).body.grants,
+      audit: (await api.get('/v1/admin/audit?limit=1000')).body.records,
+      devices: (await api.get('/v1/admin/devices')).body.devices,
+    };
     const released = await deviceCall(url(), deviceA, 'POST', keyPath(MODEL), {});
     expect(released.status).toBe(200);
     const { port, dataDir } = broker;
     await broker.kill();
     broker = await spawnBroker({ dataDir, kms, port });
-    const after = { grants: (await api.get('/v1/admin/grants')).body.grants, audit: (await api.get('/v1/admin/audit?limit=1000')).body.records, devices: (await api.get('/v1/admin/devices')).body.devices };
+    const after = {
+      grants: (await api.get('/v1/admin/grants')).body.grants,
+      audit: (await api.get('/v1/admin/audit?limit=1000')).body.records,
+      devices: (await api.get('/v1/admin/devices')).body.devices,
+    };
     expect(after.devices).toEqual(before.devices);
     expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
     expect(after.audit.at(-1)).toMatchObject({ action: 'key_release', outcome: 'ok', deviceId: 'edge-a', modelId: MODEL });
-    const lineGrant = (grants: { subject: { value: string }; version: string | null; releases: number }[]) => grants.find((g) => g.subject.value === 'line-3' && g.version === '4.0.0')!;
+    const lineGrant = (grants: { subject: { value: string }; version: string | null; releases: number }[]) =>
+      grants.find((g) => g.subject.value === 'line-3' && g.version === '4.0.0')!;
     expect(lineGrant(after.grants).releases).toBe(lineGrant(before.grants).releases + 1);
     // The restarted broker still verifies proofs (the challenge secret is in the store) and refuses replays.
     const request = await signRequest(url(), deviceA, 'GET', '/v1/models');
@@ -255,7 +332,8 @@ describeWithTpm('key broker (real process, kms-local, swtpm devices)', () => {
     const log = broker.stderr();
     expect(log).toMatch(/"event":"request"/);
     const proof = /proof=([A-Za-z0-9_-]+)/.exec(request.headers.authorization!)![1]!;
-    for (const secret of [ADMIN_TOKEN, token.body.token, proof, new URL(body.models[0].url).searchParams.get('sig')!]) expect(log).not.toContain(secret);
+    for (const secret of [ADMIN_TOKEN, token.body.token, proof, new URL(body.models[0].url).searchParams.get('sig')!])
+      expect(log).not.toContain(secret);
   });
 
   it('rate-limits a client address', async () => {

@@ -12,7 +12,17 @@ import { SoftwareEcdhIdentity } from '@ovseal/key-tpm';
 import type { TestPostgres } from '@ovseal/test-fixtures/postgres';
 import { POSTGRES_MIGRATIONS } from '../src/lib/postgres-migrations/index.js';
 import { challenge, deviceCall, keyPath, send, signRequest, type TestDevice } from './device.js';
-import { admin, ADMIN_TOKEN, allAudit, describeWithPostgres, newPostgres, spawnStoreBroker, tempDir, waitFor, type BrokerProcess } from './helpers.js';
+import {
+  admin,
+  ADMIN_TOKEN,
+  allAudit,
+  describeWithPostgres,
+  newPostgres,
+  spawnStoreBroker,
+  tempDir,
+  waitFor,
+  type BrokerProcess,
+} from './helpers.js';
 
 type Device = TestDevice & { publicKeyPem: string; keyId: string };
 
@@ -50,8 +60,16 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     const kek = generateKey();
     await writeKeyFile(join(work.path, 'broker.key'), kek);
     // One data dir for the three (containers shared, as on a shared volume); state is in PostgreSQL.
-    brokers = await Promise.all([0, 1, 2].map(() => spawnStoreBroker({ dataDir: join(work.path, 'shared'), storeUrl, identity: `file:${join(work.path, 'broker.key')}` })));
-    const sealed = await sealToBuffer({ entries: [{ name: 'm.onnx', role: 'onnx', data: randomBytes(20_000) }], metadata: { name: 'det', version: '1.0.0' }, recipients: [new FileRecipient(kek)] });
+    brokers = await Promise.all(
+      [0, 1, 2].map(() =>
+        spawnStoreBroker({ dataDir: join(work.path, 'shared'), storeUrl, identity: `file:${join(work.path, 'broker.key')}` }),
+      ),
+    );
+    const sealed = await sealToBuffer({
+      entries: [{ name: 'm.onnx', role: 'onnx', data: randomBytes(20_000) }],
+      metadata: { name: 'det', version: '1.0.0' },
+      recipients: [new FileRecipient(kek)],
+    });
     expect((await api(1).post('/v1/admin/models', Buffer.from(sealed))).status).toBe(201);
   });
 
@@ -62,7 +80,9 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
   });
 
   it('the brokers started together on an empty database and agree on the schema and the server secrets', async () => {
-    expect(await pg.psql('SELECT id FROM schema_migrations ORDER BY id', 'fleet')).toBe(POSTGRES_MIGRATIONS.map((migration) => `${migration.id}\n`).join(''));
+    expect(await pg.psql('SELECT id FROM schema_migrations ORDER BY id', 'fleet')).toBe(
+      POSTGRES_MIGRATIONS.map((migration) => `${migration.id}\n`).join(''),
+    );
     expect(await pg.psql("SELECT count(*) FROM secrets WHERE name IN ('challenge', 'container-urls')", 'fleet')).toBe('2\n');
     // A challenge from one broker is answered to another: the challenge secret is shared.
     const [device] = await registerDevices('roaming', 1, []);
@@ -76,7 +96,9 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     const grant = await api().post('/v1/admin/grants', { label: 'race', model: 'det', ttlSeconds: 3600, maxReleases: 10 });
     expect(grant.status).toBe(201);
     // Proofs first, then all 50 requests at once.
-    const requests = await Promise.all(devices.map((device, index) => signRequest(url(index), device, 'POST', keyPath(MODEL), { requestId: randomUUID() })));
+    const requests = await Promise.all(
+      devices.map((device, index) => signRequest(url(index), device, 'POST', keyPath(MODEL), { requestId: randomUUID() })),
+    );
     const answers = await Promise.all(requests.map((request, index) => send(url(index), request)));
     const statuses = answers.map((answer) => (answer.status === 200 ? 'released' : `${answer.status} ${answer.body.error}`));
     expect(statuses.filter((status) => status === 'released')).toHaveLength(10);
@@ -87,7 +109,10 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     expect(audited.filter((record) => record.outcome === 'ok')).toHaveLength(10);
     expect(audited.filter((record) => record.outcome === 'refused' && record.reason === 'releases_exhausted')).toHaveLength(40);
     // Each broker answered a third of the requests (the load was spread over all three).
-    for (const broker of [0, 1, 2]) expect(answers.filter((_, index) => index % 3 === broker).every((answer) => answer.status === 200 || answer.status === 403)).toBe(true);
+    for (const broker of [0, 1, 2])
+      expect(answers.filter((_, index) => index % 3 === broker).every((answer) => answer.status === 200 || answer.status === 403)).toBe(
+        true,
+      );
   });
 
   it('a proof used on one broker is refused by the others (one nonce table), and audited', async () => {
@@ -106,7 +131,9 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     const refused = await signRequest(url(1), ungranted!, 'POST', keyPath(MODEL), { requestId: randomUUID() });
     expect((await send(url(1), refused)).body.error).toBe('not_granted');
     for (const index of [2, 1]) expect((await send(url(index), refused)).body.error).toBe('replayed');
-    expect((await auditRecords((record) => record.deviceId === ungranted!.id && record.actor !== 'admin')).map((record) => record.reason)).toEqual(['not_granted', 'replayed', 'replayed']);
+    expect(
+      (await auditRecords((record) => record.deviceId === ungranted!.id && record.actor !== 'admin')).map((record) => record.reason),
+    ).toEqual(['not_granted', 'replayed', 'replayed']);
   });
 
   it('a request id retried on another broker is answered again and counted once', async () => {
@@ -127,7 +154,9 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     expect((await deviceCall(url(1), device!, 'POST', keyPath(MODEL), { requestId: randomUUID() })).body.error).toBe('releases_exhausted');
     const stored = (await api().get('/v1/admin/grants')).body.grants.find((g: { id: string }) => g.id === grant.body.id);
     expect(stored.releases).toBe(2);
-    expect(await auditRecords((record) => record.deviceId === device!.id && record.action === 'key_release' && record.outcome === 'ok')).toHaveLength(2);
+    expect(
+      await auditRecords((record) => record.deviceId === device!.id && record.action === 'key_release' && record.outcome === 'ok'),
+    ).toHaveLength(2);
     expect(await auditRecords((record) => record.deviceId === device!.id && record.action === 'key_release_repeat')).toHaveLength(2);
     // The same id for another model is a client bug, refused.
     expect((await deviceCall(url(0), device!, 'POST', keyPath('det@9.9.9'), { requestId })).status).toBe(404);
@@ -137,14 +166,16 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
     const token = await api().post('/v1/admin/enrolment-tokens', { labels: ['enrolled'], ttlSeconds: 600, maxUses: 1 });
     expect(token.status).toBe(201);
     const candidates = Array.from({ length: 15 }, (_, index) => newDevice(`enrol-race-${index}`));
-    const answers = await Promise.all(candidates.map(async (device, index) => {
-      const response = await fetch(`${url(index)}/v1/enrol`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ deviceId: device.id, publicKeyPem: device.publicKeyPem }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, any> };
-    }));
+    const answers = await Promise.all(
+      candidates.map(async (device, index) => {
+        const response = await fetch(`${url(index)}/v1/enrol`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token.body.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ deviceId: device.id, publicKeyPem: device.publicKeyPem }),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, any> };
+      }),
+    );
     expect(answers.filter((answer) => answer.status === 201)).toHaveLength(1);
     expect(answers.filter((answer) => answer.status === 401 && answer.body.error === 'token_used_up')).toHaveLength(14);
     const listed = (await api(2).get('/v1/admin/enrolment-tokens')).body.tokens.find((t: { id: string }) => t.id === token.body.id);
@@ -170,7 +201,8 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
   it('PostgreSQL stopped mid-run: 503 with Retry-After from every broker, then normal service by itself, nothing lost', async () => {
     const devices = await registerDevices('outage', 3, ['outage']);
     const grant = await api().post('/v1/admin/grants', { label: 'outage', model: 'det', ttlSeconds: 3600, maxReleases: 100 });
-    for (const [index, device] of devices.entries()) expect((await deviceCall(url(index), device, 'POST', keyPath(MODEL), { requestId: randomUUID() })).status).toBe(200);
+    for (const [index, device] of devices.entries())
+      expect((await deviceCall(url(index), device, 'POST', keyPath(MODEL), { requestId: randomUUID() })).status).toBe(200);
     const auditBefore = (await auditRecords(() => true)).length;
     // A proof made before the outage, sent during it.
     const pending = await signRequest(url(0), devices[0]!, 'POST', keyPath(MODEL), { requestId: randomUUID() });
@@ -190,14 +222,20 @@ describeWithPostgres('three brokers on one PostgreSQL (real processes)', () => {
       await pg.start();
     }
     // Back by itself: the same proof was never used (its nonce never reached the store) and works now.
-    await waitFor('the brokers to reach PostgreSQL again', async () => (await fetch(`${url(1)}/v1/admin/grants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status === 200);
+    await waitFor(
+      'the brokers to reach PostgreSQL again',
+      async () => (await fetch(`${url(1)}/v1/admin/grants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status === 200,
+    );
     expect((await send(url(2), pending)).status).toBe(200);
-    for (const [index, device] of devices.entries()) expect((await deviceCall(url(index + 1), device, 'POST', keyPath(MODEL), { requestId: randomUUID() })).status).toBe(200);
+    for (const [index, device] of devices.entries())
+      expect((await deviceCall(url(index + 1), device, 'POST', keyPath(MODEL), { requestId: randomUUID() })).status).toBe(200);
     const stored = (await api(2).get('/v1/admin/grants')).body.grants.find((g: { id: string }) => g.id === grant.body.id);
     expect(stored.releases).toBe(3 + 1 + 3);
     const auditAfter = await auditRecords(() => true);
     expect(auditAfter.length).toBeGreaterThanOrEqual(auditBefore + 4);
-    expect(auditAfter.filter((record) => record.grantId === grant.body.id && record.action === 'key_release' && record.outcome === 'ok')).toHaveLength(7);
+    expect(
+      auditAfter.filter((record) => record.grantId === grant.body.id && record.action === 'key_release' && record.outcome === 'ok'),
+    ).toHaveLength(7);
     const metrics = await (await fetch(`${url(0)}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
     expect(metrics).toMatch(/ovseal_broker_store_errors_total\{kind="unavailable"\} [1-9]/);
     for (const broker of brokers) expect(broker.stderr()).not.toContain(pg.password);

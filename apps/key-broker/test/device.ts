@@ -15,13 +15,27 @@ export interface SignedRequest {
   readonly headers: Record<string, string>;
 }
 
-export async function challenge(baseUrl: string, deviceId: string): Promise<{ status: number; body: ChallengeResponse & { error?: string } }> {
-  const response = await fetch(`${baseUrl}/v1/challenges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceId }) });
+export async function challenge(
+  baseUrl: string,
+  deviceId: string,
+): Promise<{ status: number; body: ChallengeResponse & { error?: string } }> {
+  const response = await fetch(`${baseUrl}/v1/challenges`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ deviceId }),
+  });
   return { status: response.status, body: (await response.json()) as ChallengeResponse & { error?: string } };
 }
 
 /** Builds a signed request (not sent): replays and tampering reuse it. */
-export async function signRequest(baseUrl: string, device: TestDevice, method: 'GET' | 'POST', path: string, body?: unknown, options: { timestamp?: number; signer?: TestDevice } = {}): Promise<SignedRequest> {
+export async function signRequest(
+  baseUrl: string,
+  device: TestDevice,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  options: { timestamp?: number; signer?: TestDevice } = {},
+): Promise<SignedRequest> {
   return signRequestWith(baseUrl, device, method, path, () => body, options);
 }
 
@@ -36,11 +50,21 @@ export async function signRequestWith(
 ): Promise<SignedRequest> {
   const signer = options.signer ?? device;
   const { body: issued } = await challenge(baseUrl, device.id);
-  const secret = await signer.identity.unwrap([stanzaFromJson(issued.stanza)], createWrapContext(challengeWrapFields(issued.nonce, device.id)));
+  const secret = await signer.identity.unwrap(
+    [stanzaFromJson(issued.stanza)],
+    createWrapContext(challengeWrapFields(issued.nonce, device.id)),
+  );
   if (!secret) throw new Error('the challenge is not for this key');
   const body = await bodyFor(issued);
   const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
-  const authorization = signDeviceRequest(secret, { method, path, deviceId: device.id, nonce: issued.nonce, timestamp: options.timestamp ?? Date.now(), body: payload });
+  const authorization = signDeviceRequest(secret, {
+    method,
+    path,
+    deviceId: device.id,
+    nonce: issued.nonce,
+    timestamp: options.timestamp ?? Date.now(),
+    body: payload,
+  });
   return { method, path, body: payload, headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } };
 }
 

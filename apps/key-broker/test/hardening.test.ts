@@ -31,7 +31,13 @@ describe('key broker hardening (in process, software device keys)', () => {
   const url = () => broker.url;
 
   async function sealModel(name: string, version: string): Promise<Buffer> {
-    return Buffer.from(await sealToBuffer({ entries: [{ name: 'm.onnx', role: 'onnx', data: MODEL_BYTES }], metadata: { name, version }, recipients: [new FileRecipient(brokerKek)] }));
+    return Buffer.from(
+      await sealToBuffer({
+        entries: [{ name: 'm.onnx', role: 'onnx', data: MODEL_BYTES }],
+        metadata: { name, version },
+        recipients: [new FileRecipient(brokerKek)],
+      }),
+    );
   }
 
   async function enrol(token: string, device: Device, remote?: string) {
@@ -109,7 +115,9 @@ describe('key broker hardening (in process, software device keys)', () => {
       expect(byAdmin.status).toBe(403);
       expect(byAdmin.body.error).toBe('key_revoked');
       const records = await audit();
-      expect(records.some((r) => r.action === 'revoke_device' && r.deviceId === 'thief-1' && String(r.reason).includes(stolen.keyId))).toBe(true);
+      expect(records.some((r) => r.action === 'revoke_device' && r.deviceId === 'thief-1' && String(r.reason).includes(stolen.keyId))).toBe(
+        true,
+      );
       expect(records.some((r) => r.action === 'enrol' && r.outcome === 'refused' && r.reason === 'key_revoked')).toBe(true);
     });
 
@@ -151,7 +159,8 @@ describe('key broker hardening (in process, software device keys)', () => {
     it('failed proofs lock out the device they name, not every device behind the same address', async () => {
       const victim = newDevice('lock-victim');
       const neighbour = newDevice('lock-neighbour');
-      for (const device of [victim, neighbour]) expect((await api.post('/v1/admin/devices', { id: device.id, publicKeyPem: device.publicKeyPem })).status).toBe(201);
+      for (const device of [victim, neighbour])
+        expect((await api.post('/v1/admin/devices', { id: device.id, publicKeyPem: device.publicKeyPem })).status).toBe(201);
       // Someone without the victim's key sends requests in its name: random proofs.
       for (let i = 0; i < 8; i++) {
         const issued = (await challenge(url(), victim.id)).body;
@@ -179,8 +188,17 @@ describe('key broker hardening (in process, software device keys)', () => {
 
     it('a label grant can cap the releases of each device, so one device cannot use up the shared count', async () => {
       const [a, b] = [newDevice('cap-a'), newDevice('cap-b')];
-      for (const device of [a, b]) expect((await api.post('/v1/admin/devices', { id: device.id, publicKeyPem: device.publicKeyPem, labels: ['capped'] })).status).toBe(201);
-      const grant = await api.post('/v1/admin/grants', { label: 'capped', model: 'det', ttlSeconds: 600, maxReleases: 10, maxReleasesPerDevice: 1 });
+      for (const device of [a, b])
+        expect((await api.post('/v1/admin/devices', { id: device.id, publicKeyPem: device.publicKeyPem, labels: ['capped'] })).status).toBe(
+          201,
+        );
+      const grant = await api.post('/v1/admin/grants', {
+        label: 'capped',
+        model: 'det',
+        ttlSeconds: 600,
+        maxReleases: 10,
+        maxReleasesPerDevice: 1,
+      });
       expect(grant.status).toBe(201);
       expect(grant.body.maxReleasesPerDevice).toBe(1);
       expect((await deviceCall(url(), a, 'POST', keyPath('det@1.0.0'), {})).status).toBe(200);
@@ -191,7 +209,7 @@ describe('key broker hardening (in process, software device keys)', () => {
     });
   });
 
-  describe('issue 15: the broker unlocks through the container\'s checked path', () => {
+  describe("issue 15: the broker unlocks through the container's checked path", () => {
     let device: Device;
     beforeAll(async () => {
       device = newDevice('checked-1');
@@ -207,14 +225,22 @@ describe('key broker hardening (in process, software device keys)', () => {
       const released = await deviceCall(url(), device, 'POST', keyPath('det@1.0.0'), {});
       expect(released.status).toBe(200);
       const stanza = stanzaFromJson(released.body.stanza);
-      const bridge = { unwrap: (_: unknown, context: Parameters<Device['identity']['unwrap']>[1]) => device.identity.unwrap([stanza], context) };
+      const bridge = {
+        unwrap: (_: unknown, context: Parameters<Device['identity']['unwrap']>[1]) => device.identity.unwrap([stanza], context),
+      };
       const [file] = (await readdir(join(work.path, 'broker', 'containers'))).filter((name) => name.endsWith('.ovseal'));
-      return open(join(work.path, 'broker', 'containers', file!), { identities: [bridge] }).then((model) => (model.dispose(), true), () => false);
+      return open(join(work.path, 'broker', 'containers', file!), { identities: [bridge] }).then(
+        (model) => (model.dispose(), true),
+        () => false,
+      );
     }
 
     it('a stanza swapped in the store does not change the key released: it comes from the MACed header', async () => {
       expect(await releasedKeyOpens()).toBe(true);
-      const row = database().prepare("SELECT stanzas, container_id FROM models WHERE id = 'det@1.0.0'").get() as { stanzas: string; container_id: string };
+      const row = database().prepare("SELECT stanzas, container_id FROM models WHERE id = 'det@1.0.0'").get() as {
+        stanzas: string;
+        container_id: string;
+      };
       const [stored] = JSON.parse(row.stanzas) as { type: string; args: string[]; body: string }[];
       // Someone with write access to the store and the broker key wraps another data key under the model's context.
       const context = createWrapContext({ containerId: Buffer.from(row.container_id, 'hex'), modelName: 'det', modelVersion: '1.0.0' });
@@ -246,7 +272,19 @@ describe('item 15: the admin token leaves the environment once hashed', () => {
     try {
       await writeKeyFile(join(work.path, 'broker.key'), generateKey());
       const broker = await spawnReady(
-        ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${work.path}`, BROKER_BIN, '--data-dir', join(work.path, 'data'), '--identity', `file:${join(work.path, 'broker.key')}`, '--port', '0', '--quiet'],
+        [
+          '--report-on-signal',
+          '--report-signal=SIGUSR2',
+          `--report-directory=${work.path}`,
+          BROKER_BIN,
+          '--data-dir',
+          join(work.path, 'data'),
+          '--identity',
+          `file:${join(work.path, 'broker.key')}`,
+          '--port',
+          '0',
+          '--quiet',
+        ],
         { OVSEAL_BROKER_ADMIN_TOKEN: ADMIN_TOKEN },
       );
       try {
@@ -255,7 +293,9 @@ describe('item 15: the admin token leaves the environment once hashed', () => {
         const report = await waitFor('the diagnostic report', async () => {
           const file = (await readdir(work.path)).find((name) => name.startsWith('report.') && name.endsWith('.json'));
           // Written while we look: wait until it parses whole.
-          return file === undefined ? undefined : (JSON.parse(await readFile(join(work.path, file), 'utf8')) as { environmentVariables: Record<string, string> });
+          return file === undefined
+            ? undefined
+            : (JSON.parse(await readFile(join(work.path, file), 'utf8')) as { environmentVariables: Record<string, string> });
         });
         expect(report.environmentVariables['PATH']).toBeDefined();
         expect(report.environmentVariables).not.toHaveProperty('OVSEAL_BROKER_ADMIN_TOKEN');
@@ -270,7 +310,7 @@ describe('item 15: the admin token leaves the environment once hashed', () => {
 });
 
 describe('schema migration from version 1', () => {
-  it('keeps models, devices and grants; a device grant keeps its device\'s key; a grant to a missing device matches nothing', async () => {
+  it("keeps models, devices and grants; a device grant keeps its device's key; a grant to a missing device matches nothing", async () => {
     const work = await tempDir('ovseal-broker-migrate-');
     try {
       const path = join(work.path, 'broker.db');
@@ -278,7 +318,9 @@ describe('schema migration from version 1', () => {
       old.exec(await readFile(new URL('./fixtures/schema-v1.sql', import.meta.url), 'utf8'));
       old.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);');
       const device = newDevice('old-device');
-      old.prepare("INSERT INTO devices VALUES ('old-device', 'tpm-ecdh', ?, ?, '[]', 1, NULL, NULL)").run(device.publicKeyPem, device.keyId);
+      old
+        .prepare("INSERT INTO devices VALUES ('old-device', 'tpm-ecdh', ?, ?, '[]', 1, NULL, NULL)")
+        .run(device.publicKeyPem, device.keyId);
       old.prepare("INSERT INTO grants VALUES ('g-1', 'device', 'old-device', 'det', NULL, 9e15, 5, 0, 1, NULL)").run();
       old.prepare("INSERT INTO grants VALUES ('g-2', 'device', 'never-registered', 'det', NULL, 9e15, 5, 0, 1, NULL)").run();
       old.close();
@@ -286,7 +328,11 @@ describe('schema migration from version 1', () => {
       const store = SqliteBrokerStore.open(path, { checkpointIntervalMs: 0 });
       try {
         const [grant] = await store.grantsForDevice((await store.getDevice('old-device'))!);
-        expect(grant).toMatchObject({ id: 'g-1', subject: { kind: 'device', value: 'old-device', keyId: device.keyId }, maxReleasesPerDevice: null });
+        expect(grant).toMatchObject({
+          id: 'g-1',
+          subject: { kind: 'device', value: 'old-device', keyId: device.keyId },
+          maxReleasesPerDevice: null,
+        });
         expect((await store.getGrant('g-2'))!.subject).toEqual({ kind: 'device', value: 'never-registered', keyId: '' });
         expect(await store.listEnrolmentTokens()).toEqual([]);
       } finally {

@@ -52,7 +52,10 @@ export interface Spawned {
   kill(): Promise<void>;
 }
 
-export function runNode(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runNode(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...quietSdk, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -105,13 +108,23 @@ export async function spawnReady(args: readonly string[], env: Record<string, st
 }
 
 /** kms-local in this process, with one key for models. */
-export async function startKms(): Promise<{ kms: KmsLocal; keyArn: string; env: Record<string, string>; clientOptions: { endpoint: string; region: string; credentials: KmsLocal['credentials'] } }> {
+export async function startKms(): Promise<{
+  kms: KmsLocal;
+  keyArn: string;
+  env: Record<string, string>;
+  clientOptions: { endpoint: string; region: string; credentials: KmsLocal['credentials'] };
+}> {
   const kms = await startKmsLocal();
   const key = await kms.createKey({ alias: 'alias/models' });
   return {
     kms,
     keyArn: key.arn,
-    env: { AWS_ENDPOINT_URL_KMS: kms.endpoint, AWS_REGION: kms.region, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey },
+    env: {
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      AWS_REGION: kms.region,
+      AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+    },
     clientOptions: { endpoint: kms.endpoint, region: kms.region, credentials: kms.credentials },
   };
 }
@@ -120,7 +133,11 @@ export async function startKms(): Promise<{ kms: KmsLocal; keyArn: string; env: 
 export const PUBLISHER = generateSigningKey();
 
 /** Seals the PP-OCRv4 detector (+ labels) under the KMS key, signed by {@link PUBLISHER}. */
-export async function sealDetector(output: string, kms: Awaited<ReturnType<typeof startKms>>, metadata: { version: string; notAfter?: Date; name?: string }): Promise<string> {
+export async function sealDetector(
+  output: string,
+  kms: Awaited<ReturnType<typeof startKms>>,
+  metadata: { version: string; notAfter?: Date; name?: string },
+): Promise<string> {
   const entries: SealEntryInput[] = [
     { name: 'ch_PP-OCRv4_det_infer.onnx', role: 'onnx', path: ocrModels.detector },
     { name: 'ppocr_keys_v1.txt', role: 'aux', path: ocrModels.labels },
@@ -128,7 +145,12 @@ export async function sealDetector(output: string, kms: Awaited<ReturnType<typeo
   await seal({
     output,
     entries,
-    metadata: { name: metadata.name ?? 'ppocr-det', version: metadata.version, format: 'onnx', ...(metadata.notAfter ? { notAfter: metadata.notAfter } : {}) },
+    metadata: {
+      name: metadata.name ?? 'ppocr-det',
+      version: metadata.version,
+      format: 'onnx',
+      ...(metadata.notAfter ? { notAfter: metadata.notAfter } : {}),
+    },
     recipients: [kmsRecipientFromUri(`aws-kms:${kms.keyArn}`, kms.clientOptions)],
     signer: PUBLISHER.privateKeyPem,
   });
@@ -141,9 +163,23 @@ export interface BrokerProcess extends Spawned {
 }
 
 /** The broker binary on a data dir (restart it on the same dir and port to test persistence). */
-export async function spawnBroker(options: { dataDir: string; kms: Awaited<ReturnType<typeof startKms>>; port?: number; args?: readonly string[] }): Promise<BrokerProcess> {
+export async function spawnBroker(options: {
+  dataDir: string;
+  kms: Awaited<ReturnType<typeof startKms>>;
+  port?: number;
+  args?: readonly string[];
+}): Promise<BrokerProcess> {
   const spawned = await spawnReady(
-    [BROKER_BIN, '--data-dir', options.dataDir, '--identity', `aws-kms:${options.kms.keyArn}`, '--port', String(options.port ?? 0), ...(options.args ?? [])],
+    [
+      BROKER_BIN,
+      '--data-dir',
+      options.dataDir,
+      '--identity',
+      `aws-kms:${options.kms.keyArn}`,
+      '--port',
+      String(options.port ?? 0),
+      ...(options.args ?? []),
+    ],
     { ...options.kms.env, OVSEAL_BROKER_ADMIN_TOKEN: ADMIN_TOKEN },
   );
   return { ...spawned, dataDir: options.dataDir, port: Number(spawned.ready['port']) };
@@ -199,19 +235,38 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
  */
 export const postgresPrerequisites = findPostgres();
 export const skipPostgres = !postgresPrerequisites.ok && !requireAll;
-if (skipPostgres) console.warn(`\n[ovseal apps] SKIPPING the PostgreSQL tests: ${(postgresPrerequisites as { message: string }).message}\n`);
+if (skipPostgres)
+  console.warn(`\n[ovseal apps] SKIPPING the PostgreSQL tests: ${(postgresPrerequisites as { message: string }).message}\n`);
 export const describeWithPostgres: typeof describe.skip = skipPostgres ? describe.skip : describe;
 
 /** A fresh PostgreSQL cluster (temporary directory, free port, unprivileged user). */
 export async function newPostgres(): Promise<TestPostgres> {
-  if (!postgresPrerequisites.ok) throw new Error(`OVSEAL_REQUIRE_ALL=1 and the PostgreSQL tests cannot run: ${postgresPrerequisites.message}`);
+  if (!postgresPrerequisites.ok)
+    throw new Error(`OVSEAL_REQUIRE_ALL=1 and the PostgreSQL tests cannot run: ${postgresPrerequisites.message}`);
   return startPostgres();
 }
 
 /** A broker process on a PostgreSQL store (the URL goes through the environment, as in production). */
-export async function spawnStoreBroker(options: { dataDir: string; storeUrl: string; identity: string; args?: readonly string[]; env?: Record<string, string> }): Promise<BrokerProcess> {
+export async function spawnStoreBroker(options: {
+  dataDir: string;
+  storeUrl: string;
+  identity: string;
+  args?: readonly string[];
+  env?: Record<string, string>;
+}): Promise<BrokerProcess> {
   const spawned = await spawnReady(
-    [BROKER_BIN, '--data-dir', options.dataDir, '--identity', options.identity, '--port', '0', '--rate-limit', '0', ...(options.args ?? [])],
+    [
+      BROKER_BIN,
+      '--data-dir',
+      options.dataDir,
+      '--identity',
+      options.identity,
+      '--port',
+      '0',
+      '--rate-limit',
+      '0',
+      ...(options.args ?? []),
+    ],
     { OVSEAL_BROKER_ADMIN_TOKEN: ADMIN_TOKEN, OVSEAL_BROKER_STORE: options.storeUrl, ...options.env },
   );
   return { ...spawned, dataDir: options.dataDir, port: Number(spawned.ready['port']) };
@@ -220,7 +275,7 @@ export async function spawnStoreBroker(options: { dataDir: string; storeUrl: str
 /** Every audit record, through the admin API's pages. */
 export async function allAudit(api: ReturnType<typeof admin>): Promise<Record<string, any>[]> {
   const records: Record<string, any>[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await api.get(`/v1/admin/audit?after=${after}&limit=1000`);
     records.push(...page.body.records);
     if (page.body.records.length < 1000) return records;

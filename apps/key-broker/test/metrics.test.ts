@@ -26,7 +26,8 @@ describe('broker metrics (in process)', () => {
     await work?.remove();
   });
 
-  const get = (broker: KeyBroker, path: string, token?: string) => fetch(`${broker.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const get = (broker: KeyBroker, path: string, token?: string) =>
+    fetch(`${broker.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
   it('answers the metrics token and admins, nobody else; the metrics token opens nothing else', async () => {
     expect((await get(first, '/metrics')).status).toBe(401);
@@ -50,6 +51,14 @@ describe('broker metrics (in process)', () => {
   });
 
   it('refuses a metrics token shorter than 16 characters', async () => {
-    await expect(startKeyBroker({ dataDir: join(work.path, 'three'), adminToken: ADMIN_TOKEN, identities: [new FileIdentity(generateKey())], logger: false, metricsToken: 'short' })).rejects.toMatchObject({ code: 'ERR_BROKER_CONFIG' });
+    await expect(
+      startKeyBroker({
+        dataDir: join(work.path, 'three'),
+        adminToken: ADMIN_TOKEN,
+        identities: [new FileIdentity(generateKey())],
+        logger: false,
+        metricsToken: 'short',
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_BROKER_CONFIG' });
   });
 });

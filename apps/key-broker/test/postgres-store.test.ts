@@ -27,7 +27,7 @@ describeWithPostgres('PostgreSQL store', () => {
       open: () => PostgresBrokerStore.open({ connectionString: url, maxConnections: 8 }),
       async tamperAudit() {
         try {
-          await pg.psql('UPDATE audit SET reason = \'tampered\' WHERE id = (SELECT max(id) FROM audit)', new URL(url).pathname.slice(1));
+          await pg.psql("UPDATE audit SET reason = 'tampered' WHERE id = (SELECT max(id) FROM audit)", new URL(url).pathname.slice(1));
           return 'the update went through';
         } catch (error) {
           return (error as Error).message;
@@ -45,7 +45,9 @@ describeWithPostgres('PostgreSQL store', () => {
 
     it('brokers starting at once against an empty database apply each schema step once', async () => {
       const url = await pg.createDatabase();
-      const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresBrokerStore.open({ connectionString: url, maxConnections: 2 })));
+      const stores = await Promise.all(
+        Array.from({ length: 6 }, () => PostgresBrokerStore.open({ connectionString: url, maxConnections: 2 })),
+      );
       const expected = POSTGRES_MIGRATIONS.map((migration) => migration.id).sort();
       for (const store of stores) expect(await store.appliedMigrations()).toEqual(expected);
       expect(await pg.psql('SELECT count(*) FROM schema_migrations', new URL(url).pathname.slice(1))).toBe(`${expected.length}\n`);
@@ -68,14 +70,31 @@ describeWithPostgres('PostgreSQL store', () => {
     it('an unreachable database is ERR_BROKER_STORE_UNAVAILABLE, without the password; the pool recovers when it is back', async () => {
       const url = await pg.createDatabase();
       const store = await PostgresBrokerStore.open({ connectionString: url, connectionTimeoutMs: 1000 });
-      await store.insertGrant({ id: 'g-survivor', subject: { kind: 'label', value: 'x' }, modelName: 'm', modelVersion: null, notAfter: Date.now() + 60_000, maxReleases: 1, releases: 0, maxReleasesPerDevice: null, createdAt: Date.now(), revokedAt: null });
+      await store.insertGrant({
+        id: 'g-survivor',
+        subject: { kind: 'label', value: 'x' },
+        modelName: 'm',
+        modelVersion: null,
+        notAfter: Date.now() + 60_000,
+        maxReleases: 1,
+        releases: 0,
+        maxReleasesPerDevice: null,
+        createdAt: Date.now(),
+        revokedAt: null,
+      });
       await pg.close();
       try {
-        const failure = await store.getGrant('g-survivor').then(() => undefined, (error: unknown) => error);
+        const failure = await store.getGrant('g-survivor').then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         expect(failure).toBeInstanceOf(BrokerError);
         expect((failure as BrokerError).code).toBe('ERR_BROKER_STORE_UNAVAILABLE');
         expect(String((failure as Error).message)).not.toContain(pg.password);
-        const atomic = await store.useNonce(randomBytes(8).toString('hex'), 'd', Date.now() + 1000).then(() => undefined, (error: unknown) => error);
+        const atomic = await store.useNonce(randomBytes(8).toString('hex'), 'd', Date.now() + 1000).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         expect((atomic as BrokerError).code).toBe('ERR_BROKER_STORE_UNAVAILABLE');
       } finally {
         await pg.start();
@@ -86,7 +105,10 @@ describeWithPostgres('PostgreSQL store', () => {
 
     it('a database that never answers is unavailable at open, with the host and no password in the message', async () => {
       const url = `postgresql://ovseal:${'s3cret-'.repeat(3)}@127.0.0.1:9/none`;
-      const failure = await PostgresBrokerStore.open({ connectionString: url, connectionTimeoutMs: 1000 }).then(() => undefined, (error: unknown) => error);
+      const failure = await PostgresBrokerStore.open({ connectionString: url, connectionTimeoutMs: 1000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect((failure as BrokerError).code).toBe('ERR_BROKER_STORE_UNAVAILABLE');
       expect((failure as Error).message).not.toContain('s3cret');
     });

@@ -3,7 +3,18 @@
 // deployment — so the races below run across instances (connections) where the store allows it.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrokerError, type AuditInput, type BrokerStore, type DeviceAttestationRecord, type DeviceRecord, type EnrolmentTokenRecord, type GrantRecord, type ModelRecord, type PcrValuesRecord, type QuoteRecord } from '../src/index.js';
+import {
+  BrokerError,
+  type AuditInput,
+  type BrokerStore,
+  type DeviceAttestationRecord,
+  type DeviceRecord,
+  type EnrolmentTokenRecord,
+  type GrantRecord,
+  type ModelRecord,
+  type PcrValuesRecord,
+  type QuoteRecord,
+} from '../src/index.js';
 
 export interface StoreFixture {
   /** A new instance on the same database (another broker). */
@@ -17,43 +28,131 @@ const NOW = Date.now();
 const hex = (bytes = 16) => randomBytes(bytes).toString('hex');
 
 function device(overrides: Partial<DeviceRecord> = {}): DeviceRecord {
-  return { id: `dev-${hex(4)}`, keyType: 'tpm-ecdh', publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${hex()}\n-----END PUBLIC KEY-----\n`, keyId: hex(32), labels: [], registeredAt: NOW, revokedAt: null, revokedReason: null, ...overrides };
+  return {
+    id: `dev-${hex(4)}`,
+    keyType: 'tpm-ecdh',
+    publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${hex()}\n-----END PUBLIC KEY-----\n`,
+    keyId: hex(32),
+    labels: [],
+    registeredAt: NOW,
+    revokedAt: null,
+    revokedReason: null,
+    ...overrides,
+  };
 }
 
 function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
-  return { id: `g-${randomUUID()}`, subject: { kind: 'label', value: 'fleet' }, modelName: 'det', modelVersion: null, notAfter: NOW + 3_600_000, maxReleases: 10, releases: 0, maxReleasesPerDevice: null, createdAt: NOW, revokedAt: null, ...overrides };
+  return {
+    id: `g-${randomUUID()}`,
+    subject: { kind: 'label', value: 'fleet' },
+    modelName: 'det',
+    modelVersion: null,
+    notAfter: NOW + 3_600_000,
+    maxReleases: 10,
+    releases: 0,
+    maxReleasesPerDevice: null,
+    createdAt: NOW,
+    revokedAt: null,
+    ...overrides,
+  };
 }
 
 function model(overrides: Partial<ModelRecord> = {}): ModelRecord {
   const version = overrides.version ?? `1.${hex(2)}`;
   return {
-    id: `det@${version}`, name: 'det', version, containerId: hex(), format: 'onnx', createdAt: NOW, notAfter: null,
-    entries: [{ name: 'm.onnx', role: 'onnx', size: 42 }], stanzas: [{ type: 'file', args: ['x'], body: 'AAEC' }],
-    header: new Uint8Array(randomBytes(300)), size: 1000, sha256: hex(32), payloadDigest: hex(32), signatureKeyId: null,
-    storage: { kind: 'url', url: 'https://models.example/det.ovseal' }, registeredAt: NOW, ...overrides,
+    id: `det@${version}`,
+    name: 'det',
+    version,
+    containerId: hex(),
+    format: 'onnx',
+    createdAt: NOW,
+    notAfter: null,
+    entries: [{ name: 'm.onnx', role: 'onnx', size: 42 }],
+    stanzas: [{ type: 'file', args: ['x'], body: 'AAEC' }],
+    header: new Uint8Array(randomBytes(300)),
+    size: 1000,
+    sha256: hex(32),
+    payloadDigest: hex(32),
+    signatureKeyId: null,
+    storage: { kind: 'url', url: 'https://models.example/det.ovseal' },
+    registeredAt: NOW,
+    ...overrides,
   };
 }
 
 function token(overrides: Partial<EnrolmentTokenRecord> = {}): EnrolmentTokenRecord {
-  return { id: `e-${randomUUID()}`, tokenHash: hex(32), labels: ['fleet', 'site-a'], expiresAt: NOW + 3_600_000, maxUses: 1, uses: 0, deviceId: null, deviceIdPattern: null, requireAttestation: false, allowMissingEkCertificate: false, createdAt: NOW, revokedAt: null, ...overrides };
+  return {
+    id: `e-${randomUUID()}`,
+    tokenHash: hex(32),
+    labels: ['fleet', 'site-a'],
+    expiresAt: NOW + 3_600_000,
+    maxUses: 1,
+    uses: 0,
+    deviceId: null,
+    deviceIdPattern: null,
+    requireAttestation: false,
+    allowMissingEkCertificate: false,
+    createdAt: NOW,
+    revokedAt: null,
+    ...overrides,
+  };
 }
 
 function attestation(deviceId: string, overrides: Partial<DeviceAttestationRecord> = {}): DeviceAttestationRecord {
   return {
-    deviceId, ekPublic: new Uint8Array(randomBytes(90)), ekName: `000b${hex(32)}`, ekCertificate: new Uint8Array(randomBytes(500)), ekVerification: 'certificate', ekIssuer: 'CN=TPM CA',
-    akPublic: new Uint8Array(randomBytes(90)), akName: `000b${hex(32)}`, enrolledAt: NOW, counters: { resetCount: 3, restartCount: 1 }, lastQuote: quote(3, 1), lastRefused: null, ...overrides,
+    deviceId,
+    ekPublic: new Uint8Array(randomBytes(90)),
+    ekName: `000b${hex(32)}`,
+    ekCertificate: new Uint8Array(randomBytes(500)),
+    ekVerification: 'certificate',
+    ekIssuer: 'CN=TPM CA',
+    akPublic: new Uint8Array(randomBytes(90)),
+    akName: `000b${hex(32)}`,
+    enrolledAt: NOW,
+    counters: { resetCount: 3, restartCount: 1 },
+    lastQuote: quote(3, 1),
+    lastRefused: null,
+    ...overrides,
   };
 }
 
 function quote(resetCount: number, restartCount: number, overrides: Partial<QuoteRecord> = {}): QuoteRecord {
-  return { at: NOW, pcrs: 'sha256:0,7', values: { '0': hex(32), '7': hex(32) }, clock: '123456', resetCount, restartCount, safe: true, firmwareVersion: '0x20240125', ...overrides };
+  return {
+    at: NOW,
+    pcrs: 'sha256:0,7',
+    values: { '0': hex(32), '7': hex(32) },
+    clock: '123456',
+    resetCount,
+    restartCount,
+    safe: true,
+    firmwareVersion: '0x20240125',
+    ...overrides,
+  };
 }
 
 function pcrValues(policyId: string, deviceId: string | null, overrides: Partial<PcrValuesRecord> = {}): PcrValuesRecord {
-  return { id: `v-${randomUUID()}`, policyId, deviceId, values: { '0': hex(32), '7': hex(32) }, source: 'admin', note: null, addedAt: NOW, removedAt: null, ...overrides };
+  return {
+    id: `v-${randomUUID()}`,
+    policyId,
+    deviceId,
+    values: { '0': hex(32), '7': hex(32) },
+    source: 'admin',
+    note: null,
+    addedAt: NOW,
+    removedAt: null,
+    ...overrides,
+  };
 }
 
-const releaseAudit = (deviceId: string, grantId: string): AuditInput => ({ at: NOW, actor: `device:${deviceId}`, action: 'key_release', outcome: 'ok', deviceId, modelId: 'det@1', grantId });
+const releaseAudit = (deviceId: string, grantId: string): AuditInput => ({
+  at: NOW,
+  actor: `device:${deviceId}`,
+  action: 'key_release',
+  outcome: 'ok',
+  deviceId,
+  modelId: 'det@1',
+  grantId,
+});
 const enrolAudit = (deviceId: string): AuditInput => ({ at: NOW, actor: 'enrolment', action: 'enrol', outcome: 'ok', deviceId });
 
 function tally<T extends { ok: boolean }>(outcomes: T[]): Record<string, number> {
@@ -144,7 +243,9 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       const record = grant({ maxReleases: 10 });
       await store.insertGrant(record);
       const devices = Array.from({ length: 50 }, () => device());
-      const outcomes = await Promise.all(devices.map((d, index) => on(index).recordRelease(record.id, d.id, NOW, releaseAudit(d.id, record.id))));
+      const outcomes = await Promise.all(
+        devices.map((d, index) => on(index).recordRelease(record.id, d.id, NOW, releaseAudit(d.id, record.id))),
+      );
       expect(tally(outcomes)).toEqual({ ok: 10, releases_exhausted: 40 });
       expect((await on(1).getGrant(record.id))?.releases).toBe(10);
       const audit = await store.listAudit({ limit: 10_000 });
@@ -155,13 +256,18 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       const record = grant({ maxReleases: 100, maxReleasesPerDevice: 2 });
       await store.insertGrant(record);
       const one = device();
-      const outcomes = await Promise.all(Array.from({ length: 12 }, (_, index) => on(index).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id))));
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, index) => on(index).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id))),
+      );
       expect(tally(outcomes)).toEqual({ ok: 2, device_releases_exhausted: 10 });
       expect((await store.getGrant(record.id))?.releases).toBe(2);
       expect((await store.grantsForDevice({ ...one, labels: ['fleet'] })).find((g) => g.id === record.id)?.deviceReleases).toBe(2);
       const zero = grant({ maxReleasesPerDevice: 0 });
       await store.insertGrant(zero);
-      expect(await store.recordRelease(zero.id, one.id, NOW, releaseAudit(one.id, zero.id))).toEqual({ ok: false, reason: 'device_releases_exhausted' });
+      expect(await store.recordRelease(zero.id, one.id, NOW, releaseAudit(one.id, zero.id))).toEqual({
+        ok: false,
+        reason: 'device_releases_exhausted',
+      });
       expect((await store.getGrant(zero.id))?.releases).toBe(0);
     });
 
@@ -170,7 +276,8 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       const expired = grant({ notAfter: NOW - 1 });
       await store.insertGrant(revoked);
       await store.insertGrant(expired);
-      for (const record of [revoked, expired]) expect((await store.recordRelease(record.id, 'd', NOW, releaseAudit('d', record.id))).ok).toBe(false);
+      for (const record of [revoked, expired])
+        expect((await store.recordRelease(record.id, 'd', NOW, releaseAudit('d', record.id))).ok).toBe(false);
     });
 
     it('recordRelease(requestId): a request id is counted once, however often and wherever it is retried', async () => {
@@ -178,14 +285,26 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       await store.insertGrant(record);
       const one = device();
       const requestId = randomUUID();
-      const outcomes = await Promise.all(Array.from({ length: 9 }, (_, index) => on(index).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId })));
+      const outcomes = await Promise.all(
+        Array.from({ length: 9 }, (_, index) =>
+          on(index).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId }),
+        ),
+      );
       expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
       expect(outcomes.filter((outcome) => outcome.ok && !outcome.repeated)).toHaveLength(1);
       expect((await store.getGrant(record.id))?.releases).toBe(1);
-      expect(await on(2).findReleaseRequest(one.id, requestId)).toMatchObject({ deviceId: one.id, requestId, grantId: record.id, modelId: 'det@1', at: NOW });
+      expect(await on(2).findReleaseRequest(one.id, requestId)).toMatchObject({
+        deviceId: one.id,
+        requestId,
+        grantId: record.id,
+        modelId: 'det@1',
+        at: NOW,
+      });
       expect(await store.findReleaseRequest('another-device', requestId)).toBeUndefined();
       // Another request id counts again.
-      expect(await store.recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId: randomUUID() })).toMatchObject({ ok: true, grant: { releases: 2 } });
+      expect(await store.recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId: randomUUID() })).toMatchObject(
+        { ok: true, grant: { releases: 2 } },
+      );
       // A refused request leaves its id unused: a retry may count once releases are back.
       const full = grant({ maxReleases: 0 });
       await store.insertGrant(full);
@@ -199,26 +318,45 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       await store.insertGrant(record);
       const one = device();
       const nonce = { nonce: hex(), expiresAt: NOW + 60_000 };
-      const outcomes = await Promise.all(Array.from({ length: 9 }, (_, index) => on(index).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId: randomUUID(), nonce })));
+      const outcomes = await Promise.all(
+        Array.from({ length: 9 }, (_, index) =>
+          on(index).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId: randomUUID(), nonce }),
+        ),
+      );
       expect(tally(outcomes)).toEqual({ ok: 1, replayed: 8 });
       expect((await store.getGrant(record.id))?.releases).toBe(1);
       expect(await on(1).useNonce(nonce.nonce, one.id, nonce.expiresAt)).toBe(false);
       // Used before (by authentication, on any instance): nothing counted.
       const used = { nonce: hex(), expiresAt: NOW + 60_000 };
       expect(await on(2).useNonce(used.nonce, one.id, used.expiresAt)).toBe(true);
-      expect(await store.recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { nonce: used })).toEqual({ ok: false, reason: 'replayed' });
+      expect(await store.recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { nonce: used })).toEqual({
+        ok: false,
+        reason: 'replayed',
+      });
       expect((await store.getGrant(record.id))?.releases).toBe(1);
       // Refused: the nonce stays unused (the caller uses it when it answers the refusal).
       const full = grant({ maxReleases: 0 });
       await store.insertGrant(full);
       const kept = { nonce: hex(), expiresAt: NOW + 60_000 };
-      expect(await store.recordRelease(full.id, one.id, NOW, releaseAudit(one.id, full.id), { nonce: kept })).toEqual({ ok: false, reason: 'releases_exhausted' });
+      expect(await store.recordRelease(full.id, one.id, NOW, releaseAudit(one.id, full.id), { nonce: kept })).toEqual({
+        ok: false,
+        reason: 'releases_exhausted',
+      });
       expect(await on(1).useNonce(kept.nonce, one.id, kept.expiresAt)).toBe(true);
       // A repeated request id still uses the new request's nonce.
       const requestId = randomUUID();
-      expect((await store.recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId, nonce: { nonce: hex(), expiresAt: NOW + 60_000 } })).ok).toBe(true);
+      expect(
+        (
+          await store.recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), {
+            requestId,
+            nonce: { nonce: hex(), expiresAt: NOW + 60_000 },
+          })
+        ).ok,
+      ).toBe(true);
       const again = { nonce: hex(), expiresAt: NOW + 60_000 };
-      expect(await on(2).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId, nonce: again })).toMatchObject({ ok: true, repeated: true });
+      expect(await on(2).recordRelease(record.id, one.id, NOW, releaseAudit(one.id, record.id), { requestId, nonce: again })).toMatchObject(
+        { ok: true, repeated: true },
+      );
       expect(await store.useNonce(again.nonce, one.id, again.expiresAt)).toBe(false);
     });
 
@@ -250,10 +388,14 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       const record = token({ maxUses: 50 });
       await store.insertEnrolmentToken(record);
       const keyId = hex(32);
-      const outcomes = await Promise.all(Array.from({ length: 12 }, (_, index) => on(index).enrolDevice(record.tokenHash, device({ keyId }), NOW, enrolAudit('x'))));
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, index) => on(index).enrolDevice(record.tokenHash, device({ keyId }), NOW, enrolAudit('x'))),
+      );
       expect(tally(outcomes)).toEqual({ ok: 1, key_registered: 11 });
       const sameId = device();
-      const both = await Promise.all([0, 1, 2].map((index) => on(index).enrolDevice(record.tokenHash, { ...sameId, keyId: hex(32) }, NOW, enrolAudit(sameId.id))));
+      const both = await Promise.all(
+        [0, 1, 2].map((index) => on(index).enrolDevice(record.tokenHash, { ...sameId, keyId: hex(32) }, NOW, enrolAudit(sameId.id))),
+      );
       expect(tally(both)).toEqual({ ok: 1, device_exists: 2 });
     });
 
@@ -288,29 +430,66 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
     });
 
     it('attested enrolment: the attestation row and trust-on-first-use captures in the enrolment, read back as written', async () => {
-      const policy = { id: `p-${hex(4)}`, subject: { kind: 'label' as const, value: 'attested' }, pcrs: 'sha256:0,7', tofu: 'first-device' as const, note: 'boot chain', createdAt: NOW, removedAt: null };
+      const policy = {
+        id: `p-${hex(4)}`,
+        subject: { kind: 'label' as const, value: 'attested' },
+        pcrs: 'sha256:0,7',
+        tofu: 'first-device' as const,
+        note: 'boot chain',
+        createdAt: NOW,
+        removedAt: null,
+      };
       await store.insertPcrPolicy(policy);
       await expect(on(1).insertPcrPolicy(policy)).rejects.toMatchObject({ code: 'ERR_BROKER_CONFLICT' });
       const record = token({ maxUses: 5, labels: ['attested'], requireAttestation: true, allowMissingEkCertificate: true });
       await store.insertEnrolmentToken(record);
-      expect((await on(2).listEnrolmentTokens()).find((t) => t.id === record.id)).toMatchObject({ requireAttestation: true, allowMissingEkCertificate: true });
+      expect((await on(2).listEnrolmentTokens()).find((t) => t.id === record.id)).toMatchObject({
+        requireAttestation: true,
+        allowMissingEkCertificate: true,
+      });
       const plain = device();
-      expect(await on(1).enrolDevice(record.tokenHash, plain, NOW, enrolAudit(plain.id))).toEqual({ ok: false, reason: 'attestation_required' });
+      expect(await on(1).enrolDevice(record.tokenHash, plain, NOW, enrolAudit(plain.id))).toEqual({
+        ok: false,
+        reason: 'attestation_required',
+      });
       const one = device();
       expect(await store.peekEnrolment(record.tokenHash, one, NOW)).toMatchObject({ ok: true, token: { id: record.id } });
       const written = attestation(one.id, { ekCertificate: null, ekVerification: 'no-certificate', ekIssuer: null });
       const capture = pcrValues(policy.id, null, { source: 'tofu' });
-      const captureAudit = { at: NOW, actor: 'enrolment', action: 'capture_pcrs', outcome: 'ok' as const, deviceId: one.id, reason: capture.id };
-      expect((await on(1).enrolDevice(record.tokenHash, one, NOW, enrolAudit(one.id), { attestation: written, captures: [{ values: capture, audit: captureAudit }] })).ok).toBe(true);
+      const captureAudit = {
+        at: NOW,
+        actor: 'enrolment',
+        action: 'capture_pcrs',
+        outcome: 'ok' as const,
+        deviceId: one.id,
+        reason: capture.id,
+      };
+      expect(
+        (
+          await on(1).enrolDevice(record.tokenHash, one, NOW, enrolAudit(one.id), {
+            attestation: written,
+            captures: [{ values: capture, audit: captureAudit }],
+          })
+        ).ok,
+      ).toBe(true);
       expect(await on(2).getAttestation(one.id)).toEqual(written);
       expect(await store.getAttestation(plain.id)).toBeUndefined();
       expect(await store.peekEnrolment(record.tokenHash, one, NOW)).toEqual({ ok: false, reason: 'device_exists' });
       // A second device's capture finds the scope taken: not inserted, not audited.
       const two = device();
       const late = pcrValues(policy.id, null, { source: 'tofu' });
-      expect((await on(2).enrolDevice(record.tokenHash, two, NOW, enrolAudit(two.id), { attestation: attestation(two.id), captures: [{ values: late, audit: { ...captureAudit, deviceId: two.id, reason: late.id } }] })).ok).toBe(true);
+      expect(
+        (
+          await on(2).enrolDevice(record.tokenHash, two, NOW, enrolAudit(two.id), {
+            attestation: attestation(two.id),
+            captures: [{ values: late, audit: { ...captureAudit, deviceId: two.id, reason: late.id } }],
+          })
+        ).ok,
+      ).toBe(true);
       expect((await on(1).getPcrPolicy(policy.id))?.values.map((v) => v.id)).toEqual([capture.id]);
-      expect((await store.listAudit({ limit: 10_000 })).filter((entry) => entry.action === 'capture_pcrs').map((entry) => entry.reason)).toEqual([capture.id]);
+      expect(
+        (await store.listAudit({ limit: 10_000 })).filter((entry) => entry.action === 'capture_pcrs').map((entry) => entry.reason),
+      ).toEqual([capture.id]);
     });
 
     it('one TPM enrols one device: the same EK raced under several ids and keys enrols once; a revoked device takes its EK with it', async () => {
@@ -318,12 +497,21 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       await store.insertEnrolmentToken(record);
       const ekName = `000b${hex(32)}`;
       const candidates = Array.from({ length: 9 }, () => device());
-      const outcomes = await Promise.all(candidates.map((d, index) => on(index).enrolDevice(record.tokenHash, d, NOW, enrolAudit(d.id), { attestation: attestation(d.id, { ekName }), captures: [] })));
+      const outcomes = await Promise.all(
+        candidates.map((d, index) =>
+          on(index).enrolDevice(record.tokenHash, d, NOW, enrolAudit(d.id), { attestation: attestation(d.id, { ekName }), captures: [] }),
+        ),
+      );
       expect(tally(outcomes)).toEqual({ ok: 1, ek_registered: 8 });
       const enrolled = (outcomes.find((outcome) => outcome.ok) as { device: DeviceRecord }).device;
       await on(1).revokeDevice(enrolled.id, NOW, 'stolen');
       const again = device();
-      expect(await on(2).enrolDevice(record.tokenHash, again, NOW, enrolAudit(again.id), { attestation: attestation(again.id, { ekName }), captures: [] })).toEqual({ ok: false, reason: 'key_revoked' });
+      expect(
+        await on(2).enrolDevice(record.tokenHash, again, NOW, enrolAudit(again.id), {
+          attestation: attestation(again.id, { ekName }),
+          captures: [],
+        }),
+      ).toEqual({ ok: false, reason: 'key_revoked' });
       expect(await store.isKeyRevoked(`ek:${ekName}`)).toBe(true);
     });
 
@@ -331,7 +519,10 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       const record = token({ maxUses: 1 });
       await store.insertEnrolmentToken(record);
       const one = device();
-      await store.enrolDevice(record.tokenHash, one, NOW, enrolAudit(one.id), { attestation: attestation(one.id, { counters: { resetCount: 5, restartCount: 2 } }), captures: [] });
+      await store.enrolDevice(record.tokenHash, one, NOW, enrolAudit(one.id), {
+        attestation: attestation(one.id, { counters: { resetCount: 5, restartCount: 2 } }),
+        captures: [],
+      });
       expect(await on(1).recordQuote(one.id, quote(5, 2), 'accepted')).toBe(true);
       expect(await on(2).recordQuote(one.id, quote(5, 3), 'accepted')).toBe(true);
       expect(await store.recordQuote(one.id, quote(5, 1), 'accepted')).toBe(false);
@@ -342,13 +533,25 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       expect((await store.getAttestation(one.id))?.lastRefused).toEqual(refused);
       const accepted = quote(4, 9);
       expect(await on(2).recordQuote(one.id, accepted, 'baseline')).toBe(true);
-      expect(await store.getAttestation(one.id)).toMatchObject({ counters: { resetCount: 4, restartCount: 9 }, lastRefused: null, lastQuote: accepted });
+      expect(await store.getAttestation(one.id)).toMatchObject({
+        counters: { resetCount: 4, restartCount: 9 },
+        lastRefused: null,
+        lastQuote: accepted,
+      });
       expect(await store.recordQuote('nobody', quote(9, 9), 'accepted')).toBe(false);
     });
 
     it('PCR policies: per label and per device, value sets per device, first capture raced on three instances inserts one', async () => {
       const member = device({ labels: ['line-9'] });
-      const byLabel = { id: `p-${hex(4)}`, subject: { kind: 'label' as const, value: 'line-9' }, pcrs: 'sha256:0', tofu: 'each-device' as const, note: null, createdAt: NOW, removedAt: null };
+      const byLabel = {
+        id: `p-${hex(4)}`,
+        subject: { kind: 'label' as const, value: 'line-9' },
+        pcrs: 'sha256:0',
+        tofu: 'each-device' as const,
+        note: null,
+        createdAt: NOW,
+        removedAt: null,
+      };
       const byDevice = { ...byLabel, id: `p-${hex(4)}`, subject: { kind: 'device' as const, value: member.id }, tofu: 'off' as const };
       const elsewhere = { ...byLabel, id: `p-${hex(4)}`, subject: { kind: 'label' as const, value: 'line-10' } };
       for (const policy of [byLabel, byDevice, elsewhere]) await on(1).insertPcrPolicy(policy);
@@ -358,14 +561,21 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
       for (const values of [shared, mine, theirs]) expect(await on(2).addPcrValues(values)).toBe(true);
       const forMember = await store.pcrPoliciesForDevice(member);
       expect(forMember.map((p) => p.id).sort()).toEqual([byLabel.id, byDevice.id].sort());
-      expect(forMember.find((p) => p.id === byLabel.id)?.values.map((v) => v.id).sort()).toEqual([shared.id, mine.id].sort());
+      expect(
+        forMember
+          .find((p) => p.id === byLabel.id)
+          ?.values.map((v) => v.id)
+          .sort(),
+      ).toEqual([shared.id, mine.id].sort());
       expect((await on(1).getPcrPolicy(byLabel.id))?.values).toHaveLength(3);
       expect((await store.getPcrPolicy(byLabel.id))?.values.find((v) => v.id === mine.id)).toEqual(mine);
       expect(await store.removePcrValues(byLabel.id, theirs.id, NOW + 1)).toBe(true);
       expect(await store.removePcrValues(byDevice.id, mine.id, NOW + 1)).toBe(false);
       expect((await store.getPcrPolicy(byLabel.id))?.values).toHaveLength(2);
       // Trust on first use, raced: one capture per scope.
-      const firsts = await Promise.all(Array.from({ length: 9 }, (_, index) => on(index).addPcrValues(pcrValues(byDevice.id, null, { source: 'tofu' }), true)));
+      const firsts = await Promise.all(
+        Array.from({ length: 9 }, (_, index) => on(index).addPcrValues(pcrValues(byDevice.id, null, { source: 'tofu' }), true)),
+      );
       expect(firsts.filter(Boolean)).toHaveLength(1);
       expect(await store.addPcrValues(pcrValues(byDevice.id, member.id, { source: 'tofu' }), true)).toBe(true);
       expect(await store.removePcrPolicy(byDevice.id, NOW + 2)).toBe(true);
@@ -379,9 +589,29 @@ export function describeStoreConformance(name: string, setup: () => Promise<Stor
     it('audit: appended with increasing ids, paged by id, filtered by device, and append-only', async () => {
       const who = `audit-${hex(4)}`;
       const appended = [];
-      for (let index = 0; index < 5; index += 1) appended.push(await on(index).appendAudit({ at: NOW + index, actor: 'admin', action: 'probe', outcome: 'ok', deviceId: who, reason: `n${index}` }));
+      for (let index = 0; index < 5; index += 1)
+        appended.push(
+          await on(index).appendAudit({
+            at: NOW + index,
+            actor: 'admin',
+            action: 'probe',
+            outcome: 'ok',
+            deviceId: who,
+            reason: `n${index}`,
+          }),
+        );
       expect(appended.map((record) => record.id)).toEqual([...appended.map((record) => record.id)].sort((a, b) => a - b));
-      expect(appended[0]).toMatchObject({ at: NOW, actor: 'admin', action: 'probe', outcome: 'ok', deviceId: who, modelId: null, grantId: null, reason: 'n0', remote: null });
+      expect(appended[0]).toMatchObject({
+        at: NOW,
+        actor: 'admin',
+        action: 'probe',
+        outcome: 'ok',
+        deviceId: who,
+        modelId: null,
+        grantId: null,
+        reason: 'n0',
+        remote: null,
+      });
       const page = await store.listAudit({ after: appended[1]!.id, limit: 2, deviceId: who });
       expect(page.map((record) => record.reason)).toEqual(['n2', 'n3']);
       expect(await on(2).listAudit({ limit: 100, deviceId: who })).toEqual(appended);

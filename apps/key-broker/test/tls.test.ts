@@ -11,13 +11,76 @@ const run = promisify(execFile);
 /** A CA, a server certificate for 127.0.0.1, an admin client certificate from the CA and one from elsewhere. */
 async function makeCertificates(dir: string): Promise<void> {
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=ovseal test CA');
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=ovseal test CA',
+  );
   await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  for (const [name, extra] of [['server', ['-extfile', 'server.ext']], ['admin', []]] as const) {
-    await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', ...extra);
+  for (const [name, extra] of [
+    ['server', ['-extfile', 'server.ext']],
+    ['admin', []],
+  ] as const) {
+    await openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    );
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '1',
+      ...extra,
+    );
   }
-  await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'stranger.key', '-out', 'stranger.pem', '-days', '1', '-subj', '/CN=stranger');
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'stranger.key',
+    '-out',
+    'stranger.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=stranger',
+  );
 }
 
 function get(url: string, options: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<{ status: number; body: string }> {
@@ -44,7 +107,21 @@ describe('key broker over TLS, admins by client certificate (mTLS)', () => {
     kms = await startKms();
     const { OVSEAL_BROKER_ADMIN_TOKEN: _unused, ...env } = { ...process.env, ...kms.env } as Record<string, string>;
     broker = await spawnReady(
-      [BROKER_BIN, '--data-dir', join(work.path, 'broker'), '--identity', `aws-kms:${kms.keyArn}`, '--port', '0', '--tls-cert', join(work.path, 'server.pem'), '--tls-key', join(work.path, 'server.key'), '--admin-client-ca', join(work.path, 'ca.pem')],
+      [
+        BROKER_BIN,
+        '--data-dir',
+        join(work.path, 'broker'),
+        '--identity',
+        `aws-kms:${kms.keyArn}`,
+        '--port',
+        '0',
+        '--tls-cert',
+        join(work.path, 'server.pem'),
+        '--tls-key',
+        join(work.path, 'server.key'),
+        '--admin-client-ca',
+        join(work.path, 'ca.pem'),
+      ],
       env,
     );
   });
@@ -60,7 +137,9 @@ describe('key broker over TLS, admins by client certificate (mTLS)', () => {
     const ca = await file('ca.pem');
     expect((await get(`${broker.url}/healthz`, { ca })).status).toBe(200);
     expect((await get(`${broker.url}/v1/admin/devices`, { ca })).status).toBe(401);
-    expect((await get(`${broker.url}/v1/admin/devices`, { ca, cert: await file('stranger.pem'), key: await file('stranger.key') })).status).toBe(401);
+    expect(
+      (await get(`${broker.url}/v1/admin/devices`, { ca, cert: await file('stranger.pem'), key: await file('stranger.key') })).status,
+    ).toBe(401);
     const admin = await get(`${broker.url}/v1/admin/devices`, { ca, cert: await file('admin.pem'), key: await file('admin.key') });
     expect(admin.status).toBe(200);
     expect(JSON.parse(admin.body)).toEqual({ devices: [] });

@@ -28,7 +28,11 @@ export interface AtomicFileOptions {
  * });
  * ```
  */
-export async function withAtomicFile<T>(path: string, write: (file: FileHandle) => Promise<T>, options: AtomicFileOptions = {}): Promise<T> {
+export async function withAtomicFile<T>(
+  path: string,
+  write: (file: FileHandle) => Promise<T>,
+  options: AtomicFileOptions = {},
+): Promise<T> {
   const temporary = temporaryPathFor(path);
   const file = await open(temporary, 'wx', options.mode ?? 0o600);
   let closed = false;

@@ -46,7 +46,7 @@ describe('writeFileAtomic', () => {
     expect(await readdir(dir)).toEqual(['model.key']);
   });
 
-  test('a missing directory is Node\'s ENOENT, nothing created', async () => {
+  test("a missing directory is Node's ENOENT, nothing created", async () => {
     await expect(writeFileAtomic(join(dir, 'no', 'such', 'file'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readdir(dir)).toEqual([]);
   });

@@ -26,6 +26,14 @@ export interface DeviceRequestFields {
  */
 export function deviceRequestProof(secret: Uint8Array, fields: DeviceRequestFields): Buffer {
   const bodyDigest = createHash('sha256').update(fields.body).digest('hex');
-  const canonical = ['ovseal-broker/v1 request', fields.method.toUpperCase(), fields.path, fields.deviceId, fields.nonce, String(fields.timestamp), bodyDigest].join('\n');
+  const canonical = [
+    'ovseal-broker/v1 request',
+    fields.method.toUpperCase(),
+    fields.path,
+    fields.deviceId,
+    fields.nonce,
+    String(fields.timestamp),
+    bodyDigest,
+  ].join('\n');
   return createHmac('sha256', secret).update(canonical).digest();
 }

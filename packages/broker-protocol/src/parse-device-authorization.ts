@@ -32,7 +32,8 @@ export function parseDeviceAuthorization(header: string | undefined): DeviceAuth
   const nonce = params.get('nonce');
   const timestamp = Number(params.get('ts'));
   const proof = params.get('proof');
-  if (!deviceId || !nonce || !BASE64URL.test(nonce) || !Number.isSafeInteger(timestamp) || !proof || !BASE64URL.test(proof)) return 'malformed';
+  if (!deviceId || !nonce || !BASE64URL.test(nonce) || !Number.isSafeInteger(timestamp) || !proof || !BASE64URL.test(proof))
+    return 'malformed';
   return { deviceId, nonce, timestamp, proof: Buffer.from(proof, 'base64url') };
 }
 

@@ -14,5 +14,7 @@ import { DEVICE_AUTH_SCHEME, deviceRequestProof, type DeviceRequestFields } from
 export function signDeviceRequest(secret: Uint8Array, fields: DeviceRequestFields): string {
   const proof = deviceRequestProof(secret, fields).toString('base64url');
   const params = { device: encodeURIComponent(fields.deviceId), nonce: fields.nonce, ts: String(fields.timestamp), proof };
-  return `${DEVICE_AUTH_SCHEME} ${Object.entries(params).map(([key, value]) => `${key}=${value}`).join(', ')}`;
+  return `${DEVICE_AUTH_SCHEME} ${Object.entries(params)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(', ')}`;
 }

@@ -32,22 +32,55 @@ describe('@ovseal/broker-protocol', () => {
   it('the proof is HMAC-SHA-256 over the documented canonical request', () => {
     const secret = randomBytes(32);
     const body = Buffer.from('{"requestId":"abcdefgh"}');
-    const fields = { method: 'post', path: '/v1/models/det%404/key', deviceId: 'edge-1', nonce: 'bm9uY2U', timestamp: 1_700_000_000_000, body };
-    const canonical = ['ovseal-broker/v1 request', 'POST', fields.path, 'edge-1', 'bm9uY2U', '1700000000000', createHash('sha256').update(body).digest('hex')].join('\n');
+    const fields = {
+      method: 'post',
+      path: '/v1/models/det%404/key',
+      deviceId: 'edge-1',
+      nonce: 'bm9uY2U',
+      timestamp: 1_700_000_000_000,
+      body,
+    };
+    const canonical = [
+      'ovseal-broker/v1 request',
+      'POST',
+      fields.path,
+      'edge-1',
+      'bm9uY2U',
+      '1700000000000',
+      createHash('sha256').update(body).digest('hex'),
+    ].join('\n');
     expect(deviceRequestProof(secret, fields).equals(createHmac('sha256', secret).update(canonical).digest())).toBe(true);
     // Every field is covered.
-    for (const changed of [{ method: 'GET' }, { path: '/v1/models' }, { deviceId: 'edge-2' }, { nonce: 'b3RoZXI' }, { timestamp: 1 }, { body: Buffer.from('{}') }]) {
+    for (const changed of [
+      { method: 'GET' },
+      { path: '/v1/models' },
+      { deviceId: 'edge-2' },
+      { nonce: 'b3RoZXI' },
+      { timestamp: 1 },
+      { body: Buffer.from('{}') },
+    ]) {
       expect(deviceRequestProof(secret, { ...fields, ...changed }).equals(deviceRequestProof(secret, fields))).toBe(false);
     }
   });
 
   it('parses what it signs, and refuses malformed headers', () => {
     const secret = randomBytes(32);
-    const fields = { method: 'GET', path: '/v1/models', deviceId: 'line 3/édge', nonce: randomBytes(24).toString('base64url'), timestamp: Date.now(), body: Buffer.alloc(0) };
+    const fields = {
+      method: 'GET',
+      path: '/v1/models',
+      deviceId: 'line 3/édge',
+      nonce: randomBytes(24).toString('base64url'),
+      timestamp: Date.now(),
+      body: Buffer.alloc(0),
+    };
     const parsed = parseDeviceAuthorization(signDeviceRequest(secret, fields));
     expect(parsed).not.toBe('malformed');
     const auth = parsed as Exclude<typeof parsed, 'malformed' | undefined>;
-    expect({ deviceId: auth.deviceId, nonce: auth.nonce, timestamp: auth.timestamp }).toEqual({ deviceId: fields.deviceId, nonce: fields.nonce, timestamp: fields.timestamp });
+    expect({ deviceId: auth.deviceId, nonce: auth.nonce, timestamp: auth.timestamp }).toEqual({
+      deviceId: fields.deviceId,
+      nonce: fields.nonce,
+      timestamp: fields.timestamp,
+    });
     expect(auth.proof.equals(deviceRequestProof(secret, fields))).toBe(true);
     expect(parseDeviceAuthorization(undefined)).toBeUndefined();
     expect(parseDeviceAuthorization('Bearer abc')).toBeUndefined();
@@ -69,7 +102,8 @@ describe('@ovseal/broker-protocol', () => {
   it('stanzas round-trip through JSON; anything else is a TypeError', () => {
     const stanza = { type: 'tpm-ecdh', args: ['ab'], body: new Uint8Array(randomBytes(40)) };
     expect(stanzaFromJson(JSON.parse(JSON.stringify(stanzaToJson(stanza))))).toEqual({ ...stanza, args: ['ab'] });
-    for (const bad of [null, {}, { type: 'x', args: [1], body: '' }, { type: 'x', args: [], body: 5 }]) expect(() => stanzaFromJson(bad)).toThrow(TypeError);
+    for (const bad of [null, {}, { type: 'x', args: [1], body: '' }, { type: 'x', args: [], body: 5 }])
+      expect(() => stanzaFromJson(bad)).toThrow(TypeError);
   });
 
   it('request ids are 8-64 base64url characters (a UUID fits)', () => {

@@ -5,12 +5,12 @@ import { main } from './main.js';
 // package's maintainers (see packages/key-kms/README.md), not for someone sealing a model, and it
 // would break `ovseal: …`-only stderr. Other warnings pass through.
 const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
   const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
   const name = warning instanceof Error ? warning.name : type;
   if (name === 'NodeVersionSupportWarning' || String(warning).includes('NodeVersionSupportWarning')) return;
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-});
+};
 
 const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exitCode = code;

@@ -41,7 +41,19 @@ describe('ovseal CLI (real binary)', () => {
 
   it('seals an IR pair with an aux file as the issue spells it, inspects, verifies and opens it', () => {
     expect(ovseal(dir, ['sign-keygen', '-o', 'pub.pem']).code).toBe(0);
-    const sealed = ovseal(dir, ['seal', 'model.xml', 'model.bin', '--aux', 'labels.txt', '-r', 'file:k.key', '--sign', 'pub.pem', '-o', 'm.ovseal']);
+    const sealed = ovseal(dir, [
+      'seal',
+      'model.xml',
+      'model.bin',
+      '--aux',
+      'labels.txt',
+      '-r',
+      'file:k.key',
+      '--sign',
+      'pub.pem',
+      '-o',
+      'm.ovseal',
+    ]);
     expect(sealed.stderr).toContain('sealed 3 entries');
     expect(sealed.code).toBe(0);
 
@@ -144,7 +156,10 @@ describe('ovseal CLI (real binary)', () => {
     expect(piped.code).toBe(0);
     expect(piped.stderr).not.toContain('\r');
     // script(1) gives the command a pseudo-terminal.
-    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} seal big.dat -r file:k.key -o big2.ovseal`, '/dev/null'], { cwd: dir, encoding: 'utf8' });
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} seal big.dat -r file:k.key -o big2.ovseal`, '/dev/null'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/\rsealing \[#+/);
     expect(tty.stdout).toContain('100%');

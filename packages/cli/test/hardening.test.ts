@@ -40,8 +40,19 @@ async function withModelName(modelName: string): Promise<Buffer> {
   const recipient = new FileRecipient(await readKeyFile(join(dir, 'k.key')));
   const stanzas = await recipient.wrap(dataKey, createWrapContext({ containerId, modelName, modelVersion: '1' }));
   const fields = {
-    containerId, salt, commitment: keys.commitment, segmentSize: 4096, payloadDigest: new Uint8Array(32), createdAt: 1_700_000_000, notAfter: 0,
-    modelName, modelVersion: '1', format: 'other' as const, entries: [{ name: 'x.bin', role: 'aux' as const, size: 0 }], signature: null, stanzas,
+    containerId,
+    salt,
+    commitment: keys.commitment,
+    segmentSize: 4096,
+    payloadDigest: new Uint8Array(32),
+    createdAt: 1_700_000_000,
+    notAfter: 0,
+    modelName,
+    modelVersion: '1',
+    format: 'other' as const,
+    entries: [{ name: 'x.bin', role: 'aux' as const, size: 0 }],
+    signature: null,
+    stanzas,
   };
   const withoutMac = encodeHeaderUnchecked(fields, 4096);
   const area = Buffer.alloc(4096);
@@ -118,7 +129,12 @@ describe('item 8: nothing from a container reaches the terminal raw', () => {
   it('a model name carrying a fake "signature … (trusted)" line is refused, and no control byte is printed', async () => {
     const fake = `m\u001b[2K\u001b[1A\u001b[2K\rsignature   ed25519 by 00ff (trusted)\u0007`;
     writeFileSync(join(dir, 'fake.ovseal'), await withModelName(fake));
-    for (const args of [['inspect', 'fake.ovseal'], ['inspect', 'fake.ovseal', '--json'], ['open', 'fake.ovseal', '-i', 'file:k.key', '-o', 'out8'], ['verify', 'fake.ovseal', '-i', 'file:k.key']]) {
+    for (const args of [
+      ['inspect', 'fake.ovseal'],
+      ['inspect', 'fake.ovseal', '--json'],
+      ['open', 'fake.ovseal', '-i', 'file:k.key', '-o', 'out8'],
+      ['verify', 'fake.ovseal', '-i', 'file:k.key'],
+    ]) {
       const result = ovseal(dir, args);
       expect(result.code, args.join(' ')).toBe(4);
       expect(CONTROL.test(result.stdout + result.stderr), args.join(' ')).toBe(false);
@@ -138,7 +154,11 @@ describe('item 10: an env: key is read once and leaves the environment', () => {
   it('the same env: key as identity and as --remove in one rewrap', () => {
     const key = ovseal(dir, ['keygen']).stdout.trim();
     expect(ovseal(dir, ['seal', 'model', '-r', 'env:OVSEAL_TEST_ENV_KEY', '-o', 'env.ovseal'], { OVSEAL_TEST_ENV_KEY: key }).code).toBe(0);
-    const result = ovseal(dir, ['rewrap', 'env.ovseal', '-i', 'env:OVSEAL_TEST_ENV_KEY', '--remove', 'env:OVSEAL_TEST_ENV_KEY', '--add', 'file:new.key', '--json'], { OVSEAL_TEST_ENV_KEY: key });
+    const result = ovseal(
+      dir,
+      ['rewrap', 'env.ovseal', '-i', 'env:OVSEAL_TEST_ENV_KEY', '--remove', 'env:OVSEAL_TEST_ENV_KEY', '--add', 'file:new.key', '--json'],
+      { OVSEAL_TEST_ENV_KEY: key },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ added: 1, removed: 1 });
   });
@@ -168,7 +188,18 @@ describe('item 14: rewrap --rekey', () => {
   it('a new data key for the recipients given; the signature made again with --sign, or dropped with a warning', async () => {
     expect(ovseal(dir, ['seal', 'model', '-r', 'file:k.key', '--sign', 'pub.pem', '-o', 'rk.ovseal']).code).toBe(0);
     const before = await inspect(join(dir, 'rk.ovseal'));
-    const resigned = ovseal(dir, ['rewrap', 'rk.ovseal', '-i', 'file:k.key', '--rekey', '--add', 'file:new.key', '--sign', 'pub.pem', '--json']);
+    const resigned = ovseal(dir, [
+      'rewrap',
+      'rk.ovseal',
+      '-i',
+      'file:k.key',
+      '--rekey',
+      '--add',
+      'file:new.key',
+      '--sign',
+      'pub.pem',
+      '--json',
+    ]);
     expect(resigned.code, resigned.stderr).toBe(0);
     const after = await inspect(join(dir, 'rk.ovseal'));
     expect(after.containerId).not.toBe(before.containerId);

@@ -65,17 +65,47 @@ if (!awsCli && !requireAll) console.warn(`\n[@ovseal/cli] SKIPPING --sign aws-km
 describe.skipIf(!awsCli && !requireAll)('ovseal seal --sign aws-kms:… (kms-local, public key exported by the AWS CLI)', () => {
   it('signs in KMS; verify --trust takes the DER that `aws kms get-public-key` exports', async () => {
     await kms.createKey({ keySpec: 'ECC_NIST_P256', alias: 'alias/publisher' });
-    const sealed = await ovseal(dir, ['seal', 'model.onnx', '-r', 'aws-kms:alias/models', '--sign', 'aws-kms:alias/publisher', '-o', 'signed.ovseal', '--json'], env);
+    const sealed = await ovseal(
+      dir,
+      ['seal', 'model.onnx', '-r', 'aws-kms:alias/models', '--sign', 'aws-kms:alias/publisher', '-o', 'signed.ovseal', '--json'],
+      env,
+    );
     expect(sealed.stderr).toBe('');
     expect(sealed.code).toBe(0);
     const info = JSON.parse(sealed.stdout);
     expect(info.signature.algorithm).toBe('ecdsa-p256');
 
     // Asynchronously: this process serves kms-local.
-    const { stdout: exported } = await promisify(execFile)(AWS, ['--endpoint-url', kms.endpoint, '--region', kms.region, 'kms', 'get-public-key', '--key-id', 'alias/publisher', '--output', 'text', '--query', 'PublicKey'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: dir, AWS_REGION: kms.region, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_PAGER: '' },
-      encoding: 'utf8',
-    });
+    const { stdout: exported } = await promisify(execFile)(
+      AWS,
+      [
+        '--endpoint-url',
+        kms.endpoint,
+        '--region',
+        kms.region,
+        'kms',
+        'get-public-key',
+        '--key-id',
+        'alias/publisher',
+        '--output',
+        'text',
+        '--query',
+        'PublicKey',
+      ],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: dir,
+          AWS_REGION: kms.region,
+          AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+          AWS_CONFIG_FILE: join(dir, 'none'),
+          AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+          AWS_PAGER: '',
+        },
+        encoding: 'utf8',
+      },
+    );
     writeFileSync(join(dir, 'publisher.der'), Buffer.from(exported.trim(), 'base64'));
     const verified = await ovseal(dir, ['verify', 'signed.ovseal', '--trust', 'publisher.der', '--json'], env);
     expect(verified.code, verified.stdout).toBe(0);
@@ -85,7 +115,11 @@ describe.skipIf(!awsCli && !requireAll)('ovseal seal --sign aws-kms:… (kms-loc
   it('a disabled signing key: exit 7, ERR_KMS_KEY_DISABLED, no container', async () => {
     const key = await kms.createKey({ keySpec: 'ECC_NIST_P256' });
     await kms.disableKey(key.arn);
-    const sealed = await ovseal(dir, ['seal', 'model.onnx', '-r', 'aws-kms:alias/models', '--sign', `aws-kms:${key.arn}`, '-o', 'never.ovseal', '--json'], env);
+    const sealed = await ovseal(
+      dir,
+      ['seal', 'model.onnx', '-r', 'aws-kms:alias/models', '--sign', `aws-kms:${key.arn}`, '-o', 'never.ovseal', '--json'],
+      env,
+    );
     expect(sealed.code).toBe(7);
     expect(JSON.parse(sealed.stdout).error.code).toBe('ERR_KMS_KEY_DISABLED');
     expect(readdirSync(dir).filter((f) => f.startsWith('never'))).toEqual([]);

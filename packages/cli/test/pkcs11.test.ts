@@ -32,7 +32,11 @@ describe.skipIf(!prerequisites.ok && !requireAll)('ovseal CLI with pkcs11: URIs 
   });
 
   it('seals to a token key, signs in the token; verify --trust takes the exported DER; open decrypts', async () => {
-    const sealed = await ovseal(dir, ['seal', 'model.onnx', '-r', token.uri({ object: 'kek' }), '--sign', token.uri({ object: 'publisher' }), '-o', 'm.ovseal', '--json'], env);
+    const sealed = await ovseal(
+      dir,
+      ['seal', 'model.onnx', '-r', token.uri({ object: 'kek' }), '--sign', token.uri({ object: 'publisher' }), '-o', 'm.ovseal', '--json'],
+      env,
+    );
     expect(sealed.stderr).toBe('');
     expect(sealed.code).toBe(0);
     const info = JSON.parse(sealed.stdout);
@@ -41,9 +45,17 @@ describe.skipIf(!prerequisites.ok && !requireAll)('ovseal CLI with pkcs11: URIs 
 
     const verified = await ovseal(dir, ['verify', 'm.ovseal', '--trust', 'publisher.der', '--json'], env);
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, signature: { algorithm: 'ecdsa-p256', keyId: info.signature.keyId }, decrypted: false });
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      ok: true,
+      signature: { algorithm: 'ecdsa-p256', keyId: info.signature.keyId },
+      decrypted: false,
+    });
 
-    const opened = await ovseal(dir, ['open', 'm.ovseal', '-i', token.uri({ object: 'kek' }), '--trust', 'publisher.der', '-o', 'out'], env);
+    const opened = await ovseal(
+      dir,
+      ['open', 'm.ovseal', '-i', token.uri({ object: 'kek' }), '--trust', 'publisher.der', '-o', 'out'],
+      env,
+    );
     expect(opened.stderr).not.toContain('error');
     expect(opened.code).toBe(0);
     expect(readdirSync(join(dir, 'out'))).toEqual(['model.onnx']);

@@ -26,7 +26,10 @@ beforeAll(() => {
   // An installed provider package, resolved from the working directory.
   const provider = join(project, 'node_modules', 'ovseal-provider-pkgkek');
   mkdirSync(provider, { recursive: true });
-  writeFileSync(join(provider, 'package.json'), JSON.stringify({ name: 'ovseal-provider-pkgkek', version: '1.0.0', type: 'module', exports: { '.': { import: './index.mjs' } } }));
+  writeFileSync(
+    join(provider, 'package.json'),
+    JSON.stringify({ name: 'ovseal-provider-pkgkek', version: '1.0.0', type: 'module', exports: { '.': { import: './index.mjs' } } }),
+  );
   copyFileSync(join(here, 'plugins', 'ovseal-provider-pkgkek.mjs'), join(provider, 'index.mjs'));
   copyFileSync(join(here, 'plugins', 'xkek-core.mjs'), join(provider, 'xkek-core.mjs'));
   mkdirSync(join(project, 'node_modules', '@ovseal'), { recursive: true });

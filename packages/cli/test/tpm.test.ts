@@ -38,7 +38,9 @@ describeTpm('ovseal tpm (swtpm)', () => {
       writeFileSync(join(dir, `${type}.pem`), init.stdout);
 
       // The sealer needs only the public key: no TPM in its environment.
-      const sealed = await ovseal(dir, ['seal', 'model.onnx', '-r', `${type}:${type}.pem`, '-o', `${type}.ovseal`], { TPM2TOOLS_TCTI: 'swtpm:host=127.0.0.1,port=1' });
+      const sealed = await ovseal(dir, ['seal', 'model.onnx', '-r', `${type}:${type}.pem`, '-o', `${type}.ovseal`], {
+        TPM2TOOLS_TCTI: 'swtpm:host=127.0.0.1,port=1',
+      });
       expect(sealed.code, sealed.stderr).toBe(0);
 
       const identity = init.stderr.match(/identity .*: (tpm:\S+)/)![1]!;
@@ -53,7 +55,9 @@ describeTpm('ovseal tpm (swtpm)', () => {
   }
 
   it('no TPM reachable: exit 7 with a hint', async () => {
-    const result = await ovseal(dir, ['open', 'tpm-ecdh.ovseal', '-i', 'tpm:handle=0x81000100', '-o', 'never'], { TPM2TOOLS_TCTI: 'swtpm:host=127.0.0.1,port=1' });
+    const result = await ovseal(dir, ['open', 'tpm-ecdh.ovseal', '-i', 'tpm:handle=0x81000100', '-o', 'never'], {
+      TPM2TOOLS_TCTI: 'swtpm:host=127.0.0.1,port=1',
+    });
     expect(result.code).toBe(7);
     expect(result.stderr).toMatch(/^ovseal: hint: /m);
   });

@@ -23,9 +23,8 @@ export interface SigningKeyPair {
  * ```
  */
 export function generateSigningKey(algorithm: SignatureAlgorithm = 'ed25519'): SigningKeyPair {
-  const { privateKey, publicKey } = algorithm === 'ed25519'
-    ? generateKeyPairSync('ed25519')
-    : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { privateKey, publicKey } =
+    algorithm === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return {
     algorithm,
     privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),

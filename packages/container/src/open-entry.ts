@@ -28,7 +28,13 @@ export async function openEntry(source: string | Uint8Array, name: string, optio
     }
     let result;
     try {
-      result = await decryptPayload(reader, header, payloadKey, { entries: new Set([index]), digest: !!options.trust, workers: options.workers, signal: options.signal, onProgress: options.onProgress });
+      result = await decryptPayload(reader, header, payloadKey, {
+        entries: new Set([index]),
+        digest: !!options.trust,
+        workers: options.workers,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      });
     } finally {
       wipe(payloadKey);
     }

@@ -74,7 +74,9 @@ function entriesFrom(header: ParsedHeader, segments: AsyncGenerator<PlaintextChu
  */
 export async function rekey(path: string, options: RekeyOptions): Promise<RekeyResult> {
   if (!options.recipients || options.recipients.length === 0) {
-    throw new InvalidArgumentError('rekeying needs the recipients of the new container', { hint: 'the old stanzas wrap the old key: name every recipient to keep' });
+    throw new InvalidArgumentError('rekeying needs the recipients of the new container', {
+      hint: 'the old stanzas wrap the old key: name every recipient to keep',
+    });
   }
   await refuseIfInterrupted(path);
   const reader = openReader(path) as RandomReader;
@@ -85,24 +87,21 @@ export async function rekey(path: string, options: RekeyOptions): Promise<RekeyR
     const { header } = prepared;
     const segments = plaintextSegments(reader, header, payloadKey, { trust: options.trust });
     const info = await writeAtomically(options.output ?? path, async (file) => {
-      const sealed = await sealInto(
-        fileSink(file),
-        {
-          entries: entriesFrom(header, segments),
-          metadata: {
-            name: header.modelName,
-            version: header.modelVersion,
-            format: header.format,
-            createdAt: new Date(header.createdAt * 1000),
-            ...(header.notAfter !== 0 ? { notAfter: new Date(header.notAfter * 1000) } : {}),
-          },
-          recipients: options.recipients,
-          segmentSize: options.segmentSize ?? header.segmentSize,
-          ...(options.signer !== undefined ? { signer: options.signer } : {}),
-          ...(options.headerReserve !== undefined ? { headerReserve: options.headerReserve } : {}),
-          ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+      const sealed = await sealInto(fileSink(file), {
+        entries: entriesFrom(header, segments),
+        metadata: {
+          name: header.modelName,
+          version: header.modelVersion,
+          format: header.format,
+          createdAt: new Date(header.createdAt * 1000),
+          ...(header.notAfter !== 0 ? { notAfter: new Date(header.notAfter * 1000) } : {}),
         },
-      );
+        recipients: options.recipients,
+        segmentSize: options.segmentSize ?? header.segmentSize,
+        ...(options.signer !== undefined ? { signer: options.signer } : {}),
+        ...(options.headerReserve !== undefined ? { headerReserve: options.headerReserve } : {}),
+        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+      });
       // The source's own end: no trailing bytes, and the digest its signature covers.
       if (!(await segments.next()).done) throw new TruncatedError('more segments than the header describes');
       return sealed;

@@ -57,7 +57,10 @@ export async function rewrap(path: string, options: RewrapOptions): Promise<Rewr
   let macKey: Buffer | undefined;
   try {
     header = await readHeader(reader);
-    ({ dataKey, keys: { macKey } } = await unlock(header, options.identities));
+    ({
+      dataKey,
+      keys: { macKey },
+    } = await unlock(header, options.identities));
     const kept = header.stanzas.filter((stanza) => !options.remove?.(stanza));
     const context = wrapContextOf(header);
     const additions = options.add ?? [];

@@ -69,7 +69,9 @@ export async function unwrapMatching(stanzas: readonly Stanza[], context: WrapCo
   for (const key of [...byKey.keys()].sort()) {
     const same = byKey.get(key)!;
     if (same.length > 1 && enforced('R-KEY-2')) {
-      firstFailure ??= new MalformedHeaderError(`${same.length} recipient stanzas (${same[0]!.type}) are for the same key ${key}: none of them is tried`);
+      firstFailure ??= new MalformedHeaderError(
+        `${same.length} recipient stanzas (${same[0]!.type}) are for the same key ${key}: none of them is tried`,
+      );
       continue;
     }
     try {

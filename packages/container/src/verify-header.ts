@@ -25,5 +25,9 @@ export interface VerifiedHeader {
  * ```
  */
 export async function verifyHeader(source: ContainerSource, options: HeaderKeyOptions): Promise<VerifiedHeader> {
-  return withHeaderKey(source, options, async (header) => ({ info: headerInfo(header, header.payloadOffset), stanzas: header.stanzas, context: wrapContextOf(header) }));
+  return withHeaderKey(source, options, async (header) => ({
+    info: headerInfo(header, header.payloadOffset),
+    stanzas: header.stanzas,
+    context: wrapContextOf(header),
+  }));
 }

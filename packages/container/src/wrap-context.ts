@@ -23,11 +23,7 @@ function lengthPrefixed(bytes: Uint8Array): Uint8Array {
  * const stanzas = await recipient.wrap(dataKey, ctx);
  * ```
  */
-export function createWrapContext(fields: {
-  containerId: Uint8Array;
-  modelName: string;
-  modelVersion: string;
-}): WrapContext {
+export function createWrapContext(fields: { containerId: Uint8Array; modelName: string; modelVersion: string }): WrapContext {
   const { containerId, modelName, modelVersion } = fields;
   if (containerId.length !== 16) throw new InvalidArgumentError('containerId must be 16 bytes');
   const aad = concatBytes([AAD_LABEL, containerId, lengthPrefixed(utf8(modelName)), lengthPrefixed(utf8(modelVersion))]);

@@ -152,10 +152,24 @@ describe('AbortSignal', () => {
         await new Promise(() => {});
       })();
       await expectAborted(
-        seal({ output, entries: [{ name: 'w', role: 'weights', stream: never }], metadata: { name: 'a', version: '1' }, recipients: [key.recipient], signal: stalled.signal }),
+        seal({
+          output,
+          entries: [{ name: 'w', role: 'weights', stream: never }],
+          metadata: { name: 'a', version: '1' },
+          recipients: [key.recipient],
+          signal: stalled.signal,
+        }),
         'late',
       );
-      await expectAborted(sealToBuffer({ entries: [{ name: 'w', role: 'weights', data: WEIGHTS }], metadata: { name: 'a', version: '1' }, recipients: [key.recipient], signal: AbortSignal.abort('no') }), 'no');
+      await expectAborted(
+        sealToBuffer({
+          entries: [{ name: 'w', role: 'weights', data: WEIGHTS }],
+          metadata: { name: 'a', version: '1' },
+          recipients: [key.recipient],
+          signal: AbortSignal.abort('no'),
+        }),
+        'no',
+      );
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -173,7 +187,11 @@ describe('text streams', () => {
   test('sealing a stream that yields text is refused (it would be sealed re-encoded)', async () => {
     const text = Readable.from([randomBytes(4096)]).setEncoding('latin1');
     const error = await expectOvsealError(
-      sealToBuffer({ entries: [{ name: 'w', role: 'weights', stream: text }], metadata: { name: 't', version: '1' }, recipients: [key.recipient] }),
+      sealToBuffer({
+        entries: [{ name: 'w', role: 'weights', stream: text }],
+        metadata: { name: 't', version: '1' },
+        recipients: [key.recipient],
+      }),
       ['ERR_INVALID_ARGUMENT'],
     );
     expect(error.message).toContain('entry w');

@@ -21,7 +21,17 @@ import {
   type Identity,
   type PlaintextChunk,
 } from '@ovseal/container';
-import { bytesEqual, chunked, drain, expectOvsealError, pseudoRandomBytes, STANZA_TYPE, testKey, TestRecipient, withTempDir } from './helpers.js';
+import {
+  bytesEqual,
+  chunked,
+  drain,
+  expectOvsealError,
+  pseudoRandomBytes,
+  STANZA_TYPE,
+  testKey,
+  TestRecipient,
+  withTempDir,
+} from './helpers.js';
 
 const SEG = LIMITS.minSegmentSize;
 const A = pseudoRandomBytes(4 * SEG + 123, 41);
@@ -53,13 +63,26 @@ describe('openStream', () => {
       const sources: ContainerSource[] = [path, bytes, chunked(bytes, [1, 4111, 9000]), createReadStream(path, { highWaterMark: 5000 })];
       for (const source of sources) {
         const progress: [number, number][] = [];
-        const chunks: PlaintextChunk[] = await drain(openStream(source, { identities: [key.identity], onProgress: (done, total) => progress.push([done, total]) }));
+        const chunks: PlaintextChunk[] = await drain(
+          openStream(source, { identities: [key.identity], onProgress: (done, total) => progress.push([done, total]) }),
+        );
         expect(chunks.map((c) => c.entry.name)).toEqual([...Array(5).fill('weights/a.bin'), 'model.xml', 'labels.txt']);
         const by = (name: string) => chunks.filter((c) => c.entry.name === name);
         expect(bytesEqual(Buffer.concat(by('weights/a.bin').map((c) => c.data)), A)).toBe(true);
         expect(bytesEqual(Buffer.concat(by('model.xml').map((c) => c.data)), B)).toBe(true);
-        expect(by('labels.txt')).toEqual([{ entry: { name: 'labels.txt', role: 'aux', size: 0 }, offset: 0, data: new Uint8Array(0), last: true }].map((c) => ({ ...c, data: expect.any(Uint8Array) })));
-        expect(by('weights/a.bin').map((c) => [c.offset, c.last])).toEqual([[0, false], [SEG, false], [2 * SEG, false], [3 * SEG, false], [4 * SEG, true]]);
+        expect(by('labels.txt')).toEqual(
+          [{ entry: { name: 'labels.txt', role: 'aux', size: 0 }, offset: 0, data: new Uint8Array(0), last: true }].map((c) => ({
+            ...c,
+            data: expect.any(Uint8Array),
+          })),
+        );
+        expect(by('weights/a.bin').map((c) => [c.offset, c.last])).toEqual([
+          [0, false],
+          [SEG, false],
+          [2 * SEG, false],
+          [3 * SEG, false],
+          [4 * SEG, true],
+        ]);
         expect(chunks[0]!.entry).toEqual({ name: 'weights/a.bin', role: 'weights', size: A.length });
         // Progress only grows, and ends at the payload size.
         for (let i = 1; i < progress.length; i++) expect(progress[i]![0]).toBeGreaterThan(progress[i - 1]![0]);
@@ -87,7 +110,12 @@ describe('inspect', () => {
         const info = await inspect(source);
         expect(info.formatVersion).toBe(1);
         expect(info.containerId).toMatch(/^[0-9a-f]{32}$/);
-        expect(info.metadata).toMatchObject({ name: 'det', version: '4.0.0', format: 'openvino-ir', notAfter: new Date('2035-05-05T00:00:00Z') });
+        expect(info.metadata).toMatchObject({
+          name: 'det',
+          version: '4.0.0',
+          format: 'openvino-ir',
+          notAfter: new Date('2035-05-05T00:00:00Z'),
+        });
         expect(Math.abs(info.metadata.createdAt.getTime() - Date.now())).toBeLessThan(600_000);
         expect(info.entries).toEqual([
           { name: 'weights/a.bin', role: 'weights', size: A.length },
@@ -167,7 +195,9 @@ describe('arguments and errors', () => {
 
   test('openEntry needs random access; sources must be a path, bytes or an async iterable', async () => {
     const { key, bytes } = await threeEntries();
-    await expectOvsealError(openEntry(chunked(bytes) as unknown as Uint8Array, 'model.xml', { identities: [key.identity] }), ['ERR_INVALID_ARGUMENT']);
+    await expectOvsealError(openEntry(chunked(bytes) as unknown as Uint8Array, 'model.xml', { identities: [key.identity] }), [
+      'ERR_INVALID_ARGUMENT',
+    ]);
     await expectOvsealError(open(42 as unknown as Uint8Array, { identities: [key.identity] }), ['ERR_INVALID_ARGUMENT']);
     await expectOvsealError(inspect(null as unknown as Uint8Array), ['ERR_INVALID_ARGUMENT']);
   });
@@ -185,7 +215,15 @@ describe('arguments and errors', () => {
   test.each([
     ['no recipients', { recipients: [] }],
     ['no entries', { entries: [] }],
-    ['duplicate entry names', { entries: [{ name: 'a', role: 'aux', data: A }, { name: 'a', role: 'aux', data: B }] }],
+    [
+      'duplicate entry names',
+      {
+        entries: [
+          { name: 'a', role: 'aux', data: A },
+          { name: 'a', role: 'aux', data: B },
+        ],
+      },
+    ],
     ['an absolute entry name', { entries: [{ name: '/etc/passwd', role: 'aux', data: A }] }],
     ['a ".." entry name', { entries: [{ name: 'x/../../y', role: 'aux', data: A }] }],
     ['an empty path segment', { entries: [{ name: 'x//y', role: 'aux', data: A }] }],
@@ -212,7 +250,10 @@ describe('arguments and errors', () => {
         ...override,
       } as Parameters<typeof seal>[0];
       await expectOvsealError(seal(options), ['ERR_INVALID_ARGUMENT']);
-      await expectOvsealError(sealToBuffer({ ...options, entries: options.entries.map((e) => (e.stream ? { ...e, stream: chunked(A) } : e)) }), ['ERR_INVALID_ARGUMENT']);
+      await expectOvsealError(
+        sealToBuffer({ ...options, entries: options.entries.map((e) => (e.stream ? { ...e, stream: chunked(A) } : e)) }),
+        ['ERR_INVALID_ARGUMENT'],
+      );
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -221,12 +262,22 @@ describe('arguments and errors', () => {
     const { recipient } = testKey();
     await withTempDir(async (dir) => {
       await expectOvsealError(
-        seal({ output: join(dir, 'c.ovseal'), entries: [{ name: 'a', role: 'aux', path: join(dir, 'missing.bin') }], metadata: { name: 'm', version: '1' }, recipients: [recipient] }),
+        seal({
+          output: join(dir, 'c.ovseal'),
+          entries: [{ name: 'a', role: 'aux', path: join(dir, 'missing.bin') }],
+          metadata: { name: 'm', version: '1' },
+          recipients: [recipient],
+        }),
         ['ERR_IO'],
       );
       expect(await readdir(dir)).toEqual([]);
       await expectOvsealError(
-        seal({ output: join(dir, 'no/such/dir/c.ovseal'), entries: [{ name: 'a', role: 'aux', data: A }], metadata: { name: 'm', version: '1' }, recipients: [recipient] }),
+        seal({
+          output: join(dir, 'no/such/dir/c.ovseal'),
+          entries: [{ name: 'a', role: 'aux', data: A }],
+          metadata: { name: 'm', version: '1' },
+          recipients: [recipient],
+        }),
         ['ERR_IO'],
       );
     });
@@ -238,7 +289,14 @@ describe('arguments and errors', () => {
       const output = join(dir, 'c.ovseal');
       await writeFile(output, 'old content');
       const progress: number[] = [];
-      const info = await seal({ output, entries: [{ name: 'a', role: 'aux', data: A }], metadata: { name: 'm', version: '1' }, recipients: [key.recipient], segmentSize: SEG, onProgress: (done) => progress.push(done) });
+      const info = await seal({
+        output,
+        entries: [{ name: 'a', role: 'aux', data: A }],
+        metadata: { name: 'm', version: '1' },
+        recipients: [key.recipient],
+        segmentSize: SEG,
+        onProgress: (done) => progress.push(done),
+      });
       expect(progress.at(-1)).toBe(A.length);
       expect((await readFile(output)).length).toBe(info.totalSize);
       expect(bytesEqual((await open(output, { identities: [key.identity] })).get('a'), A)).toBe(true);
@@ -255,7 +313,14 @@ describe('arguments and errors', () => {
         return key.recipient.wrap(dk, ctx);
       },
     };
-    const bytes = Buffer.from(await sealToBuffer({ entries: [{ name: 'a', role: 'aux', data: A }], metadata: { name: 'm', version: '1' }, recipients: [spy], segmentSize: SEG }));
+    const bytes = Buffer.from(
+      await sealToBuffer({
+        entries: [{ name: 'a', role: 'aux', data: A }],
+        metadata: { name: 'm', version: '1' },
+        recipients: [spy],
+        segmentSize: SEG,
+      }),
+    );
     expect(dataKey).toHaveLength(32);
     expect(bytes.indexOf(Buffer.from(dataKey!))).toBe(-1);
     expect(bytes.indexOf(Buffer.from(A.subarray(0, 32)))).toBe(-1);
@@ -286,23 +351,40 @@ describe('identities', () => {
   test('stanzas of unknown types are skipped, not fatal', async () => {
     const key = testKey();
     const unknown = new TestRecipient(testKey().kek, { stanzaType: 'some-future-provider' });
-    const bytes = await sealToBuffer({ entries: [{ name: 'a', role: 'aux', data: A }], metadata: { name: 'm', version: '1' }, recipients: [unknown, key.recipient] });
+    const bytes = await sealToBuffer({
+      entries: [{ name: 'a', role: 'aux', data: A }],
+      metadata: { name: 'm', version: '1' },
+      recipients: [unknown, key.recipient],
+    });
     expect((await inspect(bytes)).recipients.map((r) => r.type)).toEqual(['some-future-provider', STANZA_TYPE]);
     expect(bytesEqual((await open(bytes, { identities: [key.identity] })).get('a'), A)).toBe(true);
   });
 
   test('the wrap context binds the container id, model name and version', async () => {
     const contexts: ReturnType<typeof createWrapContext>[] = [];
-    const spy = { async wrap(_dk: Uint8Array, ctx: ReturnType<typeof createWrapContext>) { contexts.push(ctx); return [{ type: 'spy', args: [], body: new Uint8Array(1) }]; } };
-    const info = (await inspect(await sealToBuffer({ entries: [{ name: 'a', role: 'aux', data: A }], metadata: { name: 'det', version: '4' }, recipients: [spy] })));
+    const spy = {
+      async wrap(_dk: Uint8Array, ctx: ReturnType<typeof createWrapContext>) {
+        contexts.push(ctx);
+        return [{ type: 'spy', args: [], body: new Uint8Array(1) }];
+      },
+    };
+    const info = await inspect(
+      await sealToBuffer({ entries: [{ name: 'a', role: 'aux', data: A }], metadata: { name: 'det', version: '4' }, recipients: [spy] }),
+    );
     expect(contexts).toHaveLength(1);
     expect(Buffer.from(contexts[0]!.containerId).toString('hex')).toBe(info.containerId);
-    expect(contexts[0]!.encryptionContext).toEqual({ 'ovseal:container-id': info.containerId, 'ovseal:model': 'det', 'ovseal:version': '4' });
+    expect(contexts[0]!.encryptionContext).toEqual({
+      'ovseal:container-id': info.containerId,
+      'ovseal:model': 'det',
+      'ovseal:version': '4',
+    });
     const again = createWrapContext({ containerId: contexts[0]!.containerId, modelName: 'det', modelVersion: '4' });
     expect(bytesEqual(again.aad, contexts[0]!.aad)).toBe(true);
     const other = createWrapContext({ containerId: contexts[0]!.containerId, modelName: 'det', modelVersion: '5' });
     expect(bytesEqual(other.aad, contexts[0]!.aad)).toBe(false);
-    expect(() => createWrapContext({ containerId: new Uint8Array(15), modelName: 'a', modelVersion: 'b' })).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => createWrapContext({ containerId: new Uint8Array(15), modelName: 'a', modelVersion: 'b' })).toThrowError(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 
   test('errors are OvsealError subclasses with stable codes', () => {
@@ -353,8 +435,17 @@ describe('sizes at the limits (seal side)', () => {
 
   test(`${LIMITS.maxEntries} entries and ${LIMITS.maxRecipients} recipients are accepted; one more is refused`, async () => {
     const keys = Array.from({ length: LIMITS.maxRecipients }, () => testKey());
-    const entries = Array.from({ length: LIMITS.maxEntries }, (_, i) => ({ name: `e/${i}`, role: 'aux' as const, data: A.subarray(i, i + (i % 7)) }));
-    const bytes = await sealToBuffer({ entries, metadata: { name: 'm', version: '1' }, recipients: keys.map((k) => k.recipient), segmentSize: SEG });
+    const entries = Array.from({ length: LIMITS.maxEntries }, (_, i) => ({
+      name: `e/${i}`,
+      role: 'aux' as const,
+      data: A.subarray(i, i + (i % 7)),
+    }));
+    const bytes = await sealToBuffer({
+      entries,
+      metadata: { name: 'm', version: '1' },
+      recipients: keys.map((k) => k.recipient),
+      segmentSize: SEG,
+    });
     const info = await inspect(bytes);
     expect(info.entries).toHaveLength(LIMITS.maxEntries);
     expect(info.recipients).toHaveLength(LIMITS.maxRecipients);
@@ -362,11 +453,19 @@ describe('sizes at the limits (seal side)', () => {
     entries.forEach((entry, i) => expect(bytesEqual(opened.entries[i]!.data, entry.data)).toBe(true));
     expect(bytesEqual(await openEntry(bytes, 'e/1023', { identities: [keys[0]!.identity] }), entries[1023]!.data)).toBe(true);
     await expectOvsealError(
-      sealToBuffer({ entries: [...entries, { name: 'one-more', role: 'aux', data: A }], metadata: { name: 'm', version: '1' }, recipients: [keys[0]!.recipient] }),
+      sealToBuffer({
+        entries: [...entries, { name: 'one-more', role: 'aux', data: A }],
+        metadata: { name: 'm', version: '1' },
+        recipients: [keys[0]!.recipient],
+      }),
       ['ERR_INVALID_ARGUMENT'],
     );
     await expectOvsealError(
-      sealToBuffer({ entries: entries.slice(0, 1), metadata: { name: 'm', version: '1' }, recipients: [...keys, testKey()].map((k) => k.recipient) }),
+      sealToBuffer({
+        entries: entries.slice(0, 1),
+        metadata: { name: 'm', version: '1' },
+        recipients: [...keys, testKey()].map((k) => k.recipient),
+      }),
       ['ERR_INVALID_ARGUMENT'],
     );
   });
@@ -403,7 +502,13 @@ describe('sizes at the limits (seal side)', () => {
         throw new Error('disk on fire');
       })();
       const error = await expectOvsealError(
-        seal({ output: join(dir, 'c.ovseal'), entries: [{ name: 'a', role: 'aux', stream: failing }], metadata: { name: 'm', version: '1' }, recipients: [key.recipient], segmentSize: SEG }),
+        seal({
+          output: join(dir, 'c.ovseal'),
+          entries: [{ name: 'a', role: 'aux', stream: failing }],
+          metadata: { name: 'm', version: '1' },
+          recipients: [key.recipient],
+          segmentSize: SEG,
+        }),
       );
       expect(error.code).toBe('ERR_IO');
       expect(await readdir(dir)).toEqual([]);

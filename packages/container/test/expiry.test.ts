@@ -63,7 +63,7 @@ describe('expiry', () => {
     expect((await verify(bytes, { now: new Date('2020-01-01T00:00:00Z') })).info.metadata.notAfter).toEqual(notAfter);
   });
 
-  test('an expired container can be opened with a `now` before its expiry (replaying an old clock is the caller\'s choice)', async () => {
+  test("an expired container can be opened with a `now` before its expiry (replaying an old clock is the caller's choice)", async () => {
     const { key, bytes } = await sealWith(new Date('2001-01-01T00:00:00Z'));
     await expectOvsealError(open(bytes, { identities: [key.identity] }), ['ERR_EXPIRED']);
     expect((await open(bytes, { identities: [key.identity], now: new Date('2000-12-31T00:00:00Z') })).entries).toHaveLength(1);

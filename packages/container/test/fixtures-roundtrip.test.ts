@@ -14,7 +14,11 @@ interface FixtureModel {
 }
 
 function listDirs(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((name) => statSync(join(dir, name)).isDirectory()).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => statSync(join(dir, name)).isDirectory())
+        .sort()
+    : [];
 }
 
 function discover(root: string): FixtureModel[] {
@@ -41,11 +45,16 @@ function discover(root: string): FixtureModel[] {
         .sort()
         .map((file) => ({ name: `${set}/${file}`, role: 'aux' as const, path: join(dir, set, file) })),
     );
-    models.push({ id: `onnx/pytorch-converted/${name}`, entries: [{ name: 'model.onnx', role: 'onnx', path: join(dir, 'model.onnx') }, ...aux] });
+    models.push({
+      id: `onnx/pytorch-converted/${name}`,
+      entries: [{ name: 'model.onnx', role: 'onnx', path: join(dir, 'model.onnx') }, ...aux],
+    });
   }
   const light = join(root, 'onnx', 'light');
   if (existsSync(light)) {
-    for (const file of readdirSync(light).filter((f) => f.endsWith('.onnx')).sort()) {
+    for (const file of readdirSync(light)
+      .filter((f) => f.endsWith('.onnx'))
+      .sort()) {
       const expected = join(light, file.replace(/\.onnx$/, '_output_0.pb'));
       const entries: FixtureModel['entries'] = [{ name: file, role: 'onnx', path: join(light, file) }];
       if (existsSync(expected)) entries.push({ name: 'output_0.pb', role: 'aux', path: expected });
@@ -142,7 +151,14 @@ if (!located.dir) {
       await withTempDir(async (dir) => {
         const output = join(dir, 'all-ir.ovseal');
         const entries = irModels.flatMap((m) => m.entries.map((e) => ({ name: `${m.id}/${e.name}`, role: e.role, path: e.path })));
-        await seal({ output, entries, metadata: { name: 'all-ir', version: '2024.1' }, recipients: [recipient], signer: publisher.privateKeyPem, segmentSize: 4096 });
+        await seal({
+          output,
+          entries,
+          metadata: { name: 'all-ir', version: '2024.1' },
+          recipients: [recipient],
+          signer: publisher.privateKeyPem,
+          segmentSize: 4096,
+        });
         const trust = { publicKeys: [publisher.publicKeyPem] };
         for (const source of [output, new Uint8Array(readFileSync(output)), createReadStream(output, { highWaterMark: 3333 })]) {
           const opened = await open(source, { identities: [identity], trust, workers: 2 });

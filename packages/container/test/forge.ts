@@ -3,7 +3,14 @@
  * the same data key, a header MAC over any header it likes. Uses the format internals on purpose.
  */
 import { createWrapContext, type Identity } from '@ovseal/container';
-import { encodeCore, encodeHeaderUnchecked, parseHeader, parsePreamble, type HeaderFields, type ParsedHeader } from '../dist/lib/format/header-codec.js';
+import {
+  encodeCore,
+  encodeHeaderUnchecked,
+  parseHeader,
+  parsePreamble,
+  type HeaderFields,
+  type ParsedHeader,
+} from '../dist/lib/format/header-codec.js';
 import { deriveKeys, headerMac } from '../dist/lib/crypto/derived-keys.js';
 import { payloadDigest, segmentHash, segmentNonce } from '../dist/lib/format/payload-layout.js';
 import { encryptSegment } from '../dist/lib/crypto/segment-cipher.js';
@@ -24,7 +31,11 @@ export async function stealDataKey(bytes: Uint8Array, identity: Identity): Promi
 }
 
 /** Encrypts new entry plaintexts (same count and sizes as the header says) under the container's data key. */
-export function encryptPayload(header: ParsedHeader, dataKey: Uint8Array, plaintexts: readonly Uint8Array[]): { payload: Buffer; digest: Buffer } {
+export function encryptPayload(
+  header: ParsedHeader,
+  dataKey: Uint8Array,
+  plaintexts: readonly Uint8Array[],
+): { payload: Buffer; digest: Buffer } {
   const { payloadKey } = deriveKeys(dataKey, header.salt);
   const sealed: Buffer[] = [];
   plaintexts.forEach((plain, entry) => {
@@ -52,8 +63,36 @@ export function headerArea(fields: HeaderFields, dataKey: Uint8Array, payloadOff
 }
 
 export function fieldsOf(header: ParsedHeader): HeaderFields {
-  const { containerId, salt, commitment, segmentSize, payloadDigest: digest, createdAt, notAfter, modelName, modelVersion, format, entries, signature, stanzas } = header;
-  return { containerId, salt, commitment, segmentSize, payloadDigest: digest, createdAt, notAfter, modelName, modelVersion, format, entries, signature, stanzas };
+  const {
+    containerId,
+    salt,
+    commitment,
+    segmentSize,
+    payloadDigest: digest,
+    createdAt,
+    notAfter,
+    modelName,
+    modelVersion,
+    format,
+    entries,
+    signature,
+    stanzas,
+  } = header;
+  return {
+    containerId,
+    salt,
+    commitment,
+    segmentSize,
+    payloadDigest: digest,
+    createdAt,
+    notAfter,
+    modelName,
+    modelVersion,
+    format,
+    entries,
+    signature,
+    stanzas,
+  };
 }
 
 export function resign(fields: HeaderFields, privateKeyPem: string): HeaderFields {

@@ -32,9 +32,18 @@ async function crafted(craft: Craft) {
   const [stanza] = await key.recipient.wrap(dataKey, createWrapContext({ containerId, modelName: name, modelVersion: version }));
   const entries = craft.entries ?? [{ name: 'model.onnx', role: 'onnx' as const, size: 0 }];
   const fields = {
-    containerId, salt, commitment: deriveKeys(dataKey, salt).commitment, segmentSize: 4096, payloadDigest: new Uint8Array(32),
-    createdAt: 1_700_000_000, notAfter: 0, modelName: name, modelVersion: version, format: 'other' as const,
-    entries, signature: null,
+    containerId,
+    salt,
+    commitment: deriveKeys(dataKey, salt).commitment,
+    segmentSize: 4096,
+    payloadDigest: new Uint8Array(32),
+    createdAt: 1_700_000_000,
+    notAfter: 0,
+    modelName: name,
+    modelVersion: version,
+    format: 'other' as const,
+    entries,
+    signature: null,
     stanzas: [{ ...stanza!, args: [...stanza!.args, ...(craft.stanzaArgs ?? [])] }],
   };
   // Every entry is empty: one sealed empty segment each (the payload is not what is tested).
@@ -93,14 +102,25 @@ describe('text fields: no control or bidi formatting characters', () => {
     const { recipient } = testKey();
     for (const [, text] of HOSTILE) {
       const entries = [{ name: 'a.bin', role: 'aux' as const, data: new Uint8Array(1) }];
-      await expectOvsealError(sealToBuffer({ entries, metadata: { name: text, version: '1' }, recipients: [recipient] }), ['ERR_INVALID_ARGUMENT']);
-      await expectOvsealError(sealToBuffer({ entries, metadata: { name: 'm', version: text }, recipients: [recipient] }), ['ERR_INVALID_ARGUMENT']);
-      await expectOvsealError(sealToBuffer({ entries: [{ ...entries[0]!, name: text }], metadata: { name: 'm', version: '1' }, recipients: [recipient] }), ['ERR_INVALID_ARGUMENT']);
+      await expectOvsealError(sealToBuffer({ entries, metadata: { name: text, version: '1' }, recipients: [recipient] }), [
+        'ERR_INVALID_ARGUMENT',
+      ]);
+      await expectOvsealError(sealToBuffer({ entries, metadata: { name: 'm', version: text }, recipients: [recipient] }), [
+        'ERR_INVALID_ARGUMENT',
+      ]);
+      await expectOvsealError(
+        sealToBuffer({ entries: [{ ...entries[0]!, name: text }], metadata: { name: 'm', version: '1' }, recipients: [recipient] }),
+        ['ERR_INVALID_ARGUMENT'],
+      );
     }
   });
 
   test('printable Unicode stays allowed', async () => {
-    const { key, bytes } = await crafted({ name: 'détecteur-文字', version: '4.0.0+ü', entries: [{ name: 'données/模型.onnx', role: 'onnx', size: 0 }] });
+    const { key, bytes } = await crafted({
+      name: 'détecteur-文字',
+      version: '4.0.0+ü',
+      entries: [{ name: 'données/模型.onnx', role: 'onnx', size: 0 }],
+    });
     const model = await open(bytes, { identities: [key.identity] });
     expect(model.info.metadata.name).toBe('détecteur-文字');
     model.dispose();
@@ -121,7 +141,11 @@ describe('entry names: distinct as paths on every file system', () => {
     await expectRefused({ entries: names.map(entry) }, /entry name/);
     const { recipient } = testKey();
     await expectOvsealError(
-      sealToBuffer({ entries: names.map((name) => ({ name, role: 'aux' as const, data: new Uint8Array(0) })), metadata: { name: 'm', version: '1' }, recipients: [recipient] }),
+      sealToBuffer({
+        entries: names.map((name) => ({ name, role: 'aux' as const, data: new Uint8Array(0) })),
+        metadata: { name: 'm', version: '1' },
+        recipients: [recipient],
+      }),
       ['ERR_INVALID_ARGUMENT'],
     );
   });

@@ -25,10 +25,21 @@ describe('header fuzzing', () => {
     const seeds = await seedContainers({ recipient, extraRecipient: new TestRecipient(new Uint8Array(32).fill(3)) });
     const startRss = process.memoryUsage.rss();
     const result = await fuzzHeaders({ seeds, identity, iterations: ITERATIONS, seed: 20261126 });
-    console.log(`[header fuzz] ${ITERATIONS} cases: ${JSON.stringify(result.outcomes)}; peak RSS +${((result.peakRss - startRss) / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `[header fuzz] ${ITERATIONS} cases: ${JSON.stringify(result.outcomes)}; peak RSS +${((result.peakRss - startRss) / 2 ** 20).toFixed(0)} MiB`,
+    );
     expect(result.failures.slice(0, 3)).toEqual([]);
     // Every kind of refusal shows up, and some mutations still parse (padding, dates, payload bytes).
-    expect(Object.keys(result.outcomes)).toEqual(expect.arrayContaining(['ok', 'ERR_MALFORMED_HEADER', 'ERR_LIMIT_EXCEEDED', 'ERR_AUTHENTICATION_FAILED', 'ERR_TRUNCATED', 'ERR_UNSUPPORTED_VERSION']));
+    expect(Object.keys(result.outcomes)).toEqual(
+      expect.arrayContaining([
+        'ok',
+        'ERR_MALFORMED_HEADER',
+        'ERR_LIMIT_EXCEEDED',
+        'ERR_AUTHENTICATION_FAILED',
+        'ERR_TRUNCATED',
+        'ERR_UNSUPPORTED_VERSION',
+      ]),
+    );
     expect(result.peakRss - startRss).toBeLessThan(256 * 2 ** 20);
   });
 });

@@ -36,7 +36,9 @@ describe('rewrapHeader', () => {
     expect(rewrapped.stanzas).toHaveLength(1);
     expect(JSON.stringify(Object.keys(rewrapped))).not.toMatch(/key"/i);
     // The stanza made from the header opens the real container (it is bound to the same context).
-    const bridge = { unwrap: (_: unknown, ctx: Parameters<typeof device.identity.unwrap>[1]) => device.identity.unwrap(rewrapped.stanzas, ctx) };
+    const bridge = {
+      unwrap: (_: unknown, ctx: Parameters<typeof device.identity.unwrap>[1]) => device.identity.unwrap(rewrapped.stanzas, ctx),
+    };
     const model = await open(bytes, { identities: [bridge] });
     expect(model.get('model.onnx')).toEqual(pseudoRandomBytes(20_000));
   });
@@ -48,8 +50,12 @@ describe('rewrapHeader', () => {
     const device = testKey();
     const wraps = { count: 0 };
     const counting = { wrap: async (...args: Parameters<typeof device.recipient.wrap>) => (wraps.count++, device.recipient.wrap(...args)) };
-    await expectOvsealError(rewrapHeader(tampered, { identities: [owner.identity], recipients: [counting] }), ['ERR_AUTHENTICATION_FAILED']);
-    await expectOvsealError(rewrapHeader(headerOnly, { identities: [testKey().identity], recipients: [counting] }), ['ERR_NO_MATCHING_KEY']);
+    await expectOvsealError(rewrapHeader(tampered, { identities: [owner.identity], recipients: [counting] }), [
+      'ERR_AUTHENTICATION_FAILED',
+    ]);
+    await expectOvsealError(rewrapHeader(headerOnly, { identities: [testKey().identity], recipients: [counting] }), [
+      'ERR_NO_MATCHING_KEY',
+    ]);
     expect(wraps.count).toBe(0);
   });
 });
@@ -70,11 +76,20 @@ describe('verifyHeader', () => {
     const { owner, headerOnly } = await sealed({ signer: publisher.privateKeyPem, notAfter: new Date('2026-01-01T00:00:00Z') });
     const before = new Date('2025-06-01T00:00:00Z');
     const calls = owner.identity.calls;
-    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [generateSigningKey().publicKeyPem] } }), ['ERR_SIGNATURE_UNTRUSTED']);
+    await expectOvsealError(
+      verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [generateSigningKey().publicKeyPem] } }),
+      ['ERR_SIGNATURE_UNTRUSTED'],
+    );
     expect(owner.identity.calls).toBe(calls);
-    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity], now: new Date('2026-01-01T00:00:01Z') }), ['ERR_EXPIRED']);
+    await expectOvsealError(verifyHeader(headerOnly, { identities: [owner.identity], now: new Date('2026-01-01T00:00:01Z') }), [
+      'ERR_EXPIRED',
+    ]);
     expect(owner.identity.calls).toBe(calls + 1);
-    const verified = await verifyHeader(headerOnly, { identities: [owner.identity], now: before, trust: { publicKeys: [publisher.publicKeyPem] } });
+    const verified = await verifyHeader(headerOnly, {
+      identities: [owner.identity],
+      now: before,
+      trust: { publicKeys: [publisher.publicKeyPem] },
+    });
     expect(verified.info.signature?.keyId).toBe(publisher.keyId);
   });
 });

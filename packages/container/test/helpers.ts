@@ -118,7 +118,8 @@ export async function expectOvsealError(promise: Promise<unknown>, codes?: reado
   } catch (caught) {
     error = caught;
   }
-  if (error === undefined) throw new Error(`expected an OvsealError${codes ? ` (${codes.join(' | ')})` : ''}, but the call returned ${describe(value)}`);
+  if (error === undefined)
+    throw new Error(`expected an OvsealError${codes ? ` (${codes.join(' | ')})` : ''}, but the call returned ${describe(value)}`);
   if (!(error instanceof OvsealError)) throw new Error(`expected an OvsealError, got ${inspect(error)}`, { cause: error });
   if (codes) expect(codes).toContain(error.code);
   return error;

@@ -24,14 +24,33 @@ import { headerArea } from './forge.js';
 /** Minimal big-endian writer: the tests write every byte themselves. */
 class Bytes {
   private readonly parts: number[] = [];
-  u8(v: number) { this.parts.push(v & 0xff); return this; }
-  u16(v: number) { return this.u8(v >>> 8).u8(v); }
-  u32(v: number) { return this.u16(v >>> 16).u16(v & 0xffff); }
-  u64(v: number) { return this.u32(Math.floor(v / 2 ** 32)).u32(v >>> 0); }
-  raw(bytes: Uint8Array | number[]) { this.parts.push(...bytes); return this; }
-  str(prefix: 1 | 2, s: string) { const b = Buffer.from(s); return (prefix === 1 ? this.u8(b.length) : this.u16(b.length)).raw(b); }
-  get length() { return this.parts.length; }
-  done() { return Uint8Array.from(this.parts); }
+  u8(v: number) {
+    this.parts.push(v & 0xff);
+    return this;
+  }
+  u16(v: number) {
+    return this.u8(v >>> 8).u8(v);
+  }
+  u32(v: number) {
+    return this.u16(v >>> 16).u16(v & 0xffff);
+  }
+  u64(v: number) {
+    return this.u32(Math.floor(v / 2 ** 32)).u32(v >>> 0);
+  }
+  raw(bytes: Uint8Array | number[]) {
+    this.parts.push(...bytes);
+    return this;
+  }
+  str(prefix: 1 | 2, s: string) {
+    const b = Buffer.from(s);
+    return (prefix === 1 ? this.u8(b.length) : this.u16(b.length)).raw(b);
+  }
+  get length() {
+    return this.parts.length;
+  }
+  done() {
+    return Uint8Array.from(this.parts);
+  }
 }
 
 const MAGIC = [0x4f, 0x56, 0x53, 0x45, 0x41, 0x4c];
@@ -57,7 +76,14 @@ interface Lies {
  * the preamble is the real number of bytes written (+ 32 bytes of MAC), so the lie is what is tested.
  */
 function craftHeader(lies: Lies = {}): Uint8Array {
-  const body = new Bytes().raw(randomBytes(16)).raw(randomBytes(32)).raw(randomBytes(32)).u32(lies.segmentSize ?? 4096).raw(new Uint8Array(32)).u64(1_700_000_000).u64(0);
+  const body = new Bytes()
+    .raw(randomBytes(16))
+    .raw(randomBytes(32))
+    .raw(randomBytes(32))
+    .u32(lies.segmentSize ?? 4096)
+    .raw(new Uint8Array(32))
+    .u64(1_700_000_000)
+    .u64(0);
   if (lies.modelNameLength !== undefined) body.u16(lies.modelNameLength).raw(Buffer.from('abc'));
   else body.str(2, 'model');
   body.str(2, '1').str(1, 'other');
@@ -144,10 +170,19 @@ describe('entry sizes the payload cannot back', () => {
     const salt = randomBytes(32);
     const context = createWrapContext({ containerId, modelName: 'huge', modelVersion: '1' });
     const fields = {
-      containerId, salt, commitment: deriveKeys(dataKey, salt).commitment, segmentSize: 4096, payloadDigest: new Uint8Array(32),
-      createdAt: 1_700_000_000, notAfter: 0, modelName: 'huge', modelVersion: '1', format: 'other' as const,
+      containerId,
+      salt,
+      commitment: deriveKeys(dataKey, salt).commitment,
+      segmentSize: 4096,
+      payloadDigest: new Uint8Array(32),
+      createdAt: 1_700_000_000,
+      notAfter: 0,
+      modelName: 'huge',
+      modelVersion: '1',
+      format: 'other' as const,
       entries: sizes.map((size, i) => ({ name: `e${i}`, role: 'blob' as const, size })),
-      signature: null, stanzas: await key.recipient.wrap(dataKey, context),
+      signature: null,
+      stanzas: await key.recipient.wrap(dataKey, context),
     };
     const bytes = Buffer.concat([headerArea(fields, dataKey, 4096), randomBytes(100)]);
     return { key, bytes };
@@ -170,11 +205,24 @@ describe('entry sizes the payload cannot back', () => {
    * process with a 128 MB heap: a reader that plans or allocates for the claimed size crashes the
    * child (out of memory) instead of the test runner.
    */
-  function runClaim(mode: string, size: number, mac: 'mac' | 'nomac', count = 1): { outcome: string; code?: string; error?: string; status: number | null } {
+  function runClaim(
+    mode: string,
+    size: number,
+    mac: 'mac' | 'nomac',
+    count = 1,
+  ): { outcome: string; code?: string; error?: string; status: number | null } {
     const script = fileURLToPath(new URL('./scripts/huge-claim.mjs', import.meta.url));
-    const child = spawnSync(process.execPath, ['--max-old-space-size=128', script, mode, String(size), mac, String(count)], { encoding: 'utf8', timeout: 60_000 });
+    const child = spawnSync(process.execPath, ['--max-old-space-size=128', script, mode, String(size), mac, String(count)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const line = child.stdout.trim().split('\n').at(-1) ?? '';
-    if (!line.startsWith('{')) return { outcome: 'crashed', error: child.stderr.split('\n').find((l) => /FATAL|Error/.test(l)) ?? `exit ${child.status}`, status: child.status };
+    if (!line.startsWith('{'))
+      return {
+        outcome: 'crashed',
+        error: child.stderr.split('\n').find((l) => /FATAL|Error/.test(l)) ?? `exit ${child.status}`,
+        status: child.status,
+      };
     return { ...JSON.parse(line), status: child.status };
   }
 

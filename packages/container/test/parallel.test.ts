@@ -102,14 +102,20 @@ describe('parallel decryption', () => {
     await writeFile(tamperedPath, tampered);
     for (const source of [() => tamperedPath, () => tampered, () => slowStart(tampered)] as (() => ContainerSource)[]) {
       await expectOvsealError(open(source(), { identities: [key.identity], workers: 2 }), ['ERR_AUTHENTICATION_FAILED']);
-      await expectOvsealError(open(source(), { identities: [key.identity], workers: 2, sharedMemory: true }), ['ERR_AUTHENTICATION_FAILED']);
+      await expectOvsealError(open(source(), { identities: [key.identity], workers: 2, sharedMemory: true }), [
+        'ERR_AUTHENTICATION_FAILED',
+      ]);
     }
     await expectOvsealError(verify(tamperedPath, { identities: [key.identity] }), ['ERR_AUTHENTICATION_FAILED']);
     await expectOvsealError(verify(tamperedPath), ['ERR_SIGNATURE_INVALID']);
   });
 
   test('a stream cut short or extended: ERR_TRUNCATED with workers', async () => {
-    await expectOvsealError(open(slowStart(bytes.subarray(0, bytes.length - 4 * MiB)), { identities: [key.identity], workers: 2 }), ['ERR_TRUNCATED']);
-    await expectOvsealError(open(slowStart(Buffer.concat([bytes, Buffer.of(0)])), { identities: [key.identity], workers: 2 }), ['ERR_TRUNCATED']);
+    await expectOvsealError(open(slowStart(bytes.subarray(0, bytes.length - 4 * MiB)), { identities: [key.identity], workers: 2 }), [
+      'ERR_TRUNCATED',
+    ]);
+    await expectOvsealError(open(slowStart(Buffer.concat([bytes, Buffer.of(0)])), { identities: [key.identity], workers: 2 }), [
+      'ERR_TRUNCATED',
+    ]);
   });
 });

@@ -58,7 +58,11 @@ async function runCase(dir: string, c: Case): Promise<void> {
   const recipients = keys.slice(0, c.recipientCount).map((k) => k.recipient);
   const identities = c.openers.map((i) => keys[i]!.identity);
   const canOpen = c.openers.some((i) => i < c.recipientCount);
-  seen.add(`workers=${c.workers}`).add(`source=${c.source}`).add(`sealTo=${c.sealTo}`).add(canOpen ? 'opens' : 'refused');
+  seen
+    .add(`workers=${c.workers}`)
+    .add(`source=${c.source}`)
+    .add(`sealTo=${c.sealTo}`)
+    .add(canOpen ? 'opens' : 'refused');
   for (const e of c.entries) seen.add(`input=${e.input}`);
 
   const plaintexts = c.entries.map((e, i) => pseudoRandomBytes(e.size, c.seed * 31 + i));
@@ -67,7 +71,8 @@ async function runCase(dir: string, c: Case): Promise<void> {
     const name = `dir${i % 2}/entry-${i}.bin`;
     const data = plaintexts[i]!;
     if (e.input === 'data') inputs.push({ name, role: e.role, data });
-    else if (e.input === 'stream') inputs.push({ name, role: e.role, stream: chunked(data, e.chunks), ...(i % 2 ? { size: data.length } : {}) });
+    else if (e.input === 'stream')
+      inputs.push({ name, role: e.role, stream: chunked(data, e.chunks), ...(i % 2 ? { size: data.length } : {}) });
     else {
       const path = join(dir, `in-${i}`);
       await writeFile(path, data);
@@ -104,7 +109,12 @@ async function runCase(dir: string, c: Case): Promise<void> {
   const entries = opened.entries;
   opened.dispose();
   expect(entries.every((entry) => entry.data.every((b) => b === 0))).toBe(true);
-  expect(entries.every((entry) => entry.data.buffer instanceof ArrayBuffer && entry.data.byteOffset === 0 && entry.data.byteLength === entry.data.buffer.byteLength)).toBe(true);
+  expect(
+    entries.every(
+      (entry) =>
+        entry.data.buffer instanceof ArrayBuffer && entry.data.byteOffset === 0 && entry.data.byteLength === entry.data.buffer.byteLength,
+    ),
+  ).toBe(true);
 
   // Random access to one entry, and the streaming reader.
   const pick = c.seed % c.entries.length;
@@ -130,7 +140,20 @@ describe('properties', () => {
       );
     });
     // The generator must have reached every branch (else the property says less than it seems).
-    for (const branch of ['workers=0', 'workers=2', 'source=path', 'source=bytes', 'source=stream', 'sealTo=file', 'sealTo=buffer', 'opens', 'refused', 'input=data', 'input=stream', 'input=path']) {
+    for (const branch of [
+      'workers=0',
+      'workers=2',
+      'source=path',
+      'source=bytes',
+      'source=stream',
+      'sealTo=file',
+      'sealTo=buffer',
+      'opens',
+      'refused',
+      'input=data',
+      'input=stream',
+      'input=path',
+    ]) {
       expect(seen, branch).toContain(branch);
     }
   });

@@ -32,7 +32,12 @@ describe('reader checks', () => {
     const spec = readFileSync(SPEC, 'utf8');
     const defined = new Set([...spec.matchAll(/\*\*(R-[A-Z0-9]+-\d+)\*\* \(MUST\)/g)].map((m) => m[1]!));
     expect(READER_CHECKS.filter((check) => !defined.has(check))).toEqual([]);
-    const refusing = new Set(vectors.filter((v) => v.expect !== 'success').flatMap((v) => v.rules).filter((id) => !id.startsWith('R-ORDER-')));
+    const refusing = new Set(
+      vectors
+        .filter((v) => v.expect !== 'success')
+        .flatMap((v) => v.rules)
+        .filter((id) => !id.startsWith('R-ORDER-')),
+    );
     const missing = [...refusing].filter((id) => !(READER_CHECKS as readonly string[]).includes(id) && !(id in NOT_A_CHECK));
     expect(missing).toEqual([]);
   });

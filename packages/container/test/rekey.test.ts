@@ -67,7 +67,12 @@ describe('rekey', () => {
     const publisher = generateSigningKey();
     await withTempDir(async (dir) => {
       const { path } = await sealed(dir, [owner.recipient], publisher.privateKeyPem);
-      const signed = await rekey(path, { identities: [owner.identity], recipients: [owner.recipient], signer: publisher.privateKeyPem, trust: { publicKeys: [publisher.publicKeyPem] } });
+      const signed = await rekey(path, {
+        identities: [owner.identity],
+        recipients: [owner.recipient],
+        signer: publisher.privateKeyPem,
+        trust: { publicKeys: [publisher.publicKeyPem] },
+      });
       expect(signed.info.signature?.keyId).toBe(publisher.keyId);
       expect((await verify(path, { trust: { publicKeys: [publisher.publicKeyPem] }, identities: [owner.identity] })).decrypted).toBe(true);
       const output = join(dir, 'unsigned.ovseal');
@@ -88,7 +93,10 @@ describe('rekey', () => {
       await writeFile(path, tampered);
       await expectOvsealError(rekey(path, { identities: [owner.identity], recipients: [owner.recipient] }), ['ERR_AUTHENTICATION_FAILED']);
       expect((await readFile(path)).equals(tampered)).toBe(true);
-      await expectOvsealError(rekey(path, { identities: [owner.identity], recipients: [owner.recipient], output: join(dir, 'out.ovseal') }), ['ERR_AUTHENTICATION_FAILED']);
+      await expectOvsealError(
+        rekey(path, { identities: [owner.identity], recipients: [owner.recipient], output: join(dir, 'out.ovseal') }),
+        ['ERR_AUTHENTICATION_FAILED'],
+      );
       expect((await readdir(dir)).sort()).toEqual(['m.ovseal']);
     });
   });

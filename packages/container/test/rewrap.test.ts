@@ -3,7 +3,16 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { inspect, LIMITS, open, rewrap, seal, verify } from '@ovseal/container';
-import { bytesEqual, FAR_FUTURE, expectOvsealError, pseudoRandomBytes, testKey, TestIdentity, TestRecipient, withTempDir } from './helpers.js';
+import {
+  bytesEqual,
+  FAR_FUTURE,
+  expectOvsealError,
+  pseudoRandomBytes,
+  testKey,
+  TestIdentity,
+  TestRecipient,
+  withTempDir,
+} from './helpers.js';
 
 const SEG = LIMITS.minSegmentSize;
 const WEIGHTS = pseudoRandomBytes(5 * SEG + 3, 31);
@@ -128,7 +137,9 @@ describe('rewrap', () => {
     await withTempDir(async (dir) => {
       const { path, bytes } = await sealed(dir, [first.recipient]);
       await expectOvsealError(rewrap(path, { identities: [first.identity], remove: () => true }), ['ERR_INVALID_ARGUMENT']);
-      await expectOvsealError(rewrap(path, { identities: [first.identity], remove: () => true, output: join(dir, 'x.ovseal') }), ['ERR_INVALID_ARGUMENT']);
+      await expectOvsealError(rewrap(path, { identities: [first.identity], remove: () => true, output: join(dir, 'x.ovseal') }), [
+        'ERR_INVALID_ARGUMENT',
+      ]);
       expect((await readFile(path)).equals(bytes)).toBe(true);
       expect(await readdir(dir)).toEqual(['m.ovseal']);
     });
@@ -147,7 +158,9 @@ describe('rewrap', () => {
       tampered[100]! ^= 1; // inside the payload digest
       const tamperedPath = join(dir, 'tampered.ovseal');
       await writeFile(tamperedPath, tampered);
-      await expectOvsealError(rewrap(tamperedPath, { identities: [first.identity], add: [stranger.recipient] }), ['ERR_AUTHENTICATION_FAILED']);
+      await expectOvsealError(rewrap(tamperedPath, { identities: [first.identity], add: [stranger.recipient] }), [
+        'ERR_AUTHENTICATION_FAILED',
+      ]);
       expect((await readFile(tamperedPath)).equals(tampered)).toBe(true);
     });
   });
@@ -184,7 +197,9 @@ describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => 
       await writeFile(path, torn);
       await expectOvsealError(open(path, { identities: [owner.identity] }));
 
-      const refused = await expectOvsealError(rewrap(path, { identities: [owner.identity], add: [testKey().recipient] }), ['ERR_INVALID_ARGUMENT']);
+      const refused = await expectOvsealError(rewrap(path, { identities: [owner.identity], add: [testKey().recipient] }), [
+        'ERR_INVALID_ARGUMENT',
+      ]);
       expect(refused.hint).toContain('--recover');
       const { recoverRewrap } = await import('@ovseal/container');
       expect(await recoverRewrap(path)).toBe(true);
@@ -203,10 +218,19 @@ describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => 
     return { owner, path, good, payloadOffset: good.readUInt32BE(12) };
   }
 
-  test('a journal that is not this container\'s header area is refused: the container is not touched (item 7)', async () => {
+  test("a journal that is not this container's header area is refused: the container is not touched (item 7)", async () => {
     await withTempDir(async (dir) => {
       const { owner, path, good, payloadOffset } = await interrupted(dir);
-      const other = await seal({ output: join(dir, 'other.ovseal'), entries: [{ name: 'model.xml', role: 'xml', data: XML }, { name: 'model.bin', role: 'weights', data: WEIGHTS }], metadata: { name: 'm', version: '3' }, recipients: [owner.recipient], segmentSize: SEG });
+      const other = await seal({
+        output: join(dir, 'other.ovseal'),
+        entries: [
+          { name: 'model.xml', role: 'xml', data: XML },
+          { name: 'model.bin', role: 'weights', data: WEIGHTS },
+        ],
+        metadata: { name: 'm', version: '3' },
+        recipients: [owner.recipient],
+        segmentSize: SEG,
+      });
       const otherBytes = await readFile(join(dir, 'other.ovseal'));
       const journals: [string, Uint8Array][] = [
         ['garbage', pseudoRandomBytes(payloadOffset, 77)],
@@ -214,13 +238,19 @@ describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => 
         ['empty', new Uint8Array(0)],
         ['cut short', good.subarray(0, payloadOffset - 100)],
         ['too long', Buffer.concat([good.subarray(0, payloadOffset), Buffer.alloc(4096)])],
-        ['another container\'s header area', otherBytes.subarray(0, other.payloadOffset)],
+        ["another container's header area", otherBytes.subarray(0, other.payloadOffset)],
         ['a header area with non-zero padding', Buffer.concat([good.subarray(0, payloadOffset - 1), Buffer.of(1)])],
       ];
       const { recoverRewrap } = await import('@ovseal/container');
       for (const [what, journal] of journals) {
         await writeFile(`${path}.rewrap-journal`, journal);
-        const error = await expectOvsealError(recoverRewrap(path), ['ERR_INVALID_ARGUMENT', 'ERR_MALFORMED_HEADER', 'ERR_LIMIT_EXCEEDED', 'ERR_UNSUPPORTED_VERSION', 'ERR_TRUNCATED']);
+        const error = await expectOvsealError(recoverRewrap(path), [
+          'ERR_INVALID_ARGUMENT',
+          'ERR_MALFORMED_HEADER',
+          'ERR_LIMIT_EXCEEDED',
+          'ERR_UNSUPPORTED_VERSION',
+          'ERR_TRUNCATED',
+        ]);
         expect(error.message, what).toMatch(/journal/);
         expect((await readFile(path)).equals(good), what).toBe(true);
         expect((await readdir(dir)).includes('m.ovseal.rewrap-journal'), what).toBe(true);
@@ -235,7 +265,10 @@ describe('rewrap journal (an interrupted in-place rewrap can be undone)', () => 
       const { rewriteHeaderArea } = await import('../dist/lib/io/rewrap-journal.js');
       const older = Buffer.from(good.subarray(0, payloadOffset));
       await writeFile(`${path}.rewrap-journal`, older);
-      await expectOvsealError(rewriteHeaderArea(path, good.subarray(0, payloadOffset), new Uint8Array(payloadOffset)), ['ERR_IO', 'ERR_INVALID_ARGUMENT']);
+      await expectOvsealError(rewriteHeaderArea(path, good.subarray(0, payloadOffset), new Uint8Array(payloadOffset)), [
+        'ERR_IO',
+        'ERR_INVALID_ARGUMENT',
+      ]);
       expect((await readFile(`${path}.rewrap-journal`)).equals(older)).toBe(true);
       expect((await readFile(path)).equals(good)).toBe(true);
     });

@@ -43,7 +43,14 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
     const { recipient } = testKey();
     await withTempDir(async (dir) => {
       const output = join(dir, 'm.ovseal');
-      const info = await seal({ output, entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [recipient], signer: publisher.privateKeyPem, segmentSize: SEG });
+      const info = await seal({
+        output,
+        entries: entries(),
+        metadata: { name: 'm', version: '1' },
+        recipients: [recipient],
+        signer: publisher.privateKeyPem,
+        segmentSize: SEG,
+      });
       expect(info.signature).toEqual({ algorithm, publicKeyPem: publisher.publicKeyPem, keyId: publisher.keyId });
       expect((await inspect(output)).signature?.keyId).toBe(publisher.keyId);
       for (const source of [output, await readFile(output), chunked(await readFile(output), [5000])]) {
@@ -59,7 +66,13 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
 
   test('open with trust accepts PEM, a public KeyObject and a private KeyObject of the publisher', async () => {
     const { recipient, identity } = testKey();
-    const bytes = await sealToBuffer({ entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [recipient], signer: createPrivateKey(publisher.privateKeyPem), segmentSize: SEG });
+    const bytes = await sealToBuffer({
+      entries: entries(),
+      metadata: { name: 'm', version: '1' },
+      recipients: [recipient],
+      signer: createPrivateKey(publisher.privateKeyPem),
+      segmentSize: SEG,
+    });
     for (const key of [publisher.publicKeyPem, createPublicKey(publisher.publicKeyPem), createPrivateKey(publisher.privateKeyPem)]) {
       const opened = await open(bytes, { identities: [identity], trust: { publicKeys: [stranger.publicKeyPem, key] } });
       expect(bytesEqual(opened.get('model.bin'), WEIGHTS)).toBe(true);
@@ -71,7 +84,13 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
 
   test('trust with the wrong key: ERR_SIGNATURE_UNTRUSTED everywhere, before any key is used', async () => {
     const { recipient, identity } = testKey();
-    const bytes = await sealToBuffer({ entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [recipient], signer: publisher.privateKeyPem, segmentSize: SEG });
+    const bytes = await sealToBuffer({
+      entries: entries(),
+      metadata: { name: 'm', version: '1' },
+      recipients: [recipient],
+      signer: publisher.privateKeyPem,
+      segmentSize: SEG,
+    });
     const wrongTrust = { publicKeys: [stranger.publicKeyPem] };
     const error = await expectOvsealError(open(bytes, { identities: [identity], trust: wrongTrust }), ['ERR_SIGNATURE_UNTRUSTED']);
     expect((error as SignatureUntrustedError).keyId).toBe(publisher.keyId);
@@ -87,9 +106,22 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
 
   test('verify with identities also checks trust before any key is used', async () => {
     const { recipient, identity } = testKey();
-    const bytes = await sealToBuffer({ entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [recipient], signer: publisher.privateKeyPem, segmentSize: SEG });
-    await expectOvsealError(verify(bytes, { trust: { publicKeys: [stranger.publicKeyPem] }, identities: [identity] }), ['ERR_SIGNATURE_UNTRUSTED']);
-    const unsigned = await sealToBuffer({ entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [recipient], segmentSize: SEG });
+    const bytes = await sealToBuffer({
+      entries: entries(),
+      metadata: { name: 'm', version: '1' },
+      recipients: [recipient],
+      signer: publisher.privateKeyPem,
+      segmentSize: SEG,
+    });
+    await expectOvsealError(verify(bytes, { trust: { publicKeys: [stranger.publicKeyPem] }, identities: [identity] }), [
+      'ERR_SIGNATURE_UNTRUSTED',
+    ]);
+    const unsigned = await sealToBuffer({
+      entries: entries(),
+      metadata: { name: 'm', version: '1' },
+      recipients: [recipient],
+      segmentSize: SEG,
+    });
     await expectOvsealError(verify(unsigned, { trust, identities: [identity] }), ['ERR_SIGNATURE_MISSING']);
     await expectOvsealError(verify(unsigned, { requireSignature: true, identities: [identity] }), ['ERR_SIGNATURE_MISSING']);
     // Like open (prepareOpen: cheap checks first), a refused container must cost no KMS or TPM call.
@@ -98,7 +130,12 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
 
   test('unsigned container with trust: ERR_SIGNATURE_MISSING', async () => {
     const { recipient, identity } = testKey();
-    const bytes = await sealToBuffer({ entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [recipient], segmentSize: SEG });
+    const bytes = await sealToBuffer({
+      entries: entries(),
+      metadata: { name: 'm', version: '1' },
+      recipients: [recipient],
+      segmentSize: SEG,
+    });
     await expectOvsealError(open(bytes, { identities: [identity], trust }), ['ERR_SIGNATURE_MISSING']);
     await expectOvsealError(openEntry(bytes, 'model.xml', { identities: [identity], trust }), ['ERR_SIGNATURE_MISSING']);
     await expectOvsealError(drain(openStream(bytes, { identities: [identity], trust })), ['ERR_SIGNATURE_MISSING']);
@@ -115,7 +152,14 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
     const second = testKey();
     await withTempDir(async (dir) => {
       const path = join(dir, 'm.ovseal');
-      const sealed = await seal({ output: path, entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [first.recipient], signer: publisher.privateKeyPem, segmentSize: SEG });
+      const sealed = await seal({
+        output: path,
+        entries: entries(),
+        metadata: { name: 'm', version: '1' },
+        recipients: [first.recipient],
+        signer: publisher.privateKeyPem,
+        segmentSize: SEG,
+      });
 
       const added = await rewrap(path, { identities: [first.identity], add: [second.recipient] });
       expect(added.inPlace).toBe(true);
@@ -126,7 +170,11 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
       expect(bytesEqual(opened.get('model.xml'), XML)).toBe(true);
 
       const moved = join(dir, 'only-second.ovseal');
-      const removed = await rewrap(path, { identities: [second.identity], remove: (s) => s.args[0] === first.identity.keyId, output: moved });
+      const removed = await rewrap(path, {
+        identities: [second.identity],
+        remove: (s) => s.args[0] === first.identity.keyId,
+        output: moved,
+      });
       expect(removed).toMatchObject({ removed: 1, added: 0, inPlace: false });
       expect((await verify(moved, { trust })).info.payloadDigest).toBe(sealed.payloadDigest);
       await expectOvsealError(open(moved, { identities: [first.identity], trust }), ['ERR_NO_MATCHING_KEY']);
@@ -137,7 +185,13 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
   describe('a holder of the data key cannot forge a signed model', () => {
     async function signedContainer() {
       const key = testKey();
-      const bytes = await sealToBuffer({ entries: entries(), metadata: { name: 'm', version: '1' }, recipients: [key.recipient], signer: publisher.privateKeyPem, segmentSize: SEG });
+      const bytes = await sealToBuffer({
+        entries: entries(),
+        metadata: { name: 'm', version: '1' },
+        recipients: [key.recipient],
+        signer: publisher.privateKeyPem,
+        segmentSize: SEG,
+      });
       const header = headerOf(bytes);
       const dataKey = await stealDataKey(bytes, key.identity);
       // Same sizes, different content: a backdoored model.
@@ -164,7 +218,9 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
 
       for (const workers of [0, 2]) {
         await expectOvsealError(open(container, { identities: [key.identity], trust, workers }), ['ERR_SIGNATURE_INVALID']);
-        await expectOvsealError(open(chunked(container, [7000]), { identities: [key.identity], trust, workers }), ['ERR_SIGNATURE_INVALID']);
+        await expectOvsealError(open(chunked(container, [7000]), { identities: [key.identity], trust, workers }), [
+          'ERR_SIGNATURE_INVALID',
+        ]);
       }
       await expectOvsealError(openEntry(container, 'model.xml', { identities: [key.identity], trust }), ['ERR_SIGNATURE_INVALID']);
       await expectOvsealError(drain(openStream(container, { identities: [key.identity], trust })), ['ERR_SIGNATURE_INVALID']);
@@ -212,7 +268,7 @@ describe.each(['ed25519', 'ecdsa-p256'] as SignatureAlgorithm[])('%s signatures'
       await expectOvsealError(verify(container, { trust }), ['ERR_SIGNATURE_MISSING']);
     });
 
-    test('re-signed with the forger\'s own key: ERR_SIGNATURE_UNTRUSTED', async () => {
+    test("re-signed with the forger's own key: ERR_SIGNATURE_UNTRUSTED", async () => {
       const { key, header, dataKey, forged } = await signedContainer();
       const fields = resign({ ...fieldsOf(header), payloadDigest: forged.digest }, stranger.privateKeyPem);
       const container = Buffer.concat([headerArea(fields, dataKey, header.payloadOffset), forged.payload]);

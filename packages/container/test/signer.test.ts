@@ -62,7 +62,10 @@ describe('Signer', () => {
     const { recipient } = testKey();
     await withTempDir(async (dir) => {
       const output = join(dir, 'm.ovseal');
-      await expectOvsealError(seal({ output, entries: entries(), metadata, recipients: [recipient], signer: derSigner(privateKey, false) }), ['ERR_SIGNATURE_INVALID']);
+      await expectOvsealError(
+        seal({ output, entries: entries(), metadata, recipients: [recipient], signer: derSigner(privateKey, false) }),
+        ['ERR_SIGNATURE_INVALID'],
+      );
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -75,7 +78,9 @@ describe('Signer', () => {
     const { recipient } = testKey();
     await withTempDir(async (dir) => {
       const output = join(dir, 'm.ovseal');
-      await expectOvsealError(seal({ output, entries: entries(), metadata, recipients: [recipient], signer: liar }), ['ERR_SIGNATURE_INVALID']);
+      await expectOvsealError(seal({ output, entries: entries(), metadata, recipients: [recipient], signer: liar }), [
+        'ERR_SIGNATURE_INVALID',
+      ]);
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -87,8 +92,13 @@ describe('Signer', () => {
     const mislabelled: Signer = { algorithm: 'ed25519', publicKey: local.publicKey, sign: (message) => local.sign(message) };
     await withTempDir(async (dir) => {
       const output = join(dir, 'm.ovseal');
-      await expectOvsealError(seal({ output, entries: entries(), metadata, recipients: [recipient], signer: mislabelled }), ['ERR_INVALID_ARGUMENT']);
-      await expectOvsealError(seal({ output, entries: entries(), metadata, recipients: [recipient], signer: createPublicKey(publisher.publicKeyPem) }), ['ERR_INVALID_ARGUMENT']);
+      await expectOvsealError(seal({ output, entries: entries(), metadata, recipients: [recipient], signer: mislabelled }), [
+        'ERR_INVALID_ARGUMENT',
+      ]);
+      await expectOvsealError(
+        seal({ output, entries: entries(), metadata, recipients: [recipient], signer: createPublicKey(publisher.publicKeyPem) }),
+        ['ERR_INVALID_ARGUMENT'],
+      );
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -96,9 +106,14 @@ describe('Signer', () => {
   test('a failing signer leaves no output and its error passes through', async () => {
     const publisher = generateSigningKey('ed25519');
     const { recipient } = testKey();
-    const failing: Signer = { ...createLocalSigner(publisher.privateKeyPem), sign: async () => Promise.reject(new InvalidArgumentError('token went away')) };
+    const failing: Signer = {
+      ...createLocalSigner(publisher.privateKeyPem),
+      sign: async () => Promise.reject(new InvalidArgumentError('token went away')),
+    };
     await withTempDir(async (dir) => {
-      await expect(seal({ output: join(dir, 'm.ovseal'), entries: entries(), metadata, recipients: [recipient], signer: failing })).rejects.toThrow('token went away');
+      await expect(
+        seal({ output: join(dir, 'm.ovseal'), entries: entries(), metadata, recipients: [recipient], signer: failing }),
+      ).rejects.toThrow('token went away');
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -108,11 +123,17 @@ describe('Signer', () => {
       const publisher = generateSigningKey(algorithm);
       const { recipient } = testKey();
       await withTempDir(async (dir) => {
-        const signers = [createLocalSigner(publisher.privateKeyPem), createLocalSigner(createPrivateKey(publisher.privateKeyPem)), publisher.privateKeyPem];
+        const signers = [
+          createLocalSigner(publisher.privateKeyPem),
+          createLocalSigner(createPrivateKey(publisher.privateKeyPem)),
+          publisher.privateKeyPem,
+        ];
         for (const [index, signer] of signers.entries()) {
           const info = await seal({ output: join(dir, `${index}`), entries: entries(), metadata, recipients: [recipient], signer });
           expect(info.signature?.keyId).toBe(publisher.keyId);
-          expect((await verify(join(dir, `${index}`), { trust: { publicKeys: [publisher.publicKeyPem] } })).signature?.algorithm).toBe(algorithm);
+          expect((await verify(join(dir, `${index}`), { trust: { publicKeys: [publisher.publicKeyPem] } })).signature?.algorithm).toBe(
+            algorithm,
+          );
         }
       });
     }

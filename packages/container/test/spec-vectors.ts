@@ -5,17 +5,37 @@
  * `unwrapMatching` (R-KEY-2, R-KEY-4) and mark their own checks with the reader-check seam, so that
  * `reader-checks.test.ts` can leave each one out.
  */
-import { constants, createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, hkdfSync, privateDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  hkdfSync,
+  privateDecrypt,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { AuthenticationFailedError, open, OvsealError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import {
+  AuthenticationFailedError,
+  open,
+  OvsealError,
+  unwrapMatching,
+  type Identity,
+  type Stanza,
+  type WrapContext,
+} from '@ovseal/container';
 import { enforced } from '../dist/lib/format/reader-checks.js';
 
 export const VECTORS = new URL('../../../test-fixtures/vectors/', import.meta.url).pathname;
 export const SPEC = new URL('../../../docs/FORMAT.md', import.meta.url).pathname;
 
-export type VectorIdentity = { type: 'file'; kek: string } | { type: 'pkcs11-aes-kwp'; kek: string } | { type: 'pkcs11-rsa-oaep'; privateKeyPem: string };
+export type VectorIdentity =
+  { type: 'file'; kek: string } | { type: 'pkcs11-aes-kwp'; kek: string } | { type: 'pkcs11-rsa-oaep'; privateKeyPem: string };
 
 export interface Vector {
   readonly name: string;
@@ -125,7 +145,9 @@ function kwpIdentity(kek: Buffer): Identity {
 
 /** §5.3 `pkcs11-rsa-oaep`, unwrapped with the private key in software. */
 function oaepIdentity(privateKey: KeyObject): Identity {
-  const keyId = sha256(createPublicKey(privateKey).export({ format: 'der', type: 'spki' })).toString('hex').slice(0, 16);
+  const keyId = sha256(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }))
+    .toString('hex')
+    .slice(0, 16);
   return {
     unwrap: (stanzas, context) =>
       unwrapMatching(stanzas, context, {

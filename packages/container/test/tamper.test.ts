@@ -203,7 +203,12 @@ describe('every single-bit flip', () => {
   test('open with a trust policy: every flipped bit of the signed header gives a typed error', async () => {
     const options: OpenOptions = { identities: [key.identity], trust: { publicKeys: [publisher.publicKeyPem] }, workers: 0 };
     const regions = regionsOf(signedContainer);
-    const seen = await flipEveryBit(signedContainer, regions, (bytes) => outcome(() => open(bytes, options)), (r) => r !== 'padding' && r !== 'payload');
+    const seen = await flipEveryBit(
+      signedContainer,
+      regions,
+      (bytes) => outcome(() => open(bytes, options)),
+      (r) => r !== 'padding' && r !== 'payload',
+    );
     log(`open with trust, signed container, outcomes per region:\n${table(seen)}`);
     const core = [SIG_INVALID, MALFORMED, LIMIT];
     expectOnly(seen, {
@@ -279,7 +284,7 @@ describe('every single-bit flip', () => {
       const path = join(dir, 'flipped.ovseal');
       for (const [n, position] of positions.entries()) {
         const bytes = Uint8Array.from(container);
-        bytes[position]! ^= 1 << n % 8;
+        bytes[position]! ^= 1 << (n % 8);
         await writeFile(path, bytes);
         const workers = n % 4 === 0 ? 2 : 0;
         for (const source of [path, chunked(bytes, [n * 97 + 1, 5000])] as ContainerSource[]) {
@@ -336,8 +341,13 @@ describe('truncation and extension', () => {
   function cutPoints(bytes: Uint8Array): number[] {
     const { headerLength, payloadOffset } = parsePreamble(bytes.subarray(0, 16));
     const points = new Set([0, 1, 15, 16, 17, headerLength - 33, headerLength - 1, headerLength, payloadOffset - 1, payloadOffset]);
-    for (const { start, end } of segmentsOf(bytes)) points.add(start).add(start + 1).add(end - 1).add(end - TAG);
-    for (let i = 0; i < 24; i++) points.add(Math.floor(((i * 7919) % 1000) / 1000 * bytes.length));
+    for (const { start, end } of segmentsOf(bytes))
+      points
+        .add(start)
+        .add(start + 1)
+        .add(end - 1)
+        .add(end - TAG);
+    for (let i = 0; i < 24; i++) points.add(Math.floor((((i * 7919) % 1000) / 1000) * bytes.length));
     points.delete(bytes.length);
     return [...points].filter((p) => p >= 0 && p < bytes.length).sort((a, b) => a - b);
   }
@@ -359,9 +369,16 @@ describe('truncation and extension', () => {
           const why = `cut at ${cut} (${kind})`;
           expect(await outcome(() => open(source(), { identities: [key.identity] })), why).toMatch(cutOutcome(cut));
           expect(await outcome(() => verify(source(), { identities: [key.identity] })), why).toMatch(cutOutcome(cut));
-          expect(await outcome(async () => { for await (const _ of openStream(source(), { identities: [key.identity] })) void _; }), why).toMatch(cutOutcome(cut));
+          expect(
+            await outcome(async () => {
+              for await (const _ of openStream(source(), { identities: [key.identity] })) void _;
+            }),
+            why,
+          ).toMatch(cutOutcome(cut));
         }
-        expect(await outcome(() => openEntry(bytes, NAMES[0]!, { identities: [key.identity] })), `openEntry cut at ${cut}`).toMatch(cutOutcome(cut));
+        expect(await outcome(() => openEntry(bytes, NAMES[0]!, { identities: [key.identity] })), `openEntry cut at ${cut}`).toMatch(
+          cutOutcome(cut),
+        );
       }
     });
   });
@@ -383,7 +400,12 @@ describe('truncation and extension', () => {
           await expectOvsealError(open(source(), { identities: [key.identity] }), [TRUNCATED]);
           await expectOvsealError(verify(source(), { identities: [key.identity] }), [TRUNCATED]);
           await expectOvsealError(verify(source()), [TRUNCATED]);
-          await expectOvsealError((async () => { for await (const _ of openStream(source(), { identities: [key.identity] })) void _; })(), [TRUNCATED]);
+          await expectOvsealError(
+            (async () => {
+              for await (const _ of openStream(source(), { identities: [key.identity] })) void _;
+            })(),
+            [TRUNCATED],
+          );
         }
         await expectOvsealError(openEntry(bytes, NAMES[1]!, { identities: [key.identity] }), [TRUNCATED]);
         await expectOvsealError(open(chunked(bytes, [4000]), { identities: [key.identity], workers: 2 }), [TRUNCATED]);
@@ -399,7 +421,10 @@ describe('reordered, duplicated and spliced segments', () => {
 
   beforeAll(async () => {
     big = await sealToBuffer({
-      entries: [{ name: 'a', role: 'weights', data: A }, { name: 'b', role: 'aux', data: B }],
+      entries: [
+        { name: 'a', role: 'weights', data: A },
+        { name: 'b', role: 'aux', data: B },
+      ],
       metadata: { name: 'order', version: '1' },
       recipients: [key.recipient],
       segmentSize: SEG,
@@ -425,7 +450,7 @@ describe('reordered, duplicated and spliced segments', () => {
     ['a segment duplicated over the next one', () => swapped(find(0, 0), find(0, 1), 'duplicate')],
     ['a segment duplicated over an earlier one', () => swapped(find(0, 2), find(0, 0), 'duplicate')],
     ['segments of two entries swapped', () => swapped(find(0, 1), find(1, 0), 'swap')],
-    ['a middle segment swapped with another entry\'s last segment', () => swapped(find(0, 1), find(1, 1), 'swap')],
+    ["a middle segment swapped with another entry's last segment", () => swapped(find(0, 1), find(1, 1), 'swap')],
   ];
 
   test.each(cases)('%s: ERR_AUTHENTICATION_FAILED, inline and with workers, for open, openEntry and verify', async (_name, make) => {

@@ -5,7 +5,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { AuthenticationFailedError, type Identity, type Recipient, type Stanza, type WrapContext } from '@ovseal/container';
-import { checkProviderConformance, providerConformanceChecks, ProviderConformanceError, type ProviderUnderTest } from '@ovseal/container/testkit';
+import {
+  checkProviderConformance,
+  providerConformanceChecks,
+  ProviderConformanceError,
+  type ProviderUnderTest,
+} from '@ovseal/container/testkit';
 import { testKey } from './helpers.js';
 
 function conforming(): ProviderUnderTest {
@@ -24,7 +29,9 @@ function broken(flaw: 'no-aad' | 'throws-not-mine' | 'no-tag-check' | 'fixed-non
         const cipher = createCipheriv('aes-256-gcm', kek, nonce).setAAD(aad(context));
         return [{ type: 'flawed', args: [id], body: Buffer.concat([nonce, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]) }];
       },
-      ...(flaw === 'describes-all' ? { describes: () => true } : { describes: (stanza: Stanza) => stanza.type === 'flawed' && stanza.args[0] === id }),
+      ...(flaw === 'describes-all'
+        ? { describes: () => true }
+        : { describes: (stanza: Stanza) => stanza.type === 'flawed' && stanza.args[0] === id }),
     };
     const identity: Identity = {
       async unwrap(stanzas, context) {
@@ -70,7 +77,10 @@ describe('provider conformance kit', () => {
     );
     expect(error).toBeInstanceOf(ProviderConformanceError);
     const failures = (error as ProviderConformanceError).failures.map((failure) => failure.check);
-    expect(failures.some((name) => name.startsWith(failing)), failures.join('; ')).toBe(true);
+    expect(
+      failures.some((name) => name.startsWith(failing)),
+      failures.join('; '),
+    ).toBe(true);
     expect((error as ProviderConformanceError).code).toBe('ERR_PROVIDER_CONFORMANCE');
   });
 

@@ -78,7 +78,9 @@ describe('unwrapMatching', () => {
   test('a fatal failure of one key does not hide another key that unwraps; alone, it is thrown', async () => {
     const both = await unwrapMatching([stanza('a', 'fatal'), stanza('b', 'good')], context, matcher(['a', 'b']));
     expect(Buffer.from(both!)).toEqual(Buffer.alloc(32, 'b'.charCodeAt(0)));
-    await expectOvsealError(unwrapMatching([stanza('a', 'fatal'), stanza('b', 'foreign')], context, matcher(['a', 'b'])), ['ERR_AUTHENTICATION_FAILED']);
+    await expectOvsealError(unwrapMatching([stanza('a', 'fatal'), stanza('b', 'foreign')], context, matcher(['a', 'b'])), [
+      'ERR_AUTHENTICATION_FAILED',
+    ]);
   });
 });
 
@@ -98,7 +100,9 @@ describe('recipients that describe their stanzas', () => {
       ['ERR_INVALID_ARGUMENT'],
     );
     expect(error.message).toMatch(/same key/);
-    await expect(sealToBuffer({ entries, metadata: { name: 'm', version: '1' }, recipients: [new Describing(kek), new Describing(randomBytes(32))] })).resolves.toBeInstanceOf(Uint8Array);
+    await expect(
+      sealToBuffer({ entries, metadata: { name: 'm', version: '1' }, recipients: [new Describing(kek), new Describing(randomBytes(32))] }),
+    ).resolves.toBeInstanceOf(Uint8Array);
   });
 });
 

@@ -36,7 +36,12 @@ function specRules() {
   const spec = readFileSync(SPEC, 'utf8');
   const defined = [...spec.matchAll(/\*\*(R-[A-Z0-9]+-\d+)\*\* \((MUST|SHOULD|MAY)\)/g)].map((m) => ({ id: m[1]!, level: m[2]! }));
   const table = spec.slice(spec.indexOf('<!-- rule table'), spec.indexOf('<!-- end of rule table -->'));
-  const rows = new Map([...table.matchAll(/^\| (R-[A-Z0-9]+-\d+) \| (\w+) \| (.*) \|$/gm)].map((m) => [m[1]!, { level: m[2]!, vectors: m[3] === '—' ? [] : [...m[3]!.matchAll(/`([^`]+)`/g)].map((v) => v[1]!) }]));
+  const rows = new Map(
+    [...table.matchAll(/^\| (R-[A-Z0-9]+-\d+) \| (\w+) \| (.*) \|$/gm)].map((m) => [
+      m[1]!,
+      { level: m[2]!, vectors: m[3] === '—' ? [] : [...m[3]!.matchAll(/`([^`]+)`/g)].map((v) => v[1]!) },
+    ]),
+  );
   return { defined, rows };
 }
 
@@ -55,7 +60,12 @@ describe('the rule table of docs/FORMAT.md', () => {
 
   it('has one row per rule, listing exactly the vectors whose JSON names that rule (pnpm vectors writes it)', () => {
     expect([...rows.keys()]).toEqual(defined.map((r) => r.id));
-    for (const { id, level } of defined) expect({ id, level: rows.get(id)?.level, vectors: [...(rows.get(id)?.vectors ?? [])].sort() }).toEqual({ id, level, vectors: namedIn(id).sort() });
+    for (const { id, level } of defined)
+      expect({ id, level: rows.get(id)?.level, vectors: [...(rows.get(id)?.vectors ?? [])].sort() }).toEqual({
+        id,
+        level,
+        vectors: namedIn(id).sort(),
+      });
   });
 
   it('names at least one vector for every MUST rule', () => {
@@ -66,7 +76,10 @@ describe('the rule table of docs/FORMAT.md', () => {
   it('every failure vector but the order vectors names the rule it breaks; isolates one of its rules; names only rules the spec defines', () => {
     const ids = new Set(defined.map((r) => r.id));
     for (const vector of vectors) {
-      expect(vector.rules.filter((id) => !ids.has(id)), vector.name).toEqual([]);
+      expect(
+        vector.rules.filter((id) => !ids.has(id)),
+        vector.name,
+      ).toEqual([]);
       if (vector.isolates) expect(vector.rules, vector.name).toContain(vector.isolates);
       if (vector.expect !== 'success') expect(vector.rules.length, vector.name).toBeGreaterThan(0);
     }

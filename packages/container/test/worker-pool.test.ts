@@ -55,7 +55,7 @@ describe.skipIf(!existsSync(TASKS))('worker pool', () => {
     expect(pool.placement()).toBe('here'); // nothing started: the calling thread works
     pool.start(2, KEY, { kind: 'encrypt' });
     expect(threads()).toBeGreaterThan(before);
-    for (let id = 0; id < 8; ) {
+    for (let id = 0; id < 8;) {
       const placement = pool.placement();
       if (placement === 'here' || placement === 'wait') {
         await pool.nextChange();

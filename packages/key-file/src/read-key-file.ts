@@ -27,7 +27,11 @@ export async function readKeyFile(path: string): Promise<Uint8Array> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new KeyFileError('ERR_KEY_IO', `cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    throw new KeyFileError(
+      'ERR_KEY_IO',
+      `cannot read key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      { cause },
+    );
   }
   return parseKeyFileText(text, path);
 }

@@ -16,8 +16,15 @@ export async function writeKeyFile(path: string, key: Uint8Array): Promise<void>
     await writeFileAtomic(path, keyFileText(key), { mode: 0o600, overwrite: false });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new KeyFileError('ERR_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`, { cause, hint: 'choose another path or remove the old key first' });
+      throw new KeyFileError('ERR_KEY_EXISTS', `${path} already exists; refusing to overwrite a key`, {
+        cause,
+        hint: 'choose another path or remove the old key first',
+      });
     }
-    throw new KeyFileError('ERR_KEY_IO', `cannot write key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    throw new KeyFileError(
+      'ERR_KEY_IO',
+      `cannot write key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+      { cause },
+    );
   }
 }

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { inspect, open, OvsealError, sealToBuffer } from '@ovseal/container';
-import { EnvIdentity, EnvRecipient, encodeKey, FileIdentity, FileRecipient, generateKey, readEnvKey, type KeyFileError } from '@ovseal/key-file';
+import {
+  EnvIdentity,
+  EnvRecipient,
+  encodeKey,
+  FileIdentity,
+  FileRecipient,
+  generateKey,
+  readEnvKey,
+  type KeyFileError,
+} from '@ovseal/key-file';
 
 const MODEL = new Uint8Array(Buffer.from('onnx bytes'));
 const VARIABLE = 'OVSEAL_TEST_KEY_ENV';
@@ -88,7 +97,7 @@ describe('EnvRecipient and EnvIdentity', () => {
     expect((await open(bytes, { identities: [EnvIdentity.fromEnv('KEY', env)] })).get('model.onnx')).toEqual(MODEL);
   });
 
-  test('the same key in a file and in a variable open each other\'s stanzas', async () => {
+  test("the same key in a file and in a variable open each other's stanzas", async () => {
     const key = generateKey();
     const env = { KEY: Buffer.from(key).toString('base64url') };
     const envSealed = await sealWith([EnvRecipient.fromEnv('KEY', env)]);
@@ -111,7 +120,9 @@ describe('EnvRecipient and EnvIdentity', () => {
 
 describe('key-text.json: environment variables (docs/FORMAT.md R-KT-1…3)', () => {
   const VECTORS = new URL('../../../test-fixtures/vectors/', import.meta.url).pathname;
-  const { cases } = JSON.parse(readFileSync(join(VECTORS, 'key-text.json'), 'utf8')) as { cases: { name: string; source: string; text: string; kek?: string; error?: string }[] };
+  const { cases } = JSON.parse(readFileSync(join(VECTORS, 'key-text.json'), 'utf8')) as {
+    cases: { name: string; source: string; text: string; kek?: string; error?: string }[];
+  };
   const envCases = cases.filter((c) => c.source === 'env');
 
   test('has accepted and refused values', () => {

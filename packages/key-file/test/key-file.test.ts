@@ -3,7 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createWrapContext, inspect, open, OvsealError, rewrap, seal, sealToBuffer, verify } from '@ovseal/container';
-import { decodeKey, encodeKey, FileIdentity, FileRecipient, generateKey, KEY_PREFIX, keyId, KeyFileError, readKeyFile, writeKeyFile } from '@ovseal/key-file';
+import {
+  decodeKey,
+  encodeKey,
+  FileIdentity,
+  FileRecipient,
+  generateKey,
+  KEY_PREFIX,
+  keyId,
+  KeyFileError,
+  readKeyFile,
+  writeKeyFile,
+} from '@ovseal/key-file';
 
 let dir: string;
 beforeEach(async () => {
@@ -65,7 +76,8 @@ describe('key text', () => {
       const replacement = alphabet[(alphabet.indexOf(text[i]!) + 1) % alphabet.length]!;
       const damaged = text.slice(0, i) + replacement + text.slice(i + 1);
       // The last character carries 2 padding bits that base64url decoders ignore; those alone may not change the bytes.
-      if (Buffer.from(damaged.slice(KEY_PREFIX.length), 'base64url').equals(Buffer.from(text.slice(KEY_PREFIX.length), 'base64url'))) continue;
+      if (Buffer.from(damaged.slice(KEY_PREFIX.length), 'base64url').equals(Buffer.from(text.slice(KEY_PREFIX.length), 'base64url')))
+        continue;
       await expectCode(() => decodeKey(damaged, 'test'), 'ERR_KEY_FORMAT');
     }
     await expectCode(() => decodeKey(text.slice(0, -4), 'test'), 'ERR_KEY_FORMAT');
@@ -103,21 +115,24 @@ describe('key files', () => {
     expect((await readdir(dir)).sort()).toEqual(['model.key', 'other']);
   });
 
-  test.skipIf(process.platform === 'win32')('a key file readable by group or others is refused: ERR_KEY_PERMISSIONS, hint chmod 600', async () => {
-    const path = join(dir, 'model.key');
-    await writeKeyFile(path, generateKey());
-    for (const mode of [0o644, 0o640, 0o604, 0o660]) {
-      await chmod(path, mode);
-      const error = await expectCode(readKeyFile(path), 'ERR_KEY_PERMISSIONS');
-      expect(error.hint).toContain('chmod 600');
-      await expectCode(FileIdentity.fromFile(path), 'ERR_KEY_PERMISSIONS');
-      await expectCode(FileRecipient.fromFile(path), 'ERR_KEY_PERMISSIONS');
-    }
-    for (const mode of [0o600, 0o400]) {
-      await chmod(path, mode);
-      expect(await readKeyFile(path)).toHaveLength(32);
-    }
-  });
+  test.skipIf(process.platform === 'win32')(
+    'a key file readable by group or others is refused: ERR_KEY_PERMISSIONS, hint chmod 600',
+    async () => {
+      const path = join(dir, 'model.key');
+      await writeKeyFile(path, generateKey());
+      for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+        await chmod(path, mode);
+        const error = await expectCode(readKeyFile(path), 'ERR_KEY_PERMISSIONS');
+        expect(error.hint).toContain('chmod 600');
+        await expectCode(FileIdentity.fromFile(path), 'ERR_KEY_PERMISSIONS');
+        await expectCode(FileRecipient.fromFile(path), 'ERR_KEY_PERMISSIONS');
+      }
+      for (const mode of [0o600, 0o400]) {
+        await chmod(path, mode);
+        expect(await readKeyFile(path)).toHaveLength(32);
+      }
+    },
+  );
 
   test('a missing key file: ERR_KEY_NOT_FOUND', async () => {
     await expectCode(readKeyFile(join(dir, 'missing.key')), 'ERR_KEY_NOT_FOUND');
@@ -140,7 +155,10 @@ describe('key files', () => {
 
   test('I/O failures are typed OvsealErrors too (a missing directory, a directory instead of a file)', async () => {
     const typed = async (promise: Promise<unknown>) => {
-      const error = await promise.then(() => undefined, (caught: unknown) => caught);
+      const error = await promise.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
       expect(error, String(error)).toBeInstanceOf(OvsealError);
       return error as OvsealError;
     };
@@ -165,7 +183,12 @@ describe('FileRecipient and FileIdentity', () => {
     await writeKeyFile(path, generateKey());
     const recipient = await FileRecipient.fromFile(path);
     const output = join(dir, 'm.ovseal');
-    await seal({ output, entries: [{ name: 'model.xml', role: 'xml', data: MODEL }], metadata: { name: 'm', version: '1' }, recipients: [recipient] });
+    await seal({
+      output,
+      entries: [{ name: 'model.xml', role: 'xml', data: MODEL }],
+      metadata: { name: 'm', version: '1' },
+      recipients: [recipient],
+    });
     const info = await inspect(output);
     expect(info.recipients).toEqual([{ type: 'file', args: [recipient.keyId] }]);
     const opened = await open(output, { identities: [await FileIdentity.fromFile(path)] });
@@ -229,13 +252,22 @@ describe('FileRecipient and FileIdentity', () => {
     await expectCode(() => new FileIdentity(new Uint8Array(33)), 'ERR_KEY_FORMAT');
   });
 
-  test('describes() picks this key\'s stanzas, for rewrap --remove', async () => {
+  test("describes() picks this key's stanzas, for rewrap --remove", async () => {
     const oldKey = generateKey();
     const newKey = generateKey();
     const path = join(dir, 'm.ovseal');
-    await seal({ output: path, entries: [{ name: 'model.xml', role: 'xml', data: MODEL }], metadata: { name: 'm', version: '1' }, recipients: [new EnvStanzaRecipient(oldKey)] });
+    await seal({
+      output: path,
+      entries: [{ name: 'model.xml', role: 'xml', data: MODEL }],
+      metadata: { name: 'm', version: '1' },
+      recipients: [new EnvStanzaRecipient(oldKey)],
+    });
     const old = new FileRecipient(oldKey);
-    const result = await rewrap(path, { identities: [new FileIdentity(oldKey)], add: [new FileRecipient(newKey)], remove: (s) => old.describes(s) });
+    const result = await rewrap(path, {
+      identities: [new FileIdentity(oldKey)],
+      add: [new FileRecipient(newKey)],
+      remove: (s) => old.describes(s),
+    });
     expect(result).toMatchObject({ added: 1, removed: 1, inPlace: true });
     await expectCode(open(path, { identities: [new FileIdentity(oldKey)] }), 'ERR_NO_MATCHING_KEY');
     expect((await open(path, { identities: [new FileIdentity(newKey)] })).get('model.xml')).toEqual(MODEL);
@@ -248,7 +280,10 @@ describe('one attempt per key (issue 10 item 11)', () => {
     const context = createWrapContext({ containerId: new Uint8Array(16).fill(7), modelName: 'm', modelVersion: '1' });
     const [genuine] = await new FileRecipient(key).wrap(new Uint8Array(32).fill(9), context);
     const forged = Array.from({ length: 62 }, () => ({ ...genuine!, body: Uint8Array.from(genuine!.body).fill(1, 12, 44) }));
-    for (const stanzas of [[...forged, genuine!], [genuine!, ...forged]]) {
+    for (const stanzas of [
+      [...forged, genuine!],
+      [genuine!, ...forged],
+    ]) {
       const error = await expectCode(new FileIdentity(key).unwrap(stanzas, context), 'ERR_MALFORMED_HEADER');
       expect(error.message).toMatch(/63 recipient stanzas .*same key/);
     }

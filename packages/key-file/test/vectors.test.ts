@@ -39,10 +39,15 @@ async function outcomeOf(bytes: Buffer, vector: Vector) {
   }
 }
 
-const names = (await readdir(VECTORS)).filter((f) => f.endsWith('.json') && f !== 'key-text.json').map((f) => f.slice(0, -5)).sort();
+const names = (await readdir(VECTORS))
+  .filter((f) => f.endsWith('.json') && f !== 'key-text.json')
+  .map((f) => f.slice(0, -5))
+  .sort();
 
 describe('format vectors opened with FileIdentity', async () => {
-  const vectors = await Promise.all(names.map(async (name) => ({ name, vector: JSON.parse(await readFile(join(VECTORS, `${name}.json`), 'utf8')) as Vector })));
+  const vectors = await Promise.all(
+    names.map(async (name) => ({ name, vector: JSON.parse(await readFile(join(VECTORS, `${name}.json`), 'utf8')) as Vector })),
+  );
   const ours = vectors.filter(({ vector }) => vector.identities.every((identity) => identity.type === 'file'));
 
   test('most vectors are file-identity vectors', () => {
@@ -56,7 +61,9 @@ describe('format vectors opened with FileIdentity', async () => {
 });
 
 describe('key-text.json: key files (docs/FORMAT.md R-KT-1…3)', async () => {
-  const { cases } = JSON.parse(await readFile(join(VECTORS, 'key-text.json'), 'utf8')) as { cases: { name: string; source: string; text: string; kek?: string; error?: string }[] };
+  const { cases } = JSON.parse(await readFile(join(VECTORS, 'key-text.json'), 'utf8')) as {
+    cases: { name: string; source: string; text: string; kek?: string; error?: string }[];
+  };
   const fileCases = cases.filter((c) => c.source === 'file');
 
   test('has accepted and refused key files', () => {

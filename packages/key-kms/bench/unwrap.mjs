@@ -28,7 +28,9 @@ async function run(label, identity, concurrency) {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  console.log(`${label.padEnd(34)} ${String(count).padStart(6)} unwraps  ${(count / seconds).toFixed(0).padStart(7)} /s  ${((seconds / count) * 1000).toFixed(3)} ms each`);
+  console.log(
+    `${label.padEnd(34)} ${String(count).padStart(6)} unwraps  ${(count / seconds).toFixed(0).padStart(7)} /s  ${((seconds / count) * 1000).toFixed(3)} ms each`,
+  );
 }
 
 await run('Decrypt, sequential', new KmsIdentity(key.arn, options), 1);

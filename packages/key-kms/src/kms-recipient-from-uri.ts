@@ -20,7 +20,9 @@ import type { KmsClientOptions } from './options.js';
 export function kmsRecipientFromUri(uri: string, options: KmsClientOptions = {}): KmsRecipient {
   const parsed = parseKmsUri(uri);
   if (parsed.kind !== 'key') {
-    throw new InvalidArgumentError(`${uri} is an identity URI: a recipient needs a key`, { hint: 'use aws-kms:arn:aws:kms:REGION:ACCOUNT:key/ID' });
+    throw new InvalidArgumentError(`${uri} is an identity URI: a recipient needs a key`, {
+      hint: 'use aws-kms:arn:aws:kms:REGION:ACCOUNT:key/ID',
+    });
   }
   return new KmsRecipient(parsed.keyId, parsed.region ? { ...options, region: parsed.region } : options);
 }

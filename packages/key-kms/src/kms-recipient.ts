@@ -53,7 +53,9 @@ export class KmsRecipient implements Recipient {
     if (stanza.type !== KMS_STANZA_TYPE) return false;
     const key = parseKeyArn(stanza.args[0] ?? '');
     if (key === undefined) return false;
-    return key.arn === this.#lastArn || (this.#ref.kind !== 'alias-name' && this.#ref.kind !== 'alias-arn' && this.#couldBe(key.arn, key.keyId));
+    return (
+      key.arn === this.#lastArn || (this.#ref.kind !== 'alias-name' && this.#ref.kind !== 'alias-arn' && this.#couldBe(key.arn, key.keyId))
+    );
   }
 
   /** Closes the SDK clients this recipient made. Idempotent. */

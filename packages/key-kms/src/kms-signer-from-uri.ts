@@ -16,6 +16,9 @@ import type { KmsClientOptions } from './options.js';
  */
 export async function kmsSignerFromUri(uri: string, options: KmsClientOptions = {}): Promise<KmsSigner> {
   const parsed = parseKmsUri(uri);
-  if (parsed.kind !== 'key') throw new InvalidArgumentError(`${uri} does not name a key: a signer needs one`, { hint: 'use aws-kms:alias/NAME or aws-kms:arn:aws:kms:REGION:ACCOUNT:key/ID' });
+  if (parsed.kind !== 'key')
+    throw new InvalidArgumentError(`${uri} does not name a key: a signer needs one`, {
+      hint: 'use aws-kms:alias/NAME or aws-kms:arn:aws:kms:REGION:ACCOUNT:key/ID',
+    });
   return KmsSigner.create(parsed.keyId, parsed.region ? { ...options, region: parsed.region } : options);
 }

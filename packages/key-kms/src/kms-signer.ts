@@ -53,7 +53,10 @@ export class KmsSigner implements Signer {
     try {
       const answer = await caller.getPublicKey(keyId, regionOf(ref));
       if (answer.keyUsage !== 'SIGN_VERIFY' || answer.keySpec !== 'ECC_NIST_P256' || !answer.signingAlgorithms.includes('ECDSA_SHA_256')) {
-        throw unsuitable(keyId, `the key is ${String(answer.keySpec)} ${String(answer.keyUsage)}, not an ECC_NIST_P256 SIGN_VERIFY key with ECDSA_SHA_256`);
+        throw unsuitable(
+          keyId,
+          `the key is ${String(answer.keySpec)} ${String(answer.keyUsage)}, not an ECC_NIST_P256 SIGN_VERIFY key with ECDSA_SHA_256`,
+        );
       }
       if (parseKeyArn(answer.keyArn) === undefined) throw unsuitable(keyId, `KMS reported key ${JSON.stringify(answer.keyArn)}`);
       const publicKey = createPublicKey({ key: Buffer.from(answer.spki), format: 'der', type: 'spki' });

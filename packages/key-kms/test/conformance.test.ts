@@ -11,7 +11,12 @@ beforeAll(async () => {
   kms = await startKmsLocal();
   const [key, other] = [await kms.createKey(), await kms.createKey()];
   const options = localOptions(kms);
-  subject = { name: 'aws-kms (kms-local)', recipient: new KmsRecipient(key.arn, options), identity: new KmsIdentity(key.arn, options), otherIdentity: new KmsIdentity(other.arn, options) };
+  subject = {
+    name: 'aws-kms (kms-local)',
+    recipient: new KmsRecipient(key.arn, options),
+    identity: new KmsIdentity(key.arn, options),
+    otherIdentity: new KmsIdentity(other.arn, options),
+  };
 });
 afterAll(async () => {
   await kms.close();

@@ -40,7 +40,10 @@ describe('typed errors from real SDK failures', () => {
     const endpoint = gone.endpoint;
     await gone.close();
     const error = await rejectionOf(
-      new KmsRecipient(arn, { endpoint, region: gone.region, credentials: gone.credentials, maxAttempts: 2 }).wrap(newDataKey(), newContext()),
+      new KmsRecipient(arn, { endpoint, region: gone.region, credentials: gone.credentials, maxAttempts: 2 }).wrap(
+        newDataKey(),
+        newContext(),
+      ),
     );
     expectKmsError(error, 'ERR_KMS_UNREACHABLE');
     expect(error.kmsErrorName).toBe('ECONNREFUSED');
@@ -103,7 +106,7 @@ describe('typed errors from real SDK failures', () => {
     expect(error.message).toMatch(/pending deletion/);
   });
 
-  it('wrong context and altered stanza: the container\'s ERR_AUTHENTICATION_FAILED, KMS\'s refusal as its cause', async () => {
+  it("wrong context and altered stanza: the container's ERR_AUTHENTICATION_FAILED, KMS's refusal as its cause", async () => {
     const { key, context, stanzas } = await sealed();
     const identity = new KmsIdentity(key.arn, localOptions(kms));
     const body = Uint8Array.from(stanzas[0]!.body);
@@ -130,14 +133,23 @@ describe('typed errors from real SDK failures', () => {
       { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' },
       { accessKeyId: kms.credentials.accessKeyId, secretAccessKey: 'wrong' },
     ]) {
-      expectKmsError(await rejectionOf(new KmsIdentity(key.arn, localOptions(kms, { credentials, maxAttempts: 1 })).unwrap(stanzas, context)), 'ERR_KMS_ACCESS_DENIED');
+      expectKmsError(
+        await rejectionOf(new KmsIdentity(key.arn, localOptions(kms, { credentials, maxAttempts: 1 })).unwrap(stanzas, context)),
+        'ERR_KMS_ACCESS_DENIED',
+      );
     }
   });
 
   it('no such key or alias: ERR_KMS_KEY_NOT_FOUND', async () => {
     const missing = `arn:aws:kms:${kms.region}:${kms.accountId}:key/00000000-0000-0000-0000-000000000000`;
-    expectKmsError(await rejectionOf(new KmsRecipient(missing, localOptions(kms)).wrap(newDataKey(), newContext())), 'ERR_KMS_KEY_NOT_FOUND');
-    expectKmsError(await rejectionOf(new KmsRecipient('alias/none', localOptions(kms)).wrap(newDataKey(), newContext())), 'ERR_KMS_KEY_NOT_FOUND');
+    expectKmsError(
+      await rejectionOf(new KmsRecipient(missing, localOptions(kms)).wrap(newDataKey(), newContext())),
+      'ERR_KMS_KEY_NOT_FOUND',
+    );
+    expectKmsError(
+      await rejectionOf(new KmsRecipient('alias/none', localOptions(kms)).wrap(newDataKey(), newContext())),
+      'ERR_KMS_KEY_NOT_FOUND',
+    );
   });
 
   it('no region anywhere: ERR_KMS_CONFIG', async () => {

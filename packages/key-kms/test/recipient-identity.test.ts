@@ -49,7 +49,10 @@ describe('KmsRecipient and KmsIdentity against kms-local', () => {
     const context = newContext();
     const dataKey = newDataKey();
     const byAlias = await new KmsRecipient('alias/ri-models', localOptions(kms)).wrap(dataKey, context);
-    const byAliasArn = await new KmsRecipient(`arn:aws:kms:${kms.region}:${kms.accountId}:alias/ri-models`, localOptions(kms)).wrap(dataKey, context);
+    const byAliasArn = await new KmsRecipient(`arn:aws:kms:${kms.region}:${kms.accountId}:alias/ri-models`, localOptions(kms)).wrap(
+      dataKey,
+      context,
+    );
     const byId = await new KmsRecipient(key.keyId, localOptions(kms)).wrap(dataKey, context);
     for (const stanzas of [byAlias, byAliasArn, byId]) expect(stanzas[0]?.args).toEqual([key.arn]);
 
@@ -83,7 +86,7 @@ describe('KmsRecipient and KmsIdentity against kms-local', () => {
     expect(await new KmsIdentity('alias/ri-no-such-alias', localOptions(kms)).unwrap(stanzas, context)).toBeNull();
   });
 
-  it('pins KeyId: a stanza that names one key but holds another key\'s ciphertext is refused by KMS', async () => {
+  it("pins KeyId: a stanza that names one key but holds another key's ciphertext is refused by KMS", async () => {
     const [named, actual] = [await kms.createKey(), await kms.createKey()];
     const context = newContext();
     const [real] = await new KmsRecipient(actual.arn, localOptions(kms)).wrap(newDataKey(), context);
@@ -105,13 +108,23 @@ describe('KmsRecipient and KmsIdentity against kms-local', () => {
       ...(await new KmsRecipient(west.arn, options).wrap(dataKey, context)),
     ];
     expect(stanzas.map((s) => s.args[0])).toEqual([east.arn, west.arn]);
-    expect(kms.requests.filter((r) => r.operation === 'Encrypt').slice(-2).map((r) => r.region)).toEqual(['us-east-1', 'eu-west-1']);
+    expect(
+      kms.requests
+        .filter((r) => r.operation === 'Encrypt')
+        .slice(-2)
+        .map((r) => r.region),
+    ).toEqual(['us-east-1', 'eu-west-1']);
 
     const both = new KmsIdentity([east.arn, west.arn], options);
     // Keys are tried in the order of their ARNs (not of the stanzas): eu-west-1 first.
     await kms.disableKey(west.arn);
     expect(await both.unwrap([...stanzas].reverse(), context)).toEqual(dataKey);
-    expect(kms.requests.filter((r) => r.operation === 'Decrypt').slice(-2).map((r) => [r.region, r.status])).toEqual([
+    expect(
+      kms.requests
+        .filter((r) => r.operation === 'Decrypt')
+        .slice(-2)
+        .map((r) => [r.region, r.status]),
+    ).toEqual([
       ['eu-west-1', 400],
       ['us-east-1', 200],
     ]);
@@ -120,7 +133,7 @@ describe('KmsRecipient and KmsIdentity against kms-local', () => {
     expect((await rejectionOf(both.unwrap(stanzas, context))).code).toBe('ERR_KMS_KEY_DISABLED');
   });
 
-  it('uses a caller\'s KMSClient, or a per-region client function', async () => {
+  it("uses a caller's KMSClient, or a per-region client function", async () => {
     const key = await kms.createKey();
     const client = sdkClient(kms);
     const context = newContext();
@@ -162,7 +175,9 @@ describe('KmsDiscoveryIdentity', () => {
     const stanzas = await new KmsRecipient(key.arn, localOptions(kms, { region: undefined })).wrap(dataKey, context);
     const options = localOptions(kms, { region: undefined });
 
-    expect(await new KmsDiscoveryIdentity({ accountIds: [kms.accountId], regions: ['eu-west-1'] }, options).unwrap(stanzas, context)).toEqual(dataKey);
+    expect(
+      await new KmsDiscoveryIdentity({ accountIds: [kms.accountId], regions: ['eu-west-1'] }, options).unwrap(stanzas, context),
+    ).toEqual(dataKey);
     expect(await new KmsDiscoveryIdentity({}, options).unwrap(stanzas, context)).toEqual(dataKey);
 
     const before = decryptCount();
@@ -172,8 +187,11 @@ describe('KmsDiscoveryIdentity', () => {
     expect(decryptCount()).toBe(before);
   });
 
-  it('opens stanzas of another account when that account\'s key policy allows the caller', async () => {
-    const foreign = await kms.createKey({ accountId: OTHER_ACCOUNT.accountId, allowedPrincipals: [kms.credentials.accessKeyId, OTHER_ACCOUNT.accessKeyId] });
+  it("opens stanzas of another account when that account's key policy allows the caller", async () => {
+    const foreign = await kms.createKey({
+      accountId: OTHER_ACCOUNT.accountId,
+      allowedPrincipals: [kms.credentials.accessKeyId, OTHER_ACCOUNT.accessKeyId],
+    });
     const context = newContext();
     const dataKey = newDataKey();
     const stanzas = await new KmsRecipient(foreign.arn, localOptions(kms, { credentials: OTHER_ACCOUNT })).wrap(dataKey, context);
@@ -195,7 +213,11 @@ describe('one attempt per key (issue 10 item 11)', () => {
     const key = await kms.createKey();
     const context = newContext();
     const before = decryptCount();
-    for (const identity of [new KmsIdentity(key.arn, localOptions(kms)), new KmsIdentity(key.keyId, localOptions(kms)), new KmsDiscoveryIdentity({}, localOptions(kms))]) {
+    for (const identity of [
+      new KmsIdentity(key.arn, localOptions(kms)),
+      new KmsIdentity(key.keyId, localOptions(kms)),
+      new KmsDiscoveryIdentity({}, localOptions(kms)),
+    ]) {
       const error = await rejectionOf(identity.unwrap(forged(key.arn), context));
       expect(error.code).toBe('ERR_MALFORMED_HEADER');
       expect(error.message).toMatch(/63 recipient stanzas .*same key/);

@@ -48,10 +48,18 @@ describe('with @ovseal/container', () => {
       const sealed = await sealToBuffer({
         entries: [{ name: 'model.onnx', role: 'onnx', data: model }],
         metadata: { name: 'classifier', version: '7' },
-        recipients: [kmsRecipientFromUri(`aws-kms:${east.arn}`, options), kmsRecipientFromUri('aws-kms:alias/models?region=eu-west-1', options)],
+        recipients: [
+          kmsRecipientFromUri(`aws-kms:${east.arn}`, options),
+          kmsRecipientFromUri('aws-kms:alias/models?region=eu-west-1', options),
+        ],
       });
 
-      for (const uri of [`aws-kms:${east.arn}`, `aws-kms:${west.arn}`, 'aws-kms:alias/models?region=eu-west-1', `aws-kms:discovery?account=${kms.accountId}`]) {
+      for (const uri of [
+        `aws-kms:${east.arn}`,
+        `aws-kms:${west.arn}`,
+        'aws-kms:alias/models?region=eu-west-1',
+        `aws-kms:discovery?account=${kms.accountId}`,
+      ]) {
         const opened = await open(sealed, { identities: [kmsIdentityFromUri(uri, options)] });
         expect(opened.info.recipients.map((r) => r.type)).toEqual(['aws-kms', 'aws-kms']);
         expect(opened.get('model.onnx')).toEqual(model);

@@ -47,7 +47,10 @@ describe('KmsSigner against kms-local', () => {
     expect(result.signature).toMatchObject({ algorithm: 'ecdsa-p256', keyId: info.signature!.keyId });
 
     const second = await kms.createKey();
-    await rewrap(output, { identities: [new KmsIdentity(wrapping.arn, localOptions(kms))], add: [new KmsRecipient(second.arn, localOptions(kms))] });
+    await rewrap(output, {
+      identities: [new KmsIdentity(wrapping.arn, localOptions(kms))],
+      add: [new KmsRecipient(second.arn, localOptions(kms))],
+    });
     expect((await inspect(output)).recipients).toHaveLength(2);
     expect((await verify(output, { trust: { publicKeys: [exported] } })).signature?.keyId).toBe(info.signature!.keyId);
     await signer.close();
@@ -83,7 +86,9 @@ describe('KmsSigner against kms-local', () => {
     const out = join(dir, 'disabled');
     await import('node:fs/promises').then((fs) => fs.mkdir(out));
     const recipient = new KmsRecipient(symmetric.arn, localOptions(kms));
-    const failure = await rejectionOf(seal({ output: join(out, 'm.ovseal'), entries: entries(), metadata, recipients: [recipient], signer }));
+    const failure = await rejectionOf(
+      seal({ output: join(out, 'm.ovseal'), entries: entries(), metadata, recipients: [recipient], signer }),
+    );
     expect(failure).toBeInstanceOf(KmsError);
     expect(failure.code).toBe('ERR_KMS_KEY_DISABLED');
     expect(await readdir(out)).toEqual([]);

@@ -16,7 +16,14 @@ const ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234
 
 describe('KMS URIs', () => {
   it('parses key ARNs, alias ARNs, alias names and key ids', () => {
-    for (const uri of [`aws-kms:${ARN}`, 'aws-kms:arn:aws:kms:eu-west-1:111122223333:alias/models', 'aws-kms:alias/models', 'aws-kms:alias/team/models?region=eu-west-1', 'aws-kms:1234abcd-12ab-34cd-56ef-1234567890ab', 'aws-kms:mrk-1234abcd12ab34cd56ef1234567890ab']) {
+    for (const uri of [
+      `aws-kms:${ARN}`,
+      'aws-kms:arn:aws:kms:eu-west-1:111122223333:alias/models',
+      'aws-kms:alias/models',
+      'aws-kms:alias/team/models?region=eu-west-1',
+      'aws-kms:1234abcd-12ab-34cd-56ef-1234567890ab',
+      'aws-kms:mrk-1234abcd12ab34cd56ef1234567890ab',
+    ]) {
       expect(kmsRecipientFromUri(uri)).toBeInstanceOf(KmsRecipient);
       expect(kmsIdentityFromUri(uri)).toBeInstanceOf(KmsIdentity);
     }
@@ -32,8 +39,18 @@ describe('KMS URIs', () => {
   });
 
   it('rejects malformed URIs with ERR_INVALID_ARGUMENT and a hint', () => {
-    for (const uri of ['kms:alias/x', 'aws-kms:', 'aws-kms:not a key', 'aws-kms:alias/x?profile=p', `aws-kms:${ARN}?region=us-east-1`, 'aws-kms:discovery?account=12', 'aws-kms:arn:aws:s3:::bucket']) {
-      expect(() => kmsIdentityFromUri(uri), uri).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', hint: expect.any(String) }));
+    for (const uri of [
+      'kms:alias/x',
+      'aws-kms:',
+      'aws-kms:not a key',
+      'aws-kms:alias/x?profile=p',
+      `aws-kms:${ARN}?region=us-east-1`,
+      'aws-kms:discovery?account=12',
+      'aws-kms:arn:aws:s3:::bucket',
+    ]) {
+      expect(() => kmsIdentityFromUri(uri), uri).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', hint: expect.any(String) }),
+      );
     }
   });
 

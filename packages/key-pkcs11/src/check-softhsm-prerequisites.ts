@@ -54,10 +54,10 @@ export function findSoftHsmModule(): string | undefined {
  */
 export function checkSoftHsmPrerequisites(path = process.env['PATH'] ?? ''): SoftHsmPrerequisites {
   const modulePath = findSoftHsmModule();
-  const missing = [
-    ...['softhsm2-util', 'pkcs11-tool'].filter((tool) => !onPath(tool, path)),
-    ...(modulePath ? [] : ['libsofthsm2.so']),
-  ];
-  const message = missing.length === 0 ? 'SoftHSM2 and pkcs11-tool are installed' : `SoftHSM2 and OpenSC's pkcs11-tool are needed (missing: ${missing.join(', ')}); install them with: ${SOFTHSM_INSTALL_LINE}`;
+  const missing = [...['softhsm2-util', 'pkcs11-tool'].filter((tool) => !onPath(tool, path)), ...(modulePath ? [] : ['libsofthsm2.so'])];
+  const message =
+    missing.length === 0
+      ? 'SoftHSM2 and pkcs11-tool are installed'
+      : `SoftHSM2 and OpenSC's pkcs11-tool are needed (missing: ${missing.join(', ')}); install them with: ${SOFTHSM_INSTALL_LINE}`;
   return { ok: missing.length === 0, modulePath, missing, message };
 }

@@ -40,7 +40,10 @@ export interface SoftHsmToken {
 function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Pkcs11Error('ERR_PKCS11_FAILED', `${file} ${args.join(' ')} failed: ${stderr.trim() || error.message}`, { cause: error }));
+      if (error)
+        reject(
+          new Pkcs11Error('ERR_PKCS11_FAILED', `${file} ${args.join(' ')} failed: ${stderr.trim() || error.message}`, { cause: error }),
+        );
       else resolve(stdout);
     });
   });
@@ -77,7 +80,11 @@ export async function createSoftHsmToken(options: SoftHsmTokenOptions = {}): Pro
   const childEnv = { ...process.env, ...env };
   try {
     await mkdir(join(directory, 'tokens'), { recursive: true, mode: 0o700 });
-    await writeFile(configFile, `directories.tokendir = ${join(directory, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`, { mode: 0o600 });
+    await writeFile(
+      configFile,
+      `directories.tokendir = ${join(directory, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+      { mode: 0o600 },
+    );
     await writeFile(pinFile, `${pin}\n`, { mode: 0o600 });
     await run('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin], childEnv);
   } catch (error) {
@@ -94,7 +101,9 @@ export async function createSoftHsmToken(options: SoftHsmTokenOptions = {}): Pro
     pinFile,
     env,
     uri(attributes = {}) {
-      const path = Object.entries({ token: label, ...attributes }).map(([name, value]) => `${name}=${name === 'id' ? value : encode(value)}`);
+      const path = Object.entries({ token: label, ...attributes }).map(
+        ([name, value]) => `${name}=${name === 'id' ? value : encode(value)}`,
+      );
       return `pkcs11:${path.join(';')}?module-path=${modulePath}&pin-source=file:${pinFile}`;
     },
     pkcs11Tool(args) {

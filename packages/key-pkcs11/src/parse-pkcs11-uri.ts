@@ -102,7 +102,14 @@ function assign(uri: string, out: Record<string, unknown>, name: string, field: 
   }
 }
 
-function attributes(uri: string, part: string, separator: string, known: Record<string, keyof Pkcs11Uri>, out: Record<string, unknown>, where: string): void {
+function attributes(
+  uri: string,
+  part: string,
+  separator: string,
+  known: Record<string, keyof Pkcs11Uri>,
+  out: Record<string, unknown>,
+  where: string,
+): void {
   if (part === '') return;
   for (const item of part.split(separator)) {
     const equals = item.indexOf('=');

@@ -90,9 +90,13 @@ export class Pkcs11Identity implements Identity {
     const keys = findKeys(api, session, this.#uri, [CKO_SECRET_KEY, CKO_PRIVATE_KEY]).filter((key) => wrapKindOf(key) !== undefined);
     const namesOne = this.#uri.object !== undefined || this.#uri.id !== undefined;
     if (keys.length === 0 && namesOne) {
-      throw new Pkcs11Error('ERR_PKCS11_OBJECT_NOT_FOUND', `no AES secret key or RSA private key matches ${describeQuery(this.#uri)} in ${token.description}`, {
-        hint: 'the key may have been deleted; list the keys with `pkcs11-tool --module MODULE --login --list-objects`',
-      });
+      throw new Pkcs11Error(
+        'ERR_PKCS11_OBJECT_NOT_FOUND',
+        `no AES secret key or RSA private key matches ${describeQuery(this.#uri)} in ${token.description}`,
+        {
+          hint: 'the key may have been deleted; list the keys with `pkcs11-tool --module MODULE --login --list-objects`',
+        },
+      );
     }
     const candidates: Candidate[] = [];
     for (const key of keys) {
@@ -100,7 +104,10 @@ export class Pkcs11Identity implements Identity {
       let keyId = this.#ids.get(cacheKey);
       if (keyId === undefined) {
         try {
-          keyId = wrapKindOf(key) === 'aes-kwp' ? await aesKekId(api, session, kwpMechanism(api, token.slot), key.handle) : rsaKekId(api, session, key.handle);
+          keyId =
+            wrapKindOf(key) === 'aes-kwp'
+              ? await aesKekId(api, session, kwpMechanism(api, token.slot), key.handle)
+              : rsaKekId(api, session, key.handle);
         } catch (error) {
           // A key that cannot wrap (no CKA_WRAP, another wrap variant) is not one of ours, unless it is the one named.
           if (namesOne) throw toPkcs11Error(error, 'C_WrapKey', `${describeKey(key)} in ${token.description}`);
@@ -113,7 +120,14 @@ export class Pkcs11Identity implements Identity {
     return candidates;
   }
 
-  async #unwrapOne(api: PKCS11, session: Buffer, token: TokenConnection, candidate: Candidate, stanza: Stanza, context: WrapContext): Promise<Uint8Array> {
+  async #unwrapOne(
+    api: PKCS11,
+    session: Buffer,
+    token: TokenConnection,
+    candidate: Candidate,
+    stanza: Stanza,
+    context: WrapContext,
+  ): Promise<Uint8Array> {
     const body = Buffer.from(stanza.body);
     let mechanism;
     if (stanza.type === AES_KWP_STANZA) {

@@ -49,7 +49,15 @@ export class Pkcs11Recipient implements Recipient {
   readonly #hashChosen: boolean;
   #closed = false;
 
-  private constructor(token: TokenConnection, key: FoundKey, kind: WrapKind, keyId: string, mechanism: Mechanism, oaepHash: OaepHash | undefined, hashChosen: boolean) {
+  private constructor(
+    token: TokenConnection,
+    key: FoundKey,
+    kind: WrapKind,
+    keyId: string,
+    mechanism: Mechanism,
+    oaepHash: OaepHash | undefined,
+    hashChosen: boolean,
+  ) {
     this.#token = token;
     this.#key = key;
     this.#kind = kind;
@@ -75,7 +83,15 @@ export class Pkcs11Recipient implements Recipient {
             return new Pkcs11Recipient(token, key, kind, await aesKekId(api, session, mechanism, key.handle), mechanism, undefined, false);
           }
           const hash = options.oaepHash ?? 'sha256';
-          return new Pkcs11Recipient(token, key, kind, rsaKekId(api, session, key.handle), oaepMechanism(hash), hash, options.oaepHash !== undefined);
+          return new Pkcs11Recipient(
+            token,
+            key,
+            kind,
+            rsaKekId(api, session, key.handle),
+            oaepMechanism(hash),
+            hash,
+            options.oaepHash !== undefined,
+          );
         } catch (error) {
           throw toPkcs11Error(error, 'C_WrapKey', describeKey(key));
         }

@@ -13,9 +13,13 @@ function publicHalf(api: PKCS11, session: Buffer, privateKey: FoundKey, token: s
   const pairUri: Pkcs11Uri = privateKey.id.length > 0 ? { id: privateKey.id } : { object: privateKey.label };
   const found = findKeys(api, session, pairUri, [CKO_PUBLIC_KEY]).filter((key) => key.keyType === privateKey.keyType);
   if (found.length === 0) {
-    throw new Pkcs11Error('ERR_PKCS11_OBJECT_NOT_FOUND', `${describeKey(privateKey)} in ${token} has no public key object beside it (same CKA_ID)`, {
-      hint: 'import the public key into the token with the same id (pkcs11-tool --write-object PUB.der --type pubkey --id …)',
-    });
+    throw new Pkcs11Error(
+      'ERR_PKCS11_OBJECT_NOT_FOUND',
+      `${describeKey(privateKey)} in ${token} has no public key object beside it (same CKA_ID)`,
+      {
+        hint: 'import the public key into the token with the same id (pkcs11-tool --write-object PUB.der --type pubkey --id …)',
+      },
+    );
   }
   return exactlyOne(found, pairUri, token, 'public key');
 }
@@ -58,16 +62,26 @@ export class Pkcs11Signer implements Signer {
     const token = await TokenConnection.connect(parsed, options);
     try {
       return await token.withSession((api, session) => {
-        const keys = findKeys(api, session, parsed, [CKO_PRIVATE_KEY]).filter((key) => key.keyType === CKK_EC || key.keyType === CKK_EC_EDWARDS);
+        const keys = findKeys(api, session, parsed, [CKO_PRIVATE_KEY]).filter(
+          (key) => key.keyType === CKK_EC || key.keyType === CKK_EC_EDWARDS,
+        );
         const key = exactlyOne(keys, parsed, token.description, 'EC or EdDSA private key');
         const { curve, publicKey } = ecPublicKey(api, session, publicHalf(api, session, key, token.description).handle);
-        if (!publicKey) throw new Pkcs11Error('ERR_PKCS11_KEY_UNSUITABLE', `${describeKey(key)} is on a curve publisher signatures do not use (ECDSA P-256 or Ed25519)`);
+        if (!publicKey)
+          throw new Pkcs11Error(
+            'ERR_PKCS11_KEY_UNSUITABLE',
+            `${describeKey(key)} is on a curve publisher signatures do not use (ECDSA P-256 or Ed25519)`,
+          );
         const algorithm: SignatureAlgorithm = curve === 'ed25519' ? 'ed25519' : 'ecdsa-p256';
         const mechanism = algorithm === 'ed25519' ? CKM_EDDSA : CKM_ECDSA;
         if (!api.C_GetMechanismList(token.slot).includes(mechanism)) {
-          throw new Pkcs11Error('ERR_PKCS11_KEY_UNSUITABLE', `${token.description} cannot sign with ${algorithm === 'ed25519' ? 'CKM_EDDSA' : 'CKM_ECDSA'}`, {
-            hint: algorithm === 'ed25519' ? 'use an ECDSA P-256 key on this token' : undefined,
-          });
+          throw new Pkcs11Error(
+            'ERR_PKCS11_KEY_UNSUITABLE',
+            `${token.description} cannot sign with ${algorithm === 'ed25519' ? 'CKM_EDDSA' : 'CKM_ECDSA'}`,
+            {
+              hint: algorithm === 'ed25519' ? 'use an ECDSA P-256 key on this token' : undefined,
+            },
+          );
         }
         return new Pkcs11Signer(token, key, algorithm, publicKey, alwaysAuthenticate(api, session, key.handle));
       });
@@ -111,4 +125,3 @@ export class Pkcs11Signer implements Signer {
     return this.close();
   }
 }
-

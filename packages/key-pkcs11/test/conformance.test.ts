@@ -18,8 +18,21 @@ describeHsm('PKCS#11 providers keep the provider contract (SoftHSM2)', () => {
     await token.pkcs11Tool(['--keygen', '--key-type', 'AES:32', '--label', 'kek', '--id', '01', '--usage-wrap']);
     await token.pkcs11Tool(['--keygen', '--key-type', 'AES:32', '--label', 'kek-other', '--id', '02', '--usage-wrap']);
     await token.pkcs11Tool(['--keypairgen', '--key-type', 'rsa:2048', '--label', 'rsa', '--id', '03', '--usage-wrap', '--usage-decrypt']);
-    await token.pkcs11Tool(['--keypairgen', '--key-type', 'rsa:2048', '--label', 'rsa-other', '--id', '04', '--usage-wrap', '--usage-decrypt']);
-    for (const [type, label] of [['pkcs11-aes-kwp', 'kek'], ['pkcs11-rsa-oaep', 'rsa']] as const) {
+    await token.pkcs11Tool([
+      '--keypairgen',
+      '--key-type',
+      'rsa:2048',
+      '--label',
+      'rsa-other',
+      '--id',
+      '04',
+      '--usage-wrap',
+      '--usage-decrypt',
+    ]);
+    for (const [type, label] of [
+      ['pkcs11-aes-kwp', 'kek'],
+      ['pkcs11-rsa-oaep', 'rsa'],
+    ] as const) {
       const recipient = await Pkcs11Recipient.open(token.uri({ object: label }));
       const identity = Pkcs11Identity.fromUri(token.uri({ object: label }));
       const otherIdentity = Pkcs11Identity.fromUri(token.uri({ object: `${label}-other` }));
@@ -28,7 +41,13 @@ describeHsm('PKCS#11 providers keep the provider contract (SoftHSM2)', () => {
       // container twice gives the same bytes. Data keys are random per container, and one container
       // never holds two stanzas of one key, so equal wraps reveal nothing a reader does not know.
       const deterministicWrap = type === 'pkcs11-aes-kwp' ? 'RFC 5649 key wrap inside the token' : undefined;
-      subjects.set(type, { name: `${type} (SoftHSM2)`, recipient, identity, otherIdentity, ...(deterministicWrap ? { deterministicWrap } : {}) });
+      subjects.set(type, {
+        name: `${type} (SoftHSM2)`,
+        recipient,
+        identity,
+        otherIdentity,
+        ...(deterministicWrap ? { deterministicWrap } : {}),
+      });
     }
   });
   afterAll(async () => {

@@ -34,39 +34,44 @@ describeHsm('publisher signatures made in SoftHSM', () => {
   it.each([
     ['p256', 'ecdsa-p256'],
     ['ed', 'ed25519'],
-  ] as const)('%s: seal signed in the token; verify with the exported public key and no decryption key; the signature survives rewrap', async (label, algorithm) => {
-    const signer = await Pkcs11Signer.open(token().uri({ object: label }));
-    const recipient = await Pkcs11Recipient.open(token().uri({ object: 'kek' }));
-    const identity = Pkcs11Identity.fromUri(token().uri({ object: 'kek' }));
-    try {
-      expect(signer.algorithm).toBe(algorithm);
-      const output = join(token().directory, `${label}.ovseal`);
-      const info = await seal({ output, entries: entries(), metadata, recipients: [recipient], signer });
-      expect(info.signature?.algorithm).toBe(algorithm);
-      const publicKey = await readFile(exported(`${label}.pub`));
-      const trust: TrustPolicy = { publicKeys: [publicKey.includes('-----BEGIN') ? publicKey.toString('utf8') : publicKey] };
-      const fromTool = publicKey.includes('-----BEGIN') ? createPublicKey(publicKey.toString('utf8')) : createPublicKey({ key: publicKey, format: 'der', type: 'spki' });
-      expect(signer.publicKey.export({ format: 'der', type: 'spki' })).toEqual(fromTool.export({ format: 'der', type: 'spki' }));
-      const verified = await verify(output, { trust });
-      expect(verified.signature?.keyId).toBe(info.signature?.keyId);
-      expect(verified.decrypted).toBe(false);
+  ] as const)(
+    '%s: seal signed in the token; verify with the exported public key and no decryption key; the signature survives rewrap',
+    async (label, algorithm) => {
+      const signer = await Pkcs11Signer.open(token().uri({ object: label }));
+      const recipient = await Pkcs11Recipient.open(token().uri({ object: 'kek' }));
+      const identity = Pkcs11Identity.fromUri(token().uri({ object: 'kek' }));
+      try {
+        expect(signer.algorithm).toBe(algorithm);
+        const output = join(token().directory, `${label}.ovseal`);
+        const info = await seal({ output, entries: entries(), metadata, recipients: [recipient], signer });
+        expect(info.signature?.algorithm).toBe(algorithm);
+        const publicKey = await readFile(exported(`${label}.pub`));
+        const trust: TrustPolicy = { publicKeys: [publicKey.includes('-----BEGIN') ? publicKey.toString('utf8') : publicKey] };
+        const fromTool = publicKey.includes('-----BEGIN')
+          ? createPublicKey(publicKey.toString('utf8'))
+          : createPublicKey({ key: publicKey, format: 'der', type: 'spki' });
+        expect(signer.publicKey.export({ format: 'der', type: 'spki' })).toEqual(fromTool.export({ format: 'der', type: 'spki' }));
+        const verified = await verify(output, { trust });
+        expect(verified.signature?.keyId).toBe(info.signature?.keyId);
+        expect(verified.decrypted).toBe(false);
 
-      // A rewrap changes the recipients, not the signed core.
-      await token().pkcs11Tool(['--keygen', '--key-type', 'AES:32', '--label', `second-${label}`, '--usage-wrap']);
-      const second = await Pkcs11Recipient.open(token().uri({ object: `second-${label}` }));
-      await rewrap(output, { identities: [identity], add: [second] });
-      await second.close();
-      expect((await inspect(output)).recipients).toHaveLength(2);
-      expect((await verify(output, { trust })).signature?.keyId).toBe(info.signature?.keyId);
-      const model = await open(output, { identities: [identity], trust });
-      expect(model.get('model.bin')).toEqual(new Uint8Array(20_000).fill(9));
-      model.dispose();
-    } finally {
-      await signer.close();
-      await recipient.close();
-      await identity.close();
-    }
-  });
+        // A rewrap changes the recipients, not the signed core.
+        await token().pkcs11Tool(['--keygen', '--key-type', 'AES:32', '--label', `second-${label}`, '--usage-wrap']);
+        const second = await Pkcs11Recipient.open(token().uri({ object: `second-${label}` }));
+        await rewrap(output, { identities: [identity], add: [second] });
+        await second.close();
+        expect((await inspect(output)).recipients).toHaveLength(2);
+        expect((await verify(output, { trust })).signature?.keyId).toBe(info.signature?.keyId);
+        const model = await open(output, { identities: [identity], trust });
+        expect(model.get('model.bin')).toEqual(new Uint8Array(20_000).fill(9));
+        model.dispose();
+      } finally {
+        await signer.close();
+        await recipient.close();
+        await identity.close();
+      }
+    },
+  );
 
   it('ECDSA signatures from the token are r ‖ s and verify with OpenSSL', async () => {
     const signer = await Pkcs11Signer.open(token().uri({ id: '%31' }));
@@ -85,7 +90,14 @@ describeHsm('publisher signatures made in SoftHSM', () => {
   it('a wrong PIN, a missing key, a key that cannot sign: typed errors before sealing', async () => {
     const wrongPin = exported('wrong.pin');
     await writeFile(wrongPin, '9999', { mode: 0o600 });
-    await expectCode(Pkcs11Signer.open(token().uri({ object: 'p256' }).replace(/pin-source=file:[^&]+/, `pin-source=file:${wrongPin}`)), 'ERR_PKCS11_PIN_INCORRECT');
+    await expectCode(
+      Pkcs11Signer.open(
+        token()
+          .uri({ object: 'p256' })
+          .replace(/pin-source=file:[^&]+/, `pin-source=file:${wrongPin}`),
+      ),
+      'ERR_PKCS11_PIN_INCORRECT',
+    );
     await expectCode(Pkcs11Signer.open(token().uri({ object: 'absent' })), 'ERR_PKCS11_OBJECT_NOT_FOUND');
     await expectCode(Pkcs11Signer.open(token().uri({ object: 'kek' })), 'ERR_PKCS11_OBJECT_NOT_FOUND');
     await expectCode(Pkcs11Signer.open(token().uri()), 'ERR_PKCS11_AMBIGUOUS');
@@ -100,7 +112,10 @@ describeHsm('publisher signatures made in SoftHSM', () => {
     await mkdir(dir);
     try {
       await token().pkcs11Tool(['--delete-object', '--type', 'privkey', '--id', '3d']);
-      await expectCode(seal({ output: join(dir, 'm.ovseal'), entries: entries(), metadata, recipients: [recipient], signer }), 'ERR_PKCS11_OBJECT_NOT_FOUND');
+      await expectCode(
+        seal({ output: join(dir, 'm.ovseal'), entries: entries(), metadata, recipients: [recipient], signer }),
+        'ERR_PKCS11_OBJECT_NOT_FOUND',
+      );
       expect(await readdir(dir)).toEqual([]);
     } finally {
       await signer.close();

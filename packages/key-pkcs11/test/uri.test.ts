@@ -4,7 +4,9 @@ import { parsePkcs11Uri, redactPin } from '../src/index.js';
 
 describe('pkcs11: URIs (RFC 7512)', () => {
   it('reads path and query attributes, percent-decoding values and id bytes', () => {
-    const uri = parsePkcs11Uri('pkcs11:token=My%20Token;manufacturer=SoftHSM%20project;serial=abc;model=SoftHSM%20v2;object=model-kek;id=%01%a2;type=secret-key;slot-id=42?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin');
+    const uri = parsePkcs11Uri(
+      'pkcs11:token=My%20Token;manufacturer=SoftHSM%20project;serial=abc;model=SoftHSM%20v2;object=model-kek;id=%01%a2;type=secret-key;slot-id=42?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin',
+    );
     expect(uri).toEqual({
       token: 'My Token',
       manufacturer: 'SoftHSM project',

@@ -43,15 +43,42 @@ describeHsm('pkcs11 format vectors opened inside SoftHSM', () => {
   beforeAll(async () => {
     const kek = join(token().directory, 'vector.kek');
     writeFileSync(kek, Buffer.from(oneKeyOf('pkcs11-aes-kwp').kek!, 'hex'));
-    await token().pkcs11Tool(['--write-object', kek, '--type', 'secrkey', '--key-type', 'AES:32', '--label', 'vector-kek', '--usage-wrap', '--sensitive']);
+    await token().pkcs11Tool([
+      '--write-object',
+      kek,
+      '--type',
+      'secrkey',
+      '--key-type',
+      'AES:32',
+      '--label',
+      'vector-kek',
+      '--usage-wrap',
+      '--sensitive',
+    ]);
     const rsa = join(token().directory, 'vector-rsa.der');
     writeFileSync(rsa, createPrivateKey(oneKeyOf('pkcs11-rsa-oaep').privateKeyPem!).export({ format: 'der', type: 'pkcs1' }));
-    await token().pkcs11Tool(['--write-object', rsa, '--type', 'privkey', '--label', 'vector-rsa', '--id', '99', '--usage-decrypt', '--usage-wrap']);
+    await token().pkcs11Tool([
+      '--write-object',
+      rsa,
+      '--type',
+      'privkey',
+      '--label',
+      'vector-rsa',
+      '--id',
+      '99',
+      '--usage-decrypt',
+      '--usage-wrap',
+    ]);
   });
 
   it('every vector uses the same AES key and the same RSA key (one import each)', () => {
     for (const type of Object.keys(LABELS)) {
-      const keys = new Set(vectors.flatMap((v) => v.identities).filter((i) => i.type === type).map((i) => i.kek ?? i.privateKeyPem));
+      const keys = new Set(
+        vectors
+          .flatMap((v) => v.identities)
+          .filter((i) => i.type === type)
+          .map((i) => i.kek ?? i.privateKeyPem),
+      );
       expect(keys.size).toBe(1);
     }
     expect(vectors.length).toBeGreaterThanOrEqual(9);
@@ -60,9 +87,16 @@ describeHsm('pkcs11 format vectors opened inside SoftHSM', () => {
   it.each(vectors.filter((v) => !NEEDS_OAEP_SHA256.has(v.name)).map((v) => [v.name, v] as const))('%s', async (_name, vector) => {
     const identities = vector.identities.map((identity) => Pkcs11Identity.fromUri(token().uri({ object: LABELS[identity.type]! })));
     try {
-      const outcome = await open(readFileSync(join(VECTORS, `${vector.name}.ovseal`)), { identities, now: new Date(vector.now * 1000) }).then(
+      const outcome = await open(readFileSync(join(VECTORS, `${vector.name}.ovseal`)), {
+        identities,
+        now: new Date(vector.now * 1000),
+      }).then(
         (model) => {
-          const opened = model.entries.map((e) => ({ name: e.name, role: e.role, sha256: createHash('sha256').update(e.data).digest('hex') }));
+          const opened = model.entries.map((e) => ({
+            name: e.name,
+            role: e.role,
+            sha256: createHash('sha256').update(e.data).digest('hex'),
+          }));
           model.dispose();
           return { opened };
         },

@@ -27,7 +27,19 @@ describeHsm('wrapping inside SoftHSM', () => {
     // pkcs11-tool makes the keys: a generated AES KEK, an imported one of known value, an RSA pair.
     await t.pkcs11Tool(['--keygen', '--key-type', 'AES:32', '--label', 'kek', '--id', '01', '--usage-wrap', '--sensitive']);
     await writeFile(join(t.directory, 'known.key'), kekValue);
-    await t.pkcs11Tool(['--write-object', join(t.directory, 'known.key'), '--type', 'secrkey', '--key-type', 'AES:32', '--label', 'known-kek', '--id', '0a', '--usage-wrap']);
+    await t.pkcs11Tool([
+      '--write-object',
+      join(t.directory, 'known.key'),
+      '--type',
+      'secrkey',
+      '--key-type',
+      'AES:32',
+      '--label',
+      'known-kek',
+      '--id',
+      '0a',
+      '--usage-wrap',
+    ]);
     await t.pkcs11Tool(['--keypairgen', '--key-type', 'rsa:2048', '--label', 'rsa', '--id', '02', '--usage-wrap', '--usage-decrypt']);
     await other().pkcs11Tool(['--keygen', '--key-type', 'AES:32', '--label', 'kek', '--id', '01', '--usage-wrap']);
   });
@@ -59,13 +71,18 @@ describeHsm('wrapping inside SoftHSM', () => {
       const check = createHash('sha256').update('ovseal/v1 pkcs11 kek check\n').digest();
       const wrapper = createCipheriv('id-aes256-wrap-pad', kekValue, Buffer.from('A65959A6', 'hex'));
       const wrappedCheck = Buffer.concat([wrapper.update(check), wrapper.final()]);
-      expect(stanza!.args).toEqual([createHash('sha256').update('ovseal/v1 pkcs11 kek id\n').update(wrappedCheck).digest('hex').slice(0, 16)]);
+      expect(stanza!.args).toEqual([
+        createHash('sha256').update('ovseal/v1 pkcs11 kek id\n').update(wrappedCheck).digest('hex').slice(0, 16),
+      ]);
     } finally {
       await recipient.close();
     }
   });
 
-  it.each([['kek', 'pkcs11-aes-kwp'], ['rsa', 'pkcs11-rsa-oaep']])('seal with the %s key in the token, open with it; a stanza moved to another container is refused', async (label, type) => {
+  it.each([
+    ['kek', 'pkcs11-aes-kwp'],
+    ['rsa', 'pkcs11-rsa-oaep'],
+  ])('seal with the %s key in the token, open with it; a stanza moved to another container is refused', async (label, type) => {
     const recipient = await Pkcs11Recipient.open(token().uri({ object: label }));
     const identity = Pkcs11Identity.fromUri(token().uri({ object: label }));
     try {
@@ -93,11 +110,21 @@ describeHsm('wrapping inside SoftHSM', () => {
       const key = dataKey();
       const [genuine] = await recipient.wrap(key, context);
       const forged = Array.from({ length: 62 }, (_, i) => ({ ...genuine!, body: Buffer.from(genuine!.body).fill(i + 1, 20, 21) }));
-      for (const stanzas of [[genuine!, ...forged], [...forged, genuine!]]) {
-        await expect(identity.unwrap(stanzas, context)).rejects.toMatchObject({ code: 'ERR_MALFORMED_HEADER', message: expect.stringMatching(/63 recipient stanzas .*same key/) });
+      for (const stanzas of [
+        [genuine!, ...forged],
+        [...forged, genuine!],
+      ]) {
+        await expect(identity.unwrap(stanzas, context)).rejects.toMatchObject({
+          code: 'ERR_MALFORMED_HEADER',
+          message: expect.stringMatching(/63 recipient stanzas .*same key/),
+        });
       }
       const foreign = { type: 'file', args: ['x'], body: new Uint8Array(60) };
-      for (const stanzas of [[foreign, genuine!], [genuine!, foreign]]) expect(Buffer.from((await identity.unwrap(stanzas, context))!)).toEqual(key);
+      for (const stanzas of [
+        [foreign, genuine!],
+        [genuine!, foreign],
+      ])
+        expect(Buffer.from((await identity.unwrap(stanzas, context))!)).toEqual(key);
     } finally {
       await recipient.close();
       await identity.close();
@@ -124,7 +151,10 @@ describeHsm('wrapping inside SoftHSM', () => {
   });
 
   it('a whole container: sealed to two tokens, opened by either, survives a rewrap that removes one', async () => {
-    const recipients = [await Pkcs11Recipient.open(token().uri({ object: 'kek' })), await Pkcs11Recipient.open(other().uri({ object: 'kek' }))];
+    const recipients = [
+      await Pkcs11Recipient.open(token().uri({ object: 'kek' })),
+      await Pkcs11Recipient.open(other().uri({ object: 'kek' })),
+    ];
     const mine = Pkcs11Identity.fromUri(token().uri({ object: 'kek' }));
     const theirs = Pkcs11Identity.fromUri(other().uri());
     try {
@@ -153,10 +183,20 @@ describeHsm('wrapping inside SoftHSM', () => {
     const error = await expectCode(Pkcs11Recipient.open(withPin(token().uri({ object: 'kek' }), wrongPin)), 'ERR_PKCS11_PIN_INCORRECT');
     expect(error).toBeInstanceOf(Pkcs11Error);
     expect((error as Pkcs11Error).ckr).toBe('CKR_PIN_INCORRECT');
-    await expectCode(Pkcs11Recipient.open(token().uri({ object: 'kek' }).replace('token=ovseal', 'token=absent')), 'ERR_PKCS11_TOKEN_NOT_FOUND');
+    await expectCode(
+      Pkcs11Recipient.open(token().uri({ object: 'kek' }).replace('token=ovseal', 'token=absent')),
+      'ERR_PKCS11_TOKEN_NOT_FOUND',
+    );
     await expectCode(Pkcs11Recipient.open(token().uri({ object: 'nope' })), 'ERR_PKCS11_OBJECT_NOT_FOUND');
     await expectCode(Pkcs11Recipient.open(token().uri()), 'ERR_PKCS11_AMBIGUOUS');
-    await expectCode(Pkcs11Recipient.open(token().uri({ object: 'kek' }).replace(/&pin-source=[^&]+/, '')), 'ERR_PKCS11_PIN_REQUIRED');
+    await expectCode(
+      Pkcs11Recipient.open(
+        token()
+          .uri({ object: 'kek' })
+          .replace(/&pin-source=[^&]+/, ''),
+      ),
+      'ERR_PKCS11_PIN_REQUIRED',
+    );
     await chmod(wrongPin, 0o644);
     await expectCode(Pkcs11Recipient.open(withPin(token().uri({ object: 'kek' }), wrongPin)), 'ERR_INVALID_ARGUMENT');
 
@@ -168,11 +208,17 @@ describeHsm('wrapping inside SoftHSM', () => {
     for (const pinFile of [join(token().directory, 'missing.pin'), wrongPin]) {
       const identity = Pkcs11Identity.fromUri(withPin(token().uri({ object: 'kek' }), pinFile));
       try {
-        await expectCode(open(output, { identities: [identity] }), pinFile === wrongPin ? 'ERR_PKCS11_PIN_INCORRECT' : 'ERR_INVALID_ARGUMENT');
+        await expectCode(
+          open(output, { identities: [identity] }),
+          pinFile === wrongPin ? 'ERR_PKCS11_PIN_INCORRECT' : 'ERR_INVALID_ARGUMENT',
+        );
         // Also while another handle of this process holds the login: the PIN is still checked.
         const holder = await Pkcs11Recipient.open(token().uri({ object: 'kek' }));
         try {
-          await expectCode(open(output, { identities: [identity] }), pinFile === wrongPin ? 'ERR_PKCS11_PIN_INCORRECT' : 'ERR_INVALID_ARGUMENT');
+          await expectCode(
+            open(output, { identities: [identity] }),
+            pinFile === wrongPin ? 'ERR_PKCS11_PIN_INCORRECT' : 'ERR_INVALID_ARGUMENT',
+          );
         } finally {
           await holder.close();
         }
@@ -184,7 +230,9 @@ describeHsm('wrapping inside SoftHSM', () => {
     const sealDir = join(token().directory, 'nothing');
     await mkdir(sealDir);
     await expectCode(
-      Pkcs11Recipient.open(withPin(token().uri({ object: 'kek' }), wrongPin)).then((r) => seal({ output: join(sealDir, 'x.ovseal'), entries: entries(), metadata, recipients: [r] })),
+      Pkcs11Recipient.open(withPin(token().uri({ object: 'kek' }), wrongPin)).then((r) =>
+        seal({ output: join(sealDir, 'x.ovseal'), entries: entries(), metadata, recipients: [r] }),
+      ),
       'ERR_PKCS11_PIN_INCORRECT',
     );
     expect(await readdir(sealDir)).toEqual([]);
@@ -233,8 +281,14 @@ describeHsm('wrapping inside SoftHSM', () => {
 
   it('a token whose user PIN was never set (locked for users): ERR_PKCS11_TOKEN_LOCKED', async () => {
     // pkcs11-tool initialises a fresh slot with an SO PIN only; SoftHSM then refuses user logins.
-    execFileSync('pkcs11-tool', ['--module', token().modulePath, '--slot-index', '2', '--init-token', '--label', 'locked', '--so-pin', '5678'], { env: { ...process.env, ...token().env }, stdio: 'pipe' });
-    await expectCode(Pkcs11Recipient.open(token().uri({ object: 'kek' }).replace('token=ovseal', 'token=locked')), 'ERR_PKCS11_TOKEN_LOCKED');
+    execFileSync(
+      'pkcs11-tool',
+      ['--module', token().modulePath, '--slot-index', '2', '--init-token', '--label', 'locked', '--so-pin', '5678'],
+      { env: { ...process.env, ...token().env }, stdio: 'pipe' },
+    );
+    await expectCode(
+      Pkcs11Recipient.open(token().uri({ object: 'kek' }).replace('token=ovseal', 'token=locked')),
+      'ERR_PKCS11_TOKEN_LOCKED',
+    );
   });
 });
-

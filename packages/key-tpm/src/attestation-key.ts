@@ -72,14 +72,34 @@ export class AttestationKey {
   /** TPM2_Quote over `pcrs` (one bank, `sha256:0,7`) with `qualifyingData` (the verifier's nonce, at most 64 bytes). */
   quote(pcrs: string, qualifyingData: Uint8Array): Promise<TpmQuote> {
     const selection = formatPcrSelection(parsePcrSelection(pcrs));
-    if (qualifyingData.length > MAX_QUALIFYING_DATA) throw new InvalidArgumentError(`qualifying data holds at most ${MAX_QUALIFYING_DATA} bytes`);
+    if (qualifyingData.length > MAX_QUALIFYING_DATA)
+      throw new InvalidArgumentError(`qualifying data holds at most ${MAX_QUALIFYING_DATA} bytes`);
     const hash = hashOfAlg(this.public.scheme.hash)!.name;
     const tools = this.#tools;
     return tools.exclusive(() =>
       withTempDir(async (dir) => {
-        const args = ['-c', this.handle, '-l', selection, '-q', Buffer.from(qualifyingData).toString('hex'), '-g', hash, '-m', 'quote.msg', '-s', 'quote.sig', '-o', 'quote.pcrs', '-F', 'values'];
+        const args = [
+          '-c',
+          this.handle,
+          '-l',
+          selection,
+          '-q',
+          Buffer.from(qualifyingData).toString('hex'),
+          '-g',
+          hash,
+          '-m',
+          'quote.msg',
+          '-s',
+          'quote.sig',
+          '-o',
+          'quote.pcrs',
+          '-F',
+          'values',
+        ];
         (await tools.run('quote', args, { cwd: dir })).fill(0);
-        const [attest, signature, pcrValues] = await Promise.all(['quote.msg', 'quote.sig', 'quote.pcrs'].map((file) => readFile(join(dir, file))));
+        const [attest, signature, pcrValues] = await Promise.all(
+          ['quote.msg', 'quote.sig', 'quote.pcrs'].map((file) => readFile(join(dir, file))),
+        );
         return { pcrs: selection, attest: attest!, signature: signature!, pcrValues: pcrValues! };
       }),
     );
@@ -105,7 +125,11 @@ export class AttestationKey {
           }
           const auth = policy ? ['-P', 'session:session.ctx'] : [];
           return await withSecretPipe(tools.tpmKey, async (fd3) => {
-            const stdout = await tools.run('activatecredential', ['-c', this.handle, '-C', ek, '-i', 'credential.bin', '-o', SECRET_PIPE_PATH, ...auth], { cwd: dir, fd3 });
+            const stdout = await tools.run(
+              'activatecredential',
+              ['-c', this.handle, '-C', ek, '-i', 'credential.bin', '-o', SECRET_PIPE_PATH, ...auth],
+              { cwd: dir, fd3 },
+            );
             stdout.fill(0); // it prints the secret in hex too
           });
         } finally {

@@ -11,7 +11,21 @@ export interface SwtpmPrerequisites {
 }
 
 export const SWTPM_INSTALL_LINE = 'sudo apt-get install swtpm swtpm-tools tpm2-tools';
-const NEEDED = ['swtpm', 'swtpm_setup', 'swtpm_localca', 'tpm2_quote', 'tpm2_activatecredential', 'tpm2_createprimary', 'tpm2_create', 'tpm2_load', 'tpm2_unseal', 'tpm2_ecdhzgen', 'tpm2_rsadecrypt', 'tpm2_flushcontext', 'mkfifo'];
+const NEEDED = [
+  'swtpm',
+  'swtpm_setup',
+  'swtpm_localca',
+  'tpm2_quote',
+  'tpm2_activatecredential',
+  'tpm2_createprimary',
+  'tpm2_create',
+  'tpm2_load',
+  'tpm2_unseal',
+  'tpm2_ecdhzgen',
+  'tpm2_rsadecrypt',
+  'tpm2_flushcontext',
+  'mkfifo',
+];
 
 function onPath(name: string, path: string): boolean {
   return path.split(delimiter).some((dir) => {
@@ -36,6 +50,9 @@ function onPath(name: string, path: string): boolean {
  */
 export function checkSwtpmPrerequisites(path = process.env['PATH'] ?? ''): SwtpmPrerequisites {
   const missing = NEEDED.filter((name) => !onPath(name, path));
-  const message = missing.length === 0 ? 'swtpm and tpm2-tools are installed' : `swtpm and tpm2-tools are needed (missing: ${missing.join(', ')}); install them with: ${SWTPM_INSTALL_LINE}`;
+  const message =
+    missing.length === 0
+      ? 'swtpm and tpm2-tools are installed'
+      : `swtpm and tpm2-tools are needed (missing: ${missing.join(', ')}); install them with: ${SWTPM_INSTALL_LINE}`;
   return { ok: missing.length === 0, missing, message };
 }

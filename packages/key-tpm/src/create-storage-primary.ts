@@ -33,7 +33,11 @@ export async function createStoragePrimary(options: CreateStoragePrimaryOptions 
     withTempDir(async (dir) => {
       await freePersistentHandle(tools, handle, options.replace === true, dir);
       try {
-        await tools.run('createprimary', ['-C', 'o', '-g', 'sha256', '-G', PRIMARY_ALGORITHM, '-a', PRIMARY_ATTRIBUTES, '-c', 'primary.ctx', '-o', 'primary.pub', '-Q'], { cwd: dir });
+        await tools.run(
+          'createprimary',
+          ['-C', 'o', '-g', 'sha256', '-G', PRIMARY_ALGORITHM, '-a', PRIMARY_ATTRIBUTES, '-c', 'primary.ctx', '-o', 'primary.pub', '-Q'],
+          { cwd: dir },
+        );
         await tools.run('evictcontrol', ['-C', 'o', '-c', 'primary.ctx', handle], { cwd: dir });
       } finally {
         await tools.flushTransient(dir);

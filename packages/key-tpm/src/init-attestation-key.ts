@@ -55,7 +55,9 @@ export async function initAttestationKey(options: InitAttestationKeyOptions = {}
       await ensureEndorsementKey(tools, ekHandle, dir);
       await freePersistentHandle(tools, handle, options.replace === true, dir);
       try {
-        await tools.run('createprimary', ['-C', 'e', '-g', 'sha256', '-G', AK_ALGORITHM, '-a', AK_ATTRIBUTES, '-c', 'ak.ctx', '-Q'], { cwd: dir });
+        await tools.run('createprimary', ['-C', 'e', '-g', 'sha256', '-G', AK_ALGORITHM, '-a', AK_ATTRIBUTES, '-c', 'ak.ctx', '-Q'], {
+          cwd: dir,
+        });
         await tools.run('evictcontrol', ['-C', 'o', '-c', 'ak.ctx', handle], { cwd: dir });
       } finally {
         await tools.flushTransient(dir);

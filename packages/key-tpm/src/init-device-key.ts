@@ -61,9 +61,14 @@ function algorithmFor(type: DeviceKeyType, rsaBits: number): string {
 
 async function prepareKeyDir(dir: string, replace: boolean): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const exists = await stat(join(dir, KEY_DIR_FILES.metadata)).then(() => true, () => false);
+  const exists = await stat(join(dir, KEY_DIR_FILES.metadata)).then(
+    () => true,
+    () => false,
+  );
   if (exists && !replace) {
-    throw new InvalidArgumentError(`${dir} already holds a device key`, { hint: 'choose another directory, or replace the key (the old one is lost)' });
+    throw new InvalidArgumentError(`${dir} already holds a device key`, {
+      hint: 'choose another directory, or replace the key (the old one is lost)',
+    });
   }
 }
 
@@ -104,7 +109,17 @@ export async function initDeviceKey(options: InitDeviceKeyOptions = {}): Promise
       try {
         return await withParent(tools, parent, dir, async (prepared) => {
           const policy = pcrs ? ['-L', (await currentPcrPolicy(tools, pcrs, dir)).toString('hex')] : [];
-          const create = ['-C', prepared.arg, '-g', 'sha256', '-G', algorithmFor(type, rsaBits), '-a', attributesFor(pcrs !== undefined), ...policy];
+          const create = [
+            '-C',
+            prepared.arg,
+            '-g',
+            'sha256',
+            '-G',
+            algorithmFor(type, rsaBits),
+            '-a',
+            attributesFor(pcrs !== undefined),
+            ...policy,
+          ];
           await tools.run('create', [...create, '-u', 'device.pub', '-r', 'device.priv', '-Q'], { cwd: dir });
           if (handle !== undefined) {
             // Three transient slots without a resource manager: flush the parent copy create left first.
@@ -113,7 +128,10 @@ export async function initDeviceKey(options: InitDeviceKeyOptions = {}): Promise
             await tools.run('evictcontrol', ['-C', 'o', '-c', 'device.ctx', handle], { cwd: dir });
           } else {
             const [pub, priv] = await Promise.all([readFile(join(dir, 'device.pub')), readFile(join(dir, 'device.priv'))]);
-            await Promise.all([writeFile(join(keyDir!, KEY_DIR_FILES.publicArea), pub, { mode: 0o600 }), writeFile(join(keyDir!, KEY_DIR_FILES.privateArea), priv, { mode: 0o600 })]);
+            await Promise.all([
+              writeFile(join(keyDir!, KEY_DIR_FILES.publicArea), pub, { mode: 0o600 }),
+              writeFile(join(keyDir!, KEY_DIR_FILES.privateArea), priv, { mode: 0o600 }),
+            ]);
           }
           return readFile(join(dir, 'device.pub'));
         });

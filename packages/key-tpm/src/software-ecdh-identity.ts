@@ -1,5 +1,12 @@
 import { createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
-import { AuthenticationFailedError, InvalidArgumentError, unwrapMatching, type Identity, type Stanza, type WrapContext } from '@ovseal/container';
+import {
+  AuthenticationFailedError,
+  InvalidArgumentError,
+  unwrapMatching,
+  type Identity,
+  type Stanza,
+  type WrapContext,
+} from '@ovseal/container';
 import { ECDH_STANZA_TYPE, keyOfPoint, openEcdh, parseEcdhBody } from './lib/ecdh-wire.js';
 import { keyIdOf, pemOf } from './lib/public-key.js';
 
@@ -24,7 +31,11 @@ export class SoftwareEcdhIdentity implements Identity {
   readonly #publicKey: KeyObject;
 
   constructor(privateKey: KeyObject) {
-    if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    if (
+      privateKey.type !== 'private' ||
+      privateKey.asymmetricKeyType !== 'ec' ||
+      privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+    ) {
       throw new InvalidArgumentError('a software tpm-ecdh identity needs an EC P-256 private key');
     }
     this.#privateKey = privateKey;

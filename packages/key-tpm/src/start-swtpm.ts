@@ -111,11 +111,16 @@ class Swtpm implements SwtpmInstance {
 
   async #tryStart(port: number): Promise<'ready' | string> {
     const args = [
-      'socket', '--tpm2',
-      '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
-      '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
-      '--tpmstate', `dir=${this.stateDir}`,
-      '--flags', 'not-need-init,startup-clear',
+      'socket',
+      '--tpm2',
+      '--server',
+      `type=tcp,port=${port},bindaddr=127.0.0.1`,
+      '--ctrl',
+      `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
+      '--tpmstate',
+      `dir=${this.stateDir}`,
+      '--flags',
+      'not-need-init,startup-clear',
     ];
     const child = spawn('swtpm', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -126,7 +131,8 @@ class Swtpm implements SwtpmInstance {
       child.once('error', resolve);
     });
     if (spawned) {
-      if (spawned.code === 'ENOENT') throw new TpmError('ERR_TPM_TOOLS_MISSING', 'swtpm was not found on the PATH', { hint: `install it: ${SWTPM_INSTALL_LINE}` });
+      if (spawned.code === 'ENOENT')
+        throw new TpmError('ERR_TPM_TOOLS_MISSING', 'swtpm was not found on the PATH', { hint: `install it: ${SWTPM_INSTALL_LINE}` });
       throw new TpmError('ERR_TPM_COMMAND', `cannot run swtpm: ${spawned.message}`, { cause: spawned });
     }
     child.once('exit', (code, signal) => (exited = `swtpm exited (${signal ?? code}): ${stderr.trim() || 'no output'}`));

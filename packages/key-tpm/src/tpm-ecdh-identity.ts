@@ -71,7 +71,10 @@ export class TpmEcdhIdentity implements Identity {
     return device.use(true, async (keyArg, dir) => {
       await writeFile(join(dir, 'peer.point'), eccPointFile(point));
       const output = await withSecretPipe(device.tools.tpmKey, (fd3) =>
-        device.tools.run('ecdhzgen', ['-c', keyArg, ...device.authArgs(), '-u', 'peer.point', '-o', SECRET_PIPE_PATH, '-Q'], { cwd: dir, fd3 }),
+        device.tools.run('ecdhzgen', ['-c', keyArg, ...device.authArgs(), '-u', 'peer.point', '-o', SECRET_PIPE_PATH, '-Q'], {
+          cwd: dir,
+          fd3,
+        }),
       );
       try {
         return sharedXFromTpm(output);

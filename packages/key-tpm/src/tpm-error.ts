@@ -44,11 +44,7 @@ export class TpmError extends OvsealError {
   readonly tool?: string;
   readonly responseCode?: number;
 
-  constructor(
-    code: TpmErrorCode,
-    message: string,
-    options?: { cause?: unknown; hint?: string; tool?: string; responseCode?: number },
-  ) {
+  constructor(code: TpmErrorCode, message: string, options?: { cause?: unknown; hint?: string; tool?: string; responseCode?: number }) {
     super(code, message, options);
     if (options?.tool !== undefined) this.tool = options.tool;
     if (options?.responseCode !== undefined) this.responseCode = options.responseCode;

@@ -40,7 +40,10 @@ export async function tpmIdentityFromUri(uri: string, options: TpmIdentityUriOpt
   if (parsed.head.startsWith('handle=')) source = { handle: parsed.head.slice('handle='.length) };
   else if (parsed.head.startsWith('dir=')) source = { keyDir: parsed.head.slice('dir='.length) };
   else if (parsed.head.startsWith('/') || parsed.head.startsWith('.')) source = { keyDir: parsed.head };
-  else throw new InvalidArgumentError(`bad TPM identity ${JSON.stringify(uri)}`, { hint: 'use tpm:handle=0x81000100, tpm:dir=/path/to/key or tpm:seal' });
+  else
+    throw new InvalidArgumentError(`bad TPM identity ${JSON.stringify(uri)}`, {
+      hint: 'use tpm:handle=0x81000100, tpm:dir=/path/to/key or tpm:seal',
+    });
   const pcrs = parsed.params.get('pcrs') ?? options.pcrs;
   const device = await DeviceKey.open(source, { ...base, ...(pcrs === undefined ? {} : { pcrs }) });
   return device.type === 'tpm-ecdh' ? new TpmEcdhIdentity(device) : new TpmRsaIdentity(device);

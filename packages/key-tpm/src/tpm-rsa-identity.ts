@@ -54,7 +54,9 @@ export class TpmRsaIdentity implements Identity {
       return await device.use(false, async (keyArg, dir) => {
         // The tool appends the NUL the TPM expects; a file keeps the label from being read as a path by accident.
         await Promise.all([writeFile(join(dir, 'wrapped.bin'), ciphertext), writeFile(join(dir, 'label.txt'), oaepLabel(context))]);
-        return device.tools.run('rsadecrypt', ['-c', keyArg, ...device.authArgs(), '-s', 'oaep', '-l', 'label.txt', 'wrapped.bin'], { cwd: dir });
+        return device.tools.run('rsadecrypt', ['-c', keyArg, ...device.authArgs(), '-s', 'oaep', '-l', 'label.txt', 'wrapped.bin'], {
+          cwd: dir,
+        });
       });
     } catch (error) {
       // libtpms reports a failed OAEP decoding as TPM_RC_FAILURE, real TPMs as TPM_RC_VALUE.

@@ -57,7 +57,23 @@ export class TpmSealRecipient implements Recipient {
             const policy = await currentPcrPolicy(tools, this.pcrs, dir);
             await tools.run(
               'create',
-              ['-C', parent.arg, '-g', 'sha256', '-a', SEALED_ATTRIBUTES, '-L', policy.toString('hex'), '-i', '-', '-u', 'sealed.pub', '-r', 'sealed.priv', '-Q'],
+              [
+                '-C',
+                parent.arg,
+                '-g',
+                'sha256',
+                '-a',
+                SEALED_ATTRIBUTES,
+                '-L',
+                policy.toString('hex'),
+                '-i',
+                '-',
+                '-u',
+                'sealed.pub',
+                '-r',
+                'sealed.priv',
+                '-Q',
+              ],
               { cwd: dir, stdin: secret },
             );
             const [publicArea, privateArea] = await Promise.all([readFile(join(dir, 'sealed.pub')), readFile(join(dir, 'sealed.priv'))]);

@@ -50,9 +50,22 @@ export function verifyEkCertificate(
   now: Date = new Date(),
 ): EkCertificateInfo {
   const leaf = parseCertificate(certificate);
-  if (!validAt(leaf, now)) throw new AttestationError('ERR_ATTEST_EK_CERTIFICATE', `the EK certificate is not valid now (${leaf.validFrom} – ${leaf.validTo})`);
+  if (!validAt(leaf, now))
+    throw new AttestationError('ERR_ATTEST_EK_CERTIFICATE', `the EK certificate is not valid now (${leaf.validFrom} – ${leaf.validTo})`);
   const anchor = issuerAmong(leaf, certificatesOf(trusted), now);
-  if (!anchor) throw new AttestationError('ERR_ATTEST_EK_CERTIFICATE', `the EK certificate (issuer "${leaf.issuer}") is not signed by a trusted manufacturer CA`, { hint: 'add the TPM manufacturer\'s issuing CA certificate to the trusted EK CAs' });
-  if (!leaf.publicKey.equals(ek.publicKey)) throw new AttestationError('ERR_ATTEST_EK_CERTIFICATE', 'the EK certificate certifies another key than this endorsement key');
-  return { subject: leaf.subject, issuer: leaf.issuer, serialNumber: leaf.serialNumber, fingerprint256: leaf.fingerprint256, anchor: anchor.subject };
+  if (!anchor)
+    throw new AttestationError(
+      'ERR_ATTEST_EK_CERTIFICATE',
+      `the EK certificate (issuer "${leaf.issuer}") is not signed by a trusted manufacturer CA`,
+      { hint: "add the TPM manufacturer's issuing CA certificate to the trusted EK CAs" },
+    );
+  if (!leaf.publicKey.equals(ek.publicKey))
+    throw new AttestationError('ERR_ATTEST_EK_CERTIFICATE', 'the EK certificate certifies another key than this endorsement key');
+  return {
+    subject: leaf.subject,
+    issuer: leaf.issuer,
+    serialNumber: leaf.serialNumber,
+    fingerprint256: leaf.fingerprint256,
+    anchor: anchor.subject,
+  };
 }

@@ -36,7 +36,8 @@ export interface VerifiedQuote {
 
 function requireSignature(ak: AttestationKeyPublic, attest: Uint8Array, signatureBytes: Uint8Array): void {
   const signature = parseSignature(signatureBytes, ak);
-  if (!signatureVerifies(ak, attest, signature)) throw new AttestationError('ERR_ATTEST_SIGNATURE', 'the quote\'s signature does not verify with the attestation key');
+  if (!signatureVerifies(ak, attest, signature))
+    throw new AttestationError('ERR_ATTEST_SIGNATURE', "the quote's signature does not verify with the attestation key");
 }
 
 function requireQualifyingData(attest: QuoteAttest, expected: Uint8Array): void {
@@ -48,14 +49,18 @@ function requireQualifyingData(attest: QuoteAttest, expected: Uint8Array): void 
 
 function requireSelection(quoted: readonly BankSelection[], expected: PcrSelection): void {
   const banks = quoted.filter((bank) => bank.indices.length > 0);
-  const matches = banks.length === 1 && banks[0]!.hash === BANK_ALG[expected.bank] && banks[0]!.indices.join(',') === expected.indices.join(',');
+  const matches =
+    banks.length === 1 && banks[0]!.hash === BANK_ALG[expected.bank] && banks[0]!.indices.join(',') === expected.indices.join(',');
   if (!matches) throw new AttestationError('ERR_ATTEST_PCR_SELECTION', `the quote does not cover exactly ${formatPcrSelection(expected)}`);
 }
 
 function valuesOf(selection: PcrSelection, bytes: Uint8Array): Map<number, Buffer> {
   const size = BANK_DIGEST_LENGTH[selection.bank];
   if (bytes.length !== selection.indices.length * size) {
-    throw new AttestationError('ERR_ATTEST_MALFORMED', `${bytes.length} bytes of PCR values for ${selection.indices.length} ${selection.bank} PCRs`);
+    throw new AttestationError(
+      'ERR_ATTEST_MALFORMED',
+      `${bytes.length} bytes of PCR values for ${selection.indices.length} ${selection.bank} PCRs`,
+    );
   }
   return new Map(selection.indices.map((index, i) => [index, Buffer.from(bytes.subarray(i * size, (i + 1) * size))]));
 }

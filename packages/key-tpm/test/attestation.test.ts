@@ -103,12 +103,25 @@ describeTpm('TPM attestation on swtpm (EK certificates, credential activation, q
     const ekC = parseEndorsementKey(c.rsaEk.publicArea);
     // Same CA names, other keys: the signature decides.
     rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () => verifyEkCertificate(c.rsaEk.certificate!, ekC, [a.swtpm.endorsementCaPem!]));
-    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () => verifyEkCertificate(b.rsaEk.certificate!, parseEndorsementKey(a.rsaEk.publicArea), [a.swtpm.endorsementCaPem!]));
-    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () => verifyEkCertificate(a.rsaEk.certificate!, parseEndorsementKey(a.rsaEk.publicArea), [a.swtpm.endorsementCaPem!], new Date('2001-01-01')));
-    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () => verifyEkCertificate(randomBytes(300), parseEndorsementKey(a.rsaEk.publicArea), [a.swtpm.endorsementCaPem!]));
+    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () =>
+      verifyEkCertificate(b.rsaEk.certificate!, parseEndorsementKey(a.rsaEk.publicArea), [a.swtpm.endorsementCaPem!]),
+    );
+    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () =>
+      verifyEkCertificate(
+        a.rsaEk.certificate!,
+        parseEndorsementKey(a.rsaEk.publicArea),
+        [a.swtpm.endorsementCaPem!],
+        new Date('2001-01-01'),
+      ),
+    );
+    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () =>
+      verifyEkCertificate(randomBytes(300), parseEndorsementKey(a.rsaEk.publicArea), [a.swtpm.endorsementCaPem!]),
+    );
     // The EK certificate itself is no CA.
     const leafPem = `-----BEGIN CERTIFICATE-----\n${b.rsaEk.certificate!.toString('base64')}\n-----END CERTIFICATE-----\n`;
-    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () => verifyEkCertificate(a.rsaEk.certificate!, parseEndorsementKey(a.rsaEk.publicArea), [leafPem]));
+    rejectsWith('ERR_ATTEST_EK_CERTIFICATE', () =>
+      verifyEkCertificate(a.rsaEk.certificate!, parseEndorsementKey(a.rsaEk.publicArea), [leafPem]),
+    );
   });
 
   it('makeCredential (RSA 2048 EK, OAEP) is activated by the TPM', async () => {
@@ -133,19 +146,23 @@ describeTpm('TPM attestation on swtpm (EK certificates, credential activation, q
     expect(await leftovers(a.swtpm.tcti)).toBe('');
   });
 
-  it('activates a credential tpm2_makecredential made (the tools\' file format and ours agree)', async () => {
+  it("activates a credential tpm2_makecredential made (the tools' file format and ours agree)", async () => {
     const dir = await mkdtemp(join(work, 'makecred-'));
     const secret = randomBytes(32);
     await writeFile(join(dir, 'ek.pub'), a.rsaEk.publicArea);
     await writeFile(join(dir, 'secret.bin'), secret);
-    await a.tools.run('makecredential', ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', a.ak.name.toString('hex'), '-o', 'cred.out'], { cwd: dir });
+    await a.tools.run(
+      'makecredential',
+      ['-T', 'none', '-u', 'ek.pub', '-s', 'secret.bin', '-n', a.ak.name.toString('hex'), '-o', 'cred.out'],
+      { cwd: dir },
+    );
     const file = await readFile(join(dir, 'cred.out'));
     const idSize = file.readUInt16BE(8);
     const credential = { idObject: file.subarray(8, 10 + idSize), encryptedSecret: file.subarray(10 + idSize) };
     expect(await a.ak.activateCredential(credential, RSA_EK.handle)).toEqual(secret);
   });
 
-  it('the TPM refuses a credential made for another AK, or for another TPM\'s EK', async () => {
+  it("the TPM refuses a credential made for another AK, or for another TPM's EK", async () => {
     const secret = randomBytes(32);
     const forOtherAk = makeCredential(a.rsaEk.publicArea, b.ak.name, secret);
     await expect(a.ak.activateCredential(forOtherAk, RSA_EK.handle)).rejects.toBeInstanceOf(TpmError);
@@ -171,13 +188,15 @@ describeTpm('TPM attestation on swtpm (EK certificates, credential activation, q
     expect(afterExtend.clock >= verified.clock).toBe(true);
   });
 
-  it('refuses a quote from another TPM\'s AK, for another nonce, or over other PCRs', async () => {
+  it("refuses a quote from another TPM's AK, for another nonce, or over other PCRs", async () => {
     const nonce = randomBytes(32);
     const fromB = await b.ak.quote('sha256:0,7', nonce);
     rejectsWith('ERR_ATTEST_SIGNATURE', () => verifyQuote({ ak: a.ak.publicArea, ...fromB, qualifyingData: nonce }));
     const quote = await a.ak.quote('sha256:0,7', nonce);
     rejectsWith('ERR_ATTEST_NONCE', () => verifyQuote({ ak: a.ak.publicArea, ...quote, qualifyingData: randomBytes(32) }));
-    rejectsWith('ERR_ATTEST_PCR_SELECTION', () => verifyQuote({ ak: a.ak.publicArea, ...quote, pcrs: 'sha256:0,1,7', qualifyingData: nonce }));
+    rejectsWith('ERR_ATTEST_PCR_SELECTION', () =>
+      verifyQuote({ ak: a.ak.publicArea, ...quote, pcrs: 'sha256:0,1,7', qualifyingData: nonce }),
+    );
   });
 
   it('refuses a corrupted quote, signature or PCR values with a typed error', async () => {
@@ -200,9 +219,22 @@ describeTpm('TPM attestation on swtpm (EK certificates, credential activation, q
 
   it('refuses a structure the AK signed that is not a quote (TPM2_Certify)', async () => {
     const dir = await mkdtemp(join(work, 'certify-'));
-    await a.tools.run('certify', ['-c', a.ak.handle, '-C', a.ak.handle, '-g', 'sha256', '-o', 'attest.bin', '-s', 'sig.bin', '-f', 'tss', '-Q'], { cwd: dir });
+    await a.tools.run(
+      'certify',
+      ['-c', a.ak.handle, '-C', a.ak.handle, '-g', 'sha256', '-o', 'attest.bin', '-s', 'sig.bin', '-f', 'tss', '-Q'],
+      { cwd: dir },
+    );
     const [attest, signature] = await Promise.all([readFile(join(dir, 'attest.bin')), readFile(join(dir, 'sig.bin'))]);
-    rejectsWith('ERR_ATTEST_NOT_QUOTE', () => verifyQuote({ ak: a.ak.publicArea, attest, signature, qualifyingData: Buffer.alloc(0), pcrs: 'sha256:0', pcrValues: Buffer.alloc(32) }));
+    rejectsWith('ERR_ATTEST_NOT_QUOTE', () =>
+      verifyQuote({
+        ak: a.ak.publicArea,
+        attest,
+        signature,
+        qualifyingData: Buffer.alloc(0),
+        pcrs: 'sha256:0',
+        pcrValues: Buffer.alloc(32),
+      }),
+    );
   });
 
   it('counts TPM resets in quotes (the AK is in the endorsement hierarchy: counters in clear)', async () => {

@@ -21,7 +21,12 @@ const softwareKey = () => new SoftwareEcdhIdentity(generateKeyPairSync('ec', { n
 
 describe('software tpm-ecdh keeps the provider contract', () => {
   const identity = softwareKey();
-  const subject: ProviderUnderTest = { name: 'tpm-ecdh (software)', recipient: new TpmEcdhRecipient(identity.publicKeyPem), identity, otherIdentity: softwareKey() };
+  const subject: ProviderUnderTest = {
+    name: 'tpm-ecdh (software)',
+    recipient: new TpmEcdhRecipient(identity.publicKeyPem),
+    identity,
+    otherIdentity: softwareKey(),
+  };
   for (const check of providerConformanceChecks(() => subject)) test(check.name, () => check.run());
 });
 

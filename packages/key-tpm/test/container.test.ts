@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { inspect, NoMatchingKeyError, open, rewrap, seal, sealToBuffer } from '@ovseal/container';
-import { initDeviceKey, TpmEcdhRecipient, TpmError, tpmIdentityFromUri, TpmRsaRecipient, TpmSealIdentity, TpmSealRecipient } from '../src/index.js';
+import {
+  initDeviceKey,
+  TpmEcdhRecipient,
+  TpmError,
+  tpmIdentityFromUri,
+  TpmRsaRecipient,
+  TpmSealIdentity,
+  TpmSealRecipient,
+} from '../src/index.js';
 import { describeTpm, extendPcr, useSwtpm } from './helpers.js';
 
 const model = { xml: Buffer.from('<net name="tiny"/>'), weights: randomBytes(300_000) };
@@ -25,10 +33,18 @@ describeTpm('containers sealed to TPM recipients', () => {
     const bytes = await sealToBuffer({
       entries,
       metadata: { name: 'tiny', version: '1' },
-      recipients: [new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:7' }), new TpmEcdhRecipient(ecdh.publicKeyPem), new TpmRsaRecipient(rsa.publicKeyPem)],
+      recipients: [
+        new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:7' }),
+        new TpmEcdhRecipient(ecdh.publicKeyPem),
+        new TpmRsaRecipient(rsa.publicKeyPem),
+      ],
     });
     expect((await inspect(bytes)).recipients.map((r) => r.type)).toEqual(['tpm-seal', 'tpm-ecdh', 'tpm-rsa']);
-    for (const identity of [new TpmSealIdentity({ tcti: swtpm.tcti }), await tpmIdentityFromUri(ecdh.identityUri), await tpmIdentityFromUri(rsa.identityUri)]) {
+    for (const identity of [
+      new TpmSealIdentity({ tcti: swtpm.tcti }),
+      await tpmIdentityFromUri(ecdh.identityUri),
+      await tpmIdentityFromUri(rsa.identityUri),
+    ]) {
       const opened = await open(bytes, { identities: [identity] });
       expect(Buffer.from(opened.get('model.bin')).equals(model.weights)).toBe(true);
       opened.dispose();
@@ -44,7 +60,12 @@ describeTpm('containers sealed to TPM recipients', () => {
     const path = join(dir, 'tiny.ovseal');
     // The publisher's own key: here a tpm-seal on the same TPM (any identity that opens the container will do).
     const publisher = new TpmSealIdentity({ tcti: swtpm.tcti });
-    await seal({ output: path, entries, metadata: { name: 'tiny', version: '2' }, recipients: [new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:0' })] });
+    await seal({
+      output: path,
+      entries,
+      metadata: { name: 'tiny', version: '2' },
+      recipients: [new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:0' })],
+    });
     const device = await initDeviceKey({ tcti: swtpm.tcti, type: 'tpm-ecdh', handle: 0x81000110, pcrs: 'sha256:16' });
     const result = await rewrap(path, { identities: [publisher], add: [new TpmEcdhRecipient(device.publicKeyPem)] });
     expect(result.inPlace).toBe(true);

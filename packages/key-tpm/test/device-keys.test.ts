@@ -114,7 +114,9 @@ describeTpm.each(['tpm-ecdh', 'tpm-rsa'] as const)('%s device key on swtpm', (ty
 
     // The same body under this key's id: the TPM computes garbage, the wrap does not authenticate.
     await expect(identity.unwrap([{ ...foreign!, args: [identity.keyId] }], ctx)).rejects.toBeInstanceOf(AuthenticationFailedError);
-    await expect(identity.unwrap([{ ...foreign!, args: [identity.keyId], body: randomBytes(7) }], ctx)).rejects.toBeInstanceOf(AuthenticationFailedError);
+    await expect(identity.unwrap([{ ...foreign!, args: [identity.keyId], body: randomBytes(7) }], ctx)).rejects.toBeInstanceOf(
+      AuthenticationFailedError,
+    );
 
     // A genuine stanza moved to another container (another context) fails the same way.
     const [genuine] = await new RecipientOf[type](identity.publicKeyPem).wrap(dataKey(), ctx);
@@ -142,7 +144,9 @@ describeTpm.each(['tpm-ecdh', 'tpm-rsa'] as const)('%s device key on swtpm', (ty
   });
 
   it('reports a missing key as ERR_TPM_OBJECT_NOT_FOUND', async () => {
-    await expect(IdentityOf[type].open({ handle: 0x81000fff }, { tcti: swtpm.tcti })).rejects.toMatchObject({ code: 'ERR_TPM_OBJECT_NOT_FOUND' });
+    await expect(IdentityOf[type].open({ handle: 0x81000fff }, { tcti: swtpm.tcti })).rejects.toMatchObject({
+      code: 'ERR_TPM_OBJECT_NOT_FOUND',
+    });
   });
 });
 

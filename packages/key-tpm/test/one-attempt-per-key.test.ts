@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { Identity, Stanza } from '@ovseal/container';
-import { initDeviceKey, SoftwareEcdhIdentity, TpmEcdhIdentity, TpmEcdhRecipient, TpmRsaIdentity, TpmRsaRecipient, TpmSealIdentity, TpmSealRecipient } from '../src/index.js';
+import {
+  initDeviceKey,
+  SoftwareEcdhIdentity,
+  TpmEcdhIdentity,
+  TpmEcdhRecipient,
+  TpmRsaIdentity,
+  TpmRsaRecipient,
+  TpmSealIdentity,
+  TpmSealRecipient,
+} from '../src/index.js';
 import { Tpm2Tools } from '../src/lib/tools.js';
 import { dataKey, describeTpm, newContext, useSwtpm } from './helpers.js';
 
@@ -17,7 +26,10 @@ function forgedCopies(stanza: Stanza): Stanza[] {
 }
 
 async function expectDuplicateRefused(identity: Identity, stanzas: Stanza[], context: ReturnType<typeof newContext>): Promise<void> {
-  await expect(identity.unwrap(stanzas, context)).rejects.toMatchObject({ code: 'ERR_MALFORMED_HEADER', message: expect.stringMatching(/63 recipient stanzas .*same key/) });
+  await expect(identity.unwrap(stanzas, context)).rejects.toMatchObject({
+    code: 'ERR_MALFORMED_HEADER',
+    message: expect.stringMatching(/63 recipient stanzas .*same key/),
+  });
 }
 
 const dirs: string[] = [];
@@ -74,7 +86,12 @@ describeTpm('TPM identities on swtpm', () => {
 
   it('tpm-seal: seal refuses two seals to the same TPM in one container (a reader would try neither)', async () => {
     const { sealToBuffer } = await import('@ovseal/container');
-    const recipients = [new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:7' }), new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:0,7' })];
-    await expect(sealToBuffer({ entries: [{ name: 'a', role: 'aux', data: new Uint8Array(1) }], metadata: { name: 'm', version: '1' }, recipients })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    const recipients = [
+      new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:7' }),
+      new TpmSealRecipient({ tcti: swtpm.tcti, pcrs: 'sha256:0,7' }),
+    ];
+    await expect(
+      sealToBuffer({ entries: [{ name: 'a', role: 'aux', data: new Uint8Array(1) }], metadata: { name: 'm', version: '1' }, recipients }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 });

@@ -68,7 +68,9 @@ describeTpm('tpm-seal on swtpm', () => {
         const selection = parsePcrSelection(text);
         await tools.run('createpolicy', ['--policy-pcr', '-l', text, '-L', 'policy.bin', '-Q'], { cwd: dir });
         await tools.flushSessions(dir); // its trial session stays loaded otherwise
-        expect((await currentPcrPolicy(tools, selection, dir)).toString('hex')).toBe((await readFile(join(dir, 'policy.bin'))).toString('hex'));
+        expect((await currentPcrPolicy(tools, selection, dir)).toString('hex')).toBe(
+          (await readFile(join(dir, 'policy.bin'))).toString('hex'),
+        );
       }
     });
   });
@@ -118,7 +120,9 @@ describeTpm('tpm-seal on swtpm', () => {
     await expect(identity.unwrap([stanza!], newContext())).rejects.toBeInstanceOf(AuthenticationFailedError);
     await expect(identity.unwrap([flipByte(stanza!, 1)], ctx)).rejects.toBeInstanceOf(AuthenticationFailedError); // GCM tag
     await expect(identity.unwrap([flipByte(stanza!, 60)], ctx)).rejects.toBeInstanceOf(AuthenticationFailedError); // TPM private blob
-    await expect(identity.unwrap([{ ...stanza!, body: stanza!.body.subarray(0, 20) }], ctx)).rejects.toBeInstanceOf(AuthenticationFailedError);
+    await expect(identity.unwrap([{ ...stanza!, body: stanza!.body.subarray(0, 20) }], ctx)).rejects.toBeInstanceOf(
+      AuthenticationFailedError,
+    );
     // Two stanzas for one TPM: neither is tried (one attempt per key, whatever the order).
     await expect(identity.unwrap([flipByte(stanza!, 1), stanza!], ctx)).rejects.toMatchObject({ code: 'ERR_MALFORMED_HEADER' });
     expect(await leftovers(swtpm.tcti)).toBe('');

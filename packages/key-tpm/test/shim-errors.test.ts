@@ -29,7 +29,9 @@ describe('the shim without tpm2-tools', () => {
   it('throws ERR_TPM_TOOLS_MISSING with an install hint when tpm2-tools are not on the PATH', async () => {
     process.env['PATH'] = emptyDir;
     try {
-      const error = await new TpmSealRecipient({ tcti: 'swtpm:host=127.0.0.1,port=9' }).wrap(dataKey(), newContext()).catch((e: unknown) => e);
+      const error = await new TpmSealRecipient({ tcti: 'swtpm:host=127.0.0.1,port=9' })
+        .wrap(dataKey(), newContext())
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TpmError);
       expect(error).toMatchObject({ code: 'ERR_TPM_TOOLS_MISSING' });
       expect((error as TpmError).hint).toMatch(/apt-get install tpm2-tools/);
@@ -73,7 +75,9 @@ describeTpm('the shim against a TPM that is not there or does not answer', () =>
     expect(error).toBeInstanceOf(TpmError);
     expect(error).toMatchObject({ code: 'ERR_TPM_UNREACHABLE', tool: 'tpm2_createprimary' });
     expect((error as TpmError).hint).toMatch(/TCTI/);
-    await expect(new Tpm2Tools({ tcti: 'device:/nonexistent/tpmrm0' }).run('getrandom', ['8'])).rejects.toMatchObject({ code: 'ERR_TPM_UNREACHABLE' });
+    await expect(new Tpm2Tools({ tcti: 'device:/nonexistent/tpmrm0' }).run('getrandom', ['8'])).rejects.toMatchObject({
+      code: 'ERR_TPM_UNREACHABLE',
+    });
   });
 
   it('throws ERR_TPM_TIMEOUT when the TPM does not answer within the timeout', async () => {
@@ -91,7 +95,9 @@ describeTpm('the shim against a TPM that is not there or does not answer', () =>
       const tools = new Tpm2Tools({ tcti: `swtpm:host=127.0.0.1,port=${port}`, timeoutMs: 1500 });
       const error = await tools.run('getrandom', ['8']).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'ERR_TPM_TIMEOUT', tool: 'tpm2_getrandom' });
-      await expect(new TpmSealRecipient({ tcti: tools.tcti!, timeoutMs: 1500 }).wrap(dataKey(), newContext())).rejects.toMatchObject({ code: 'ERR_TPM_TIMEOUT' });
+      await expect(new TpmSealRecipient({ tcti: tools.tcti!, timeoutMs: 1500 }).wrap(dataKey(), newContext())).rejects.toMatchObject({
+        code: 'ERR_TPM_TIMEOUT',
+      });
     } finally {
       servers.forEach((server) => server?.close());
     }

@@ -1,6 +1,13 @@
 import { expect, it } from 'vitest';
 import { AuthenticationFailedError, type Stanza } from '@ovseal/container';
-import { initDeviceKey, tpmIdentityFromUri, tpmRecipientFromUri, TpmSealIdentity, TpmSealRecipient, type DeviceKeyInfo } from '../src/index.js';
+import {
+  initDeviceKey,
+  tpmIdentityFromUri,
+  tpmRecipientFromUri,
+  TpmSealIdentity,
+  TpmSealRecipient,
+  type DeviceKeyInfo,
+} from '../src/index.js';
 import { dataKey, describeTpm, leftovers, newContext, useSwtpm } from './helpers.js';
 
 describeTpm('two TPMs: a key on one cannot unwrap for the other', () => {

@@ -42,7 +42,10 @@ describe('per-key principals', () => {
   });
 
   it('reads allowed principals from a CreateKey policy', async () => {
-    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [BOB.accessKeyId] }, Action: 'kms:*', Resource: '*' }] };
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: [BOB.accessKeyId] }, Action: 'kms:*', Resource: '*' }],
+    };
     const { KeyMetadata } = await alice.send(new CreateKeyCommand({ Policy: JSON.stringify(policy) }));
     expect((await rejectionOf(alice.send(new EncryptCommand({ KeyId: KeyMetadata!.Arn, Plaintext: new Uint8Array([1]) })))).name).toBe(
       'AccessDeniedException',

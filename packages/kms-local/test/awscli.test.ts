@@ -12,7 +12,9 @@ const AWS = AWS_CLI;
 const available = awsCliAvailable;
 const required = requireAll;
 if (!available && !required) {
-  console.warn(`\n*** SKIPPED kms-local awscli tests: '${AWS}' not found (apt-get install -y awscli; OVSEAL_REQUIRE_ALL=1 makes this a failure) ***\n`);
+  console.warn(
+    `\n*** SKIPPED kms-local awscli tests: '${AWS}' not found (apt-get install -y awscli; OVSEAL_REQUIRE_ALL=1 makes this a failure) ***\n`,
+  );
 }
 
 describe.skipIf(!available && !required)('kms-local with the AWS CLI', () => {
@@ -46,7 +48,13 @@ describe.skipIf(!available && !required)('kms-local with the AWS CLI', () => {
     const plaintext = randomBytes(32);
     await writeFile(join(dir, 'plain.bin'), plaintext);
     const encrypted = await aws([
-      'encrypt', '--key-id', 'alias/cli', '--plaintext', `fileb://${join(dir, 'plain.bin')}`, '--encryption-context', 'model=det,version=4',
+      'encrypt',
+      '--key-id',
+      'alias/cli',
+      '--plaintext',
+      `fileb://${join(dir, 'plain.bin')}`,
+      '--encryption-context',
+      'model=det,version=4',
     ]);
     expect(encrypted.stderr).toBe('');
     const { CiphertextBlob, KeyId } = JSON.parse(encrypted.stdout) as { CiphertextBlob: string; KeyId: string };

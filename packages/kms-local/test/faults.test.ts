@@ -77,7 +77,10 @@ describe('fault injection', () => {
   });
 
   it('admin routes inject faults over HTTP when enabled, and are absent otherwise', async () => {
-    const injected = await fetch(`${kms.endpoint}/__kms-local/faults`, { method: 'POST', body: JSON.stringify({ kind: 'error', count: 'Infinity' }) });
+    const injected = await fetch(`${kms.endpoint}/__kms-local/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'error', count: 'Infinity' }),
+    });
     expect(injected.status).toBe(200);
     expect((await rejectionOf(client.send(new ListKeysCommand({})))).name).toBe('KMSInternalException');
     expect((await fetch(`${kms.endpoint}/__kms-local/faults`, { method: 'DELETE' })).status).toBe(200);

@@ -26,7 +26,9 @@ export function clientFor(
 }
 
 /** The rejection of a promise (fails the test if it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
+export async function rejectionOf(
+  promise: Promise<unknown>,
+): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
   try {
     await promise;
   } catch (error) {

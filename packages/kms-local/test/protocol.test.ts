@@ -50,7 +50,13 @@ describe('kms-local through @aws-sdk/client-kms', () => {
     const created = await client.send(new CreateKeyCommand({ Description: 'listing' }));
     const meta = created.KeyMetadata!;
     expect(meta.Arn).toBe(`arn:aws:kms:${kms.region}:${kms.accountId}:key/${meta.KeyId}`);
-    expect(meta).toMatchObject({ KeyState: 'Enabled', Enabled: true, KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Description: 'listing' });
+    expect(meta).toMatchObject({
+      KeyState: 'Enabled',
+      Enabled: true,
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      Description: 'listing',
+    });
     expect(meta.CreationDate).toBeInstanceOf(Date);
 
     const described = await client.send(new DescribeKeyCommand({ KeyId: meta.KeyId }));
@@ -77,7 +83,10 @@ describe('kms-local through @aws-sdk/client-kms', () => {
 
     const { Aliases } = await client.send(new ListAliasesCommand({ KeyId: arn }));
     expect(Aliases).toHaveLength(1);
-    expect(Aliases![0]).toMatchObject({ AliasName: 'alias/protocol-test', AliasArn: `arn:aws:kms:${kms.region}:${kms.accountId}:alias/protocol-test` });
+    expect(Aliases![0]).toMatchObject({
+      AliasName: 'alias/protocol-test',
+      AliasArn: `arn:aws:kms:${kms.region}:${kms.accountId}:alias/protocol-test`,
+    });
 
     const byAlias = await client.send(new DescribeKeyCommand({ KeyId: 'alias/protocol-test' }));
     expect(byAlias.KeyMetadata?.Arn).toBe(arn);
@@ -93,14 +102,23 @@ describe('kms-local through @aws-sdk/client-kms', () => {
     const arn = await newKey();
     const plaintext = randomBytes(32);
     const context = { 'ovseal:model': 'det', 'ovseal:version': '4' };
-    const { CiphertextBlob, KeyId } = await client.send(new EncryptCommand({ KeyId: arn, Plaintext: plaintext, EncryptionContext: context }));
+    const { CiphertextBlob, KeyId } = await client.send(
+      new EncryptCommand({ KeyId: arn, Plaintext: plaintext, EncryptionContext: context }),
+    );
     expect(KeyId).toBe(arn);
 
-    const decrypted = await client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { 'ovseal:version': '4', 'ovseal:model': 'det' } }));
+    const decrypted = await client.send(
+      new DecryptCommand({ CiphertextBlob, EncryptionContext: { 'ovseal:version': '4', 'ovseal:model': 'det' } }),
+    );
     expect(Buffer.from(decrypted.Plaintext!)).toEqual(plaintext);
     expect(decrypted.KeyId).toBe(arn);
 
-    const wrongContexts: Record<string, string>[] = [{ 'ovseal:model': 'det', 'ovseal:version': '5' }, { 'ovseal:model': 'det' }, {}, { ...context, extra: 'x' }];
+    const wrongContexts: Record<string, string>[] = [
+      { 'ovseal:model': 'det', 'ovseal:version': '5' },
+      { 'ovseal:model': 'det' },
+      {},
+      { ...context, extra: 'x' },
+    ];
     for (const wrong of wrongContexts) {
       const error = await rejectionOf(client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: wrong })));
       expect(error).toBeInstanceOf(InvalidCiphertextException);
@@ -133,9 +151,16 @@ describe('kms-local through @aws-sdk/client-kms', () => {
   it('re-encrypts from one key and context to another', async () => {
     const [source, destination] = [await newKey(), await newKey()];
     const plaintext = randomBytes(32);
-    const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: source, Plaintext: plaintext, EncryptionContext: { a: '1' } }));
+    const { CiphertextBlob } = await client.send(
+      new EncryptCommand({ KeyId: source, Plaintext: plaintext, EncryptionContext: { a: '1' } }),
+    );
     const re = await client.send(
-      new ReEncryptCommand({ CiphertextBlob, SourceEncryptionContext: { a: '1' }, DestinationKeyId: destination, DestinationEncryptionContext: { b: '2' } }),
+      new ReEncryptCommand({
+        CiphertextBlob,
+        SourceEncryptionContext: { a: '1' },
+        DestinationKeyId: destination,
+        DestinationEncryptionContext: { b: '2' },
+      }),
     );
     expect(re).toMatchObject({ SourceKeyId: source, KeyId: destination });
     const decrypted = await client.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: { b: '2' } }));
@@ -188,7 +213,9 @@ describe('kms-local through @aws-sdk/client-kms', () => {
     const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: arn, Plaintext: randomBytes(8) }));
     const elsewhere = clientFor(kms, { region: 'eu-west-1' });
     try {
-      expect(await rejectionOf(elsewhere.send(new EncryptCommand({ KeyId: arn, Plaintext: randomBytes(8) })))).toBeInstanceOf(NotFoundException);
+      expect(await rejectionOf(elsewhere.send(new EncryptCommand({ KeyId: arn, Plaintext: randomBytes(8) })))).toBeInstanceOf(
+        NotFoundException,
+      );
       expect(await rejectionOf(elsewhere.send(new DecryptCommand({ CiphertextBlob })))).toBeInstanceOf(InvalidCiphertextException);
       const { KeyMetadata } = await elsewhere.send(new CreateKeyCommand({}));
       expect(KeyMetadata?.Arn).toMatch(/^arn:aws:kms:eu-west-1:/);
@@ -201,7 +228,10 @@ describe('kms-local through @aws-sdk/client-kms', () => {
 
   it('validates input like KMS (empty plaintext, bad alias names)', async () => {
     const arn = await newKey();
-    expect(await rejectionOf(client.send(new EncryptCommand({ KeyId: arn, Plaintext: new Uint8Array(0) })))).toHaveProperty('name', 'ValidationException');
+    expect(await rejectionOf(client.send(new EncryptCommand({ KeyId: arn, Plaintext: new Uint8Array(0) })))).toHaveProperty(
+      'name',
+      'ValidationException',
+    );
     const badAlias = await rejectionOf(client.send(new CreateAliasCommand({ AliasName: 'alias/aws/reserved', TargetKeyId: arn })));
     expect(badAlias.name).toBe('InvalidAliasNameException');
   });
@@ -239,5 +269,4 @@ describe('key deletion', () => {
     clock += 8 * 86_400_000;
     expect(await rejectionOf(client.send(new DescribeKeyCommand({ KeyId: arn })))).toBeInstanceOf(NotFoundException);
   });
-
 });

@@ -49,18 +49,34 @@ describe('signing keys', () => {
   it('signs with SHA-256 ECDSA in DER; the GetPublicKey key verifies it; Verify agrees', async () => {
     const arn = await signingKey();
     const publicKey = await client.send(new GetPublicKeyCommand({ KeyId: arn }));
-    expect(publicKey).toMatchObject({ KeyId: arn, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['ECDSA_SHA_256'] });
+    expect(publicKey).toMatchObject({
+      KeyId: arn,
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+      SigningAlgorithms: ['ECDSA_SHA_256'],
+    });
     const spki = createPublicKey({ key: Buffer.from(publicKey.PublicKey!), format: 'der', type: 'spki' });
     expect(spki.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
-    const signed = await client.send(new SignCommand({ KeyId: arn, Message: MESSAGE, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const signed = await client.send(
+      new SignCommand({ KeyId: arn, Message: MESSAGE, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
+    );
     expect(signed.KeyId).toBe(arn);
     const signature = Buffer.from(signed.Signature!);
     expect(signature[0]).toBe(0x30);
     expect(verify('sha256', MESSAGE, spki, signature)).toBe(true);
-    expect((await client.send(new VerifyCommand({ KeyId: arn, Message: MESSAGE, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }))).SignatureValid).toBe(true);
+    expect(
+      (await client.send(new VerifyCommand({ KeyId: arn, Message: MESSAGE, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })))
+        .SignatureValid,
+    ).toBe(true);
     const other = Buffer.from(MESSAGE);
     other[0]! ^= 1;
-    expect((await rejectionOf(client.send(new VerifyCommand({ KeyId: arn, Message: other, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('KMSInvalidSignatureException');
+    expect(
+      (
+        await rejectionOf(
+          client.send(new VerifyCommand({ KeyId: arn, Message: other, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })),
+        )
+      ).name,
+    ).toBe('KMSInvalidSignatureException');
   });
 
   it('refuses what a signing key cannot do, and what kms-local does not do, with KMS error types', async () => {
@@ -71,7 +87,9 @@ describe('signing keys', () => {
       rejectionOf(client.send(new SignCommand({ KeyId: symmetric, Message: MESSAGE, SigningAlgorithm: 'ECDSA_SHA_256' }))),
       rejectionOf(client.send(new GetPublicKeyCommand({ KeyId: symmetric }))),
       rejectionOf(client.send(new SignCommand({ KeyId: arn, Message: MESSAGE, SigningAlgorithm: 'ECDSA_SHA_384' }))),
-      rejectionOf(client.send(new SignCommand({ KeyId: arn, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))),
+      rejectionOf(
+        client.send(new SignCommand({ KeyId: arn, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })),
+      ),
       rejectionOf(client.send(new SignCommand({ KeyId: arn, Message: Buffer.alloc(4097), SigningAlgorithm: 'ECDSA_SHA_256' }))),
       rejectionOf(client.send(new RotateKeyOnDemandCommand({ KeyId: arn }))),
       rejectionOf(client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P384', KeyUsage: 'SIGN_VERIFY' }))),
@@ -87,7 +105,9 @@ describe('signing keys', () => {
       'UnsupportedOperationException',
     ]);
     await kms.disableKey(arn);
-    expect((await rejectionOf(client.send(new SignCommand({ KeyId: arn, Message: MESSAGE, SigningAlgorithm: 'ECDSA_SHA_256' })))).name).toBe('DisabledException');
+    expect(
+      (await rejectionOf(client.send(new SignCommand({ KeyId: arn, Message: MESSAGE, SigningAlgorithm: 'ECDSA_SHA_256' })))).name,
+    ).toBe('DisabledException');
     expect((await rejectionOf(client.send(new GetPublicKeyCommand({ KeyId: arn })))).name).toBe('DisabledException');
   });
 
@@ -104,7 +124,8 @@ describe('signing keys', () => {
   });
 });
 
-if (!awsCliAvailable && !requireAll) console.warn('\n*** SKIPPED kms-local signing with the AWS CLI: aws not found (apt-get install -y awscli) ***\n');
+if (!awsCliAvailable && !requireAll)
+  console.warn('\n*** SKIPPED kms-local signing with the AWS CLI: aws not found (apt-get install -y awscli) ***\n');
 
 describe.skipIf(!awsCliAvailable && !requireAll)('signing keys with the AWS CLI', () => {
   let kms: KmsLocal;
@@ -128,10 +149,23 @@ describe.skipIf(!awsCliAvailable && !requireAll)('signing keys with the AWS CLI'
     expect(created.stderr).toBe('');
     const arn = (JSON.parse(created.stdout) as { KeyMetadata: { Arn: string; KeyUsage: string } }).KeyMetadata.Arn;
     await writeFile(join(dir, 'message.bin'), MESSAGE);
-    const signed = await awsKms(kms, dir, ['sign', '--key-id', arn, '--message', `fileb://${join(dir, 'message.bin')}`, '--message-type', 'RAW', '--signing-algorithm', 'ECDSA_SHA_256']);
+    const signed = await awsKms(kms, dir, [
+      'sign',
+      '--key-id',
+      arn,
+      '--message',
+      `fileb://${join(dir, 'message.bin')}`,
+      '--message-type',
+      'RAW',
+      '--signing-algorithm',
+      'ECDSA_SHA_256',
+    ]);
     expect(signed.stderr).toBe('');
     const signature = Buffer.from((JSON.parse(signed.stdout) as { Signature: string }).Signature, 'base64');
-    expect((await client.send(new VerifyCommand({ KeyId: arn, Message: MESSAGE, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }))).SignatureValid).toBe(true);
+    expect(
+      (await client.send(new VerifyCommand({ KeyId: arn, Message: MESSAGE, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' })))
+        .SignatureValid,
+    ).toBe(true);
 
     const publicKey = await awsKms(kms, dir, ['get-public-key', '--key-id', arn]);
     const spki = Buffer.from((JSON.parse(publicKey.stdout) as { PublicKey: string }).PublicKey, 'base64');
@@ -139,12 +173,30 @@ describe.skipIf(!awsCliAvailable && !requireAll)('signing keys with the AWS CLI'
 
     const bySdk = await client.send(new SignCommand({ KeyId: arn, Message: MESSAGE, SigningAlgorithm: 'ECDSA_SHA_256' }));
     await writeFile(join(dir, 'sig.bin'), bySdk.Signature!);
-    const verified = await awsKms(kms, dir, ['verify', '--key-id', arn, '--message', `fileb://${join(dir, 'message.bin')}`, '--signature', `fileb://${join(dir, 'sig.bin')}`, '--signing-algorithm', 'ECDSA_SHA_256']);
+    const verified = await awsKms(kms, dir, [
+      'verify',
+      '--key-id',
+      arn,
+      '--message',
+      `fileb://${join(dir, 'message.bin')}`,
+      '--signature',
+      `fileb://${join(dir, 'sig.bin')}`,
+      '--signing-algorithm',
+      'ECDSA_SHA_256',
+    ]);
     expect(verified.stderr).toBe('');
     expect((JSON.parse(verified.stdout) as { SignatureValid: boolean }).SignatureValid).toBe(true);
 
     await kms.disableKey(arn);
-    const disabled = await awsKms(kms, dir, ['sign', '--key-id', arn, '--message', `fileb://${join(dir, 'message.bin')}`, '--signing-algorithm', 'ECDSA_SHA_256']);
+    const disabled = await awsKms(kms, dir, [
+      'sign',
+      '--key-id',
+      arn,
+      '--message',
+      `fileb://${join(dir, 'message.bin')}`,
+      '--signing-algorithm',
+      'ECDSA_SHA_256',
+    ]);
     expect(disabled.code).not.toBe(0);
     expect(disabled.stderr).toContain('DisabledException');
   });

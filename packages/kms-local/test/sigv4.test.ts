@@ -94,8 +94,12 @@ describe('SigV4 verification', () => {
   });
 
   it('checks the session token of temporary credentials', async () => {
-    const good = clientFor(kms, { credentials: { accessKeyId: 'ASIASESSIONTEST', secretAccessKey: 'session-secret', sessionToken: 'session-token-1' } });
-    const { KeyMetadata } = await good.send(new CreateKeyCommand({ Policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: '*' } }] }) }));
+    const good = clientFor(kms, {
+      credentials: { accessKeyId: 'ASIASESSIONTEST', secretAccessKey: 'session-secret', sessionToken: 'session-token-1' },
+    });
+    const { KeyMetadata } = await good.send(
+      new CreateKeyCommand({ Policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: '*' } }] }) }),
+    );
     await good.send(new EncryptCommand({ KeyId: KeyMetadata!.Arn, Plaintext: new Uint8Array([1]) }));
     good.destroy();
 

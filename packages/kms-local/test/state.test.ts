@@ -1,4 +1,12 @@
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EncryptCommand,
+  RotateKeyOnDemandCommand,
+} from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,7 +49,10 @@ describe('state file', () => {
         const { Plaintext } = await again.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { c: '1' } }));
         expect(Buffer.from(Plaintext!)).toEqual(plaintext);
       }
-      expect((await again.send(new DescribeKeyCommand({ KeyId: 'alias/persisted' }))).KeyMetadata).toMatchObject({ Arn: arn, Description: 'persisted' });
+      expect((await again.send(new DescribeKeyCommand({ KeyId: 'alias/persisted' }))).KeyMetadata).toMatchObject({
+        Arn: arn,
+        Description: 'persisted',
+      });
       expect(second.describeKey(arn)).toMatchObject({ materialVersions: 2, aliases: ['alias/persisted'] });
       expect(second.describeKey(disabled.KeyMetadata!.Arn!)?.state).toBe('Disabled');
     } finally {

@@ -167,11 +167,7 @@ export class CompiledModelCache {
     }
   }
 
-  async #discard(
-    file: string,
-    reason: 'unreadable' | 'mismatch' | 'import-failed',
-    error?: unknown,
-  ): Promise<undefined> {
+  async #discard(file: string, reason: 'unreadable' | 'mismatch' | 'import-failed', error?: unknown): Promise<undefined> {
     await rm(file, { force: true }).catch(() => undefined);
     this.#emit(error === undefined ? { type: 'discarded', file, reason } : { type: 'discarded', file, reason, error });
     return undefined;

@@ -33,7 +33,7 @@ export class OpenVinoUnavailableError extends OvsealError {
     super('ERR_OPENVINO_UNAVAILABLE', `OpenVINO cannot be loaded: ${reason}`, {
       cause: options?.cause,
       hint:
-        'install @ovseal/openvino-c and the OpenVINO runtime, which needs no download from OpenVINO\'s own ' +
+        "install @ovseal/openvino-c and the OpenVINO runtime, which needs no download from OpenVINO's own " +
         'hosts: `python3 -m pip install openvino` (the wheel holds libopenvino_c), a distribution package or an ' +
         'archive; set OVSEAL_OPENVINO_LIB to the folder holding libopenvino_c if it is not found by itself. ' +
         'Or install openvino-node with its native runtime (its install script downloads it from ' +

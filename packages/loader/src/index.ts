@@ -19,14 +19,7 @@ export {
   RollbackError,
 } from './errors.js';
 export type { LoaderErrorCode } from './errors.js';
-export type {
-  ModelSource,
-  HttpOptions,
-  RollbackStore,
-  OpenModelOptions,
-  ModelEntry,
-  OpenedModel,
-} from './types.js';
+export type { ModelSource, HttpOptions, RollbackStore, OpenModelOptions, ModelEntry, OpenedModel } from './types.js';
 export type {
   OpenVinoAddon,
   OpenVinoCore,

@@ -199,8 +199,7 @@ async function readIr(opened: OpenedModel, context: CompileContext): Promise<Ope
     }
     weights = wrappable.bytes;
   }
-  const tensor =
-    weights.byteLength === 0 ? new ov.Tensor('u8', [0]) : new ov.Tensor('u8', [weights.byteLength], weights);
+  const tensor = weights.byteLength === 0 ? new ov.Tensor('u8', [0]) : new ov.Tensor('u8', [weights.byteLength], weights);
   const model = await context.core.readModel(xml, tensor);
   // OpenVINO constants point into `weights`: they must outlive the model and what is compiled from it.
   keepAlive.set(model, { weights, tensor });

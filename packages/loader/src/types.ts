@@ -9,13 +9,7 @@ import type { ContainerInfo, EntryRole, ModelFormat, OpenCommonOptions } from '@
  * - a `Uint8Array` already in memory;
  * - a readable stream of bytes (a Node `Readable`, a web `ReadableStream`, any async iterable).
  */
-export type ModelSource =
-  | string
-  | URL
-  | Uint8Array
-  | Readable
-  | ReadableStream<Uint8Array>
-  | AsyncIterable<Uint8Array>;
+export type ModelSource = string | URL | Uint8Array | Readable | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /** Request settings for `http(s)` sources. */
 export interface HttpOptions {

@@ -75,7 +75,9 @@ describeFixtures('ONNX pytorch-converted conformance (sealed, loaded from memory
     }
     const loaded = await loading;
     try {
-      const dataSets = readdirSync(caseDir).filter((entry) => entry.startsWith('test_data_set_')).sort();
+      const dataSets = readdirSync(caseDir)
+        .filter((entry) => entry.startsWith('test_data_set_'))
+        .sort();
       expect(dataSets.length).toBeGreaterThan(0);
       for (const dataSet of dataSets) {
         const files = readdirSync(join(caseDir, dataSet)).sort(byIndex);
@@ -126,12 +128,7 @@ const OPSET_BELOW_7 = new Set([
   'test_Softsign',
 ]);
 
-async function expectSameRefusalAsPlain(
-  loading: Promise<unknown>,
-  plain: Uint8Array,
-  sealed: Uint8Array,
-  name: string,
-): Promise<void> {
+async function expectSameRefusalAsPlain(loading: Promise<unknown>, plain: Uint8Array, sealed: Uint8Array, name: string): Promise<void> {
   const plainError = await ort.InferenceSession.create(plain, sessionOptions).then(
     async (session) => {
       await session.release();
@@ -141,7 +138,7 @@ async function expectSameRefusalAsPlain(
   );
   if (plainError === undefined) {
     // The runtime learned these operators: the case must now run like the others.
-    await (await loading as { dispose(): Promise<void> }).dispose();
+    await ((await loading) as { dispose(): Promise<void> }).dispose();
     throw new Error(`${name} now loads in ONNX Runtime: remove it from OPSET_BELOW_7`);
   }
   expect(plainError.message).toMatch(/Could not find an implementation for \w+\([1-6]\)/);
@@ -174,7 +171,11 @@ describeFixtures('ONNX light networks (sealed, loaded from memory)', 'onnx/light
         if (!meta.isTensor || meta.type !== 'float32') throw new Error(`${name}: unexpected input ${meta.name}`);
         const dims = meta.shape.map((dim) => (typeof dim === 'number' && dim > 0 ? dim : 1));
         const n = dims.reduce((product, dim) => product * dim, 1);
-        feeds[meta.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => i / n), dims);
+        feeds[meta.name] = new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: n }, (_, i) => i / n),
+          dims,
+        );
       }
       const results = await loaded.session.run(feeds);
       const want = decodeTensor(await readFile(join(dir, `${name}_output_0.pb`)));

@@ -123,9 +123,7 @@ describe('refusals', () => {
   });
 
   test('a container for another key does not open', async () => {
-    await expect(loadOnnxRuntime(sealed, { identities: [freshKey().identity] })).rejects.toBeInstanceOf(
-      NoMatchingKeyError,
-    );
+    await expect(loadOnnxRuntime(sealed, { identities: [freshKey().identity] })).rejects.toBeInstanceOf(NoMatchingKeyError);
   });
 });
 

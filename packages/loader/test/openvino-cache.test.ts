@@ -55,9 +55,10 @@ describeOpenVino('encrypted compiled-model cache', (ov) => {
       compileModel: async (...args: Parameters<typeof core.compileModel>) => {
         counts.compiles++;
         const compiled = await core.compileModel(...args);
-        if (fail.exportModelSync) compiled.exportModelSync = () => {
-          throw new Error('export is not supported by this device');
-        };
+        if (fail.exportModelSync)
+          compiled.exportModelSync = () => {
+            throw new Error('export is not supported by this device');
+          };
         return compiled;
       },
       importModel: (...args: Parameters<typeof core.importModel>) => {
@@ -122,8 +123,15 @@ describeOpenVino('encrypted compiled-model cache', (ov) => {
     (await loadAndCheck(v1, { core, cache, config: { ...config, PERFORMANCE_HINT: 'LATENCY' } })).dispose();
     (await loadAndCheck(await sealIr('2'), { core, cache })).dispose();
     // The same model on a runtime reporting another build is another entry.
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- the binding's methods do not use `this`
-    const newerRuntime = { ...core, readModel: core.readModel, compileModel: core.compileModel, importModel: core.importModel, getVersions: () => ({ CPU: { buildNumber: '2099.0.0-next', description: 'CPU' } }) };
+    /* eslint-disable @typescript-eslint/unbound-method -- the binding's methods do not use `this` */
+    const newerRuntime = {
+      ...core,
+      readModel: core.readModel,
+      compileModel: core.compileModel,
+      importModel: core.importModel,
+      getVersions: () => ({ CPU: { buildNumber: '2099.0.0-next', description: 'CPU' } }),
+    };
+    /* eslint-enable @typescript-eslint/unbound-method */
     (await loadAndCheck(v1, { core: newerRuntime, cache })).dispose();
     expect(types()).toEqual(['miss', 'stored', 'miss', 'stored', 'miss', 'stored', 'miss', 'stored']);
     expect(counts.compiles).toBe(4);
@@ -233,7 +241,9 @@ describeOpenVino('encrypted compiled-model cache', (ov) => {
 
   test('CACHE_DIR is refused, in the config and on the core, before any key is used', async () => {
     const sealed = await sealIr();
-    await expect(loadOpenVino(sealed, { identities: [identity], openvino: ov, config: { CACHE_DIR: join(dir, 'ov') } })).rejects.toMatchObject({
+    await expect(
+      loadOpenVino(sealed, { identities: [identity], openvino: ov, config: { CACHE_DIR: join(dir, 'ov') } }),
+    ).rejects.toMatchObject({
       code: 'ERR_UNSAFE_CONFIG',
     });
     const cachingCore = new ov.Core();

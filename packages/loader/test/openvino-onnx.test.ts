@@ -42,7 +42,10 @@ const OV_TYPES: Record<DecodedTensor['type'], string> = {
   bool: 'boolean',
 };
 
-function worstDifference(got: ArrayLike<number | bigint>, want: ArrayLike<number | bigint>): { index: number; got: unknown; want: unknown } | undefined {
+function worstDifference(
+  got: ArrayLike<number | bigint>,
+  want: ArrayLike<number | bigint>,
+): { index: number; got: unknown; want: unknown } | undefined {
   if (got.length !== want.length) return { index: -1, got: got.length, want: want.length };
   for (let i = 0; i < got.length; i++) {
     const [a, b] = [got[i]!, want[i]!];
@@ -98,12 +101,18 @@ describeOpenVino('ONNX through OpenVINO', (ov) => {
       }
       const loaded = await loading;
       // ONNX Runtime as a second reference where it runs the case (it has no kernels below opset 7).
-      const session = await loadOnnxRuntime(sealed, { identities: [identity], sessionOptions: { logSeverityLevel: 3 } }).catch(() => undefined);
+      const session = await loadOnnxRuntime(sealed, { identities: [identity], sessionOptions: { logSeverityLevel: 3 } }).catch(
+        () => undefined,
+      );
       try {
-        for (const dataSet of readdirSync(caseDir).filter((entry) => entry.startsWith('test_data_set_')).sort()) {
+        for (const dataSet of readdirSync(caseDir)
+          .filter((entry) => entry.startsWith('test_data_set_'))
+          .sort()) {
           const files = readdirSync(join(caseDir, dataSet)).sort();
           const read = (prefix: string) =>
-            Promise.all(files.filter((f) => f.startsWith(prefix)).map(async (f) => decodeTensor(await readFile(join(caseDir, dataSet, f)))));
+            Promise.all(
+              files.filter((f) => f.startsWith(prefix)).map(async (f) => decodeTensor(await readFile(join(caseDir, dataSet, f)))),
+            );
           const [inputs, expected] = await Promise.all([read('input_'), read('output_')]);
           const outputs = await runOpenVino(ov, loaded, inputs);
           expected.forEach((want, i) => {
@@ -111,10 +120,15 @@ describeOpenVino('ONNX through OpenVINO', (ov) => {
             expect(worstDifference(outputs[i]!.data, want.data), `${name}/${dataSet}/output_${i} vs expected`).toBeUndefined();
           });
           if (session !== undefined) {
-            const feeds = Object.fromEntries(session.session.inputNames.map((input, i) => [input, new ort.Tensor(inputs[i]!.type, inputs[i]!.data, inputs[i]!.dims)]));
+            const feeds = Object.fromEntries(
+              session.session.inputNames.map((input, i) => [input, new ort.Tensor(inputs[i]!.type, inputs[i]!.data, inputs[i]!.dims)]),
+            );
             const reference = await session.session.run(feeds);
             session.session.outputNames.forEach((output, i) => {
-              expect(worstDifference(outputs[i]!.data, reference[output]!.data as ArrayLike<number>), `${name}/${dataSet}/output_${i} vs ONNX Runtime`).toBeUndefined();
+              expect(
+                worstDifference(outputs[i]!.data, reference[output]!.data as ArrayLike<number>),
+                `${name}/${dataSet}/output_${i} vs ONNX Runtime`,
+              ).toBeUndefined();
             });
           }
         }
@@ -144,22 +158,32 @@ describeOpenVino('ONNX through OpenVINO', (ov) => {
     test.each(models)('%s', async (file) => {
       const name = basename(file, '.onnx');
       const path = join(dir, file);
-      using loaded = await loadOpenVino(await sealOnnx(new Uint8Array(await readFile(path)), name), { identities: [identity], openvino: ov, core, config });
+      using loaded = await loadOpenVino(await sealOnnx(new Uint8Array(await readFile(path)), name), {
+        identities: [identity],
+        openvino: ov,
+        core,
+        config,
+      });
       const inputs = inputsFor(loaded.model!);
       const [output] = await runOpenVino(ov, loaded, inputs);
       // The sealed model computes exactly what OpenVINO computes from the plain file.
       const plainModel = await core.readModel(path);
       using plainCompiled = await core.compileModel(plainModel, 'CPU', config);
       plainModel.dispose();
-      const [plain] = Object.values(await plainCompiled.createInferRequest().inferAsync(inputs.map((i) => new ov.Tensor('f32', i.dims, i.data))));
+      const [plain] = Object.values(
+        await plainCompiled.createInferRequest().inferAsync(inputs.map((i) => new ov.Tensor('f32', i.dims, i.data))),
+      );
       expect(Array.from(output!.data as Float32Array)).toEqual(Array.from(plain!.data as Float32Array));
       const want = decodeTensor(await readFile(join(dir, `${name}_output_0.pb`)));
       expect(output!.getShape()).toEqual(want.dims);
       const difference = worstDifference(output!.data, want.data);
       if (OPENVINO_DIFFERS_FROM_REFERENCE.has(name)) {
         // OpenVINO's own answer on the plain file differs from onnx's expected output.
-        if (difference === undefined) throw new Error(`${name} now matches its expected output: remove it from OPENVINO_DIFFERS_FROM_REFERENCE`);
-        console.warn(`${name}: OpenVINO ${ov.version} differs from onnx's expected output on the plain model too (first at ${JSON.stringify(difference)})`);
+        if (difference === undefined)
+          throw new Error(`${name} now matches its expected output: remove it from OPENVINO_DIFFERS_FROM_REFERENCE`);
+        console.warn(
+          `${name}: OpenVINO ${ov.version} differs from onnx's expected output on the plain model too (first at ${JSON.stringify(difference)})`,
+        );
         return;
       }
       expect(difference).toBeUndefined();

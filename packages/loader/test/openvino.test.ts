@@ -53,7 +53,10 @@ describeOpenVino('OpenVINO binding selection', (ov) => {
 
 describeOpenVino('OpenVINO IR', (ov) => {
   const core = new ov.Core();
-  const infer = async (loaded: { compiledModel: { createInferRequest(): { inferAsync(i: unknown): Promise<Record<string, { data: unknown }>> } } }, inputs: unknown) =>
+  const infer = async (
+    loaded: { compiledModel: { createInferRequest(): { inferAsync(i: unknown): Promise<Record<string, { data: unknown }>> } } },
+    inputs: unknown,
+  ) =>
     Object.values(await loaded.compiledModel.createInferRequest().inferAsync(inputs)).map((t) => Array.from(t.data as ArrayLike<number>));
 
   test('the project’s tiny IR adds its sealed constant; dispose frees OpenVINO’s objects, then zeroes the weights', async () => {
@@ -70,7 +73,13 @@ describeOpenVino('OpenVINO IR', (ov) => {
 
   test('decrypted by worker threads, the weights still reach OpenVINO intact', async () => {
     const { xml, weights } = tinyIr({ shape: [1, 10], addend: 3 });
-    using loaded = await loadOpenVino(await sealIr(xml, weights, 'tiny'), { identities: [identity], openvino: ov, core, config, workers: 2 });
+    using loaded = await loadOpenVino(await sealIr(xml, weights, 'tiny'), {
+      identities: [identity],
+      openvino: ov,
+      core,
+      config,
+      workers: 2,
+    });
     expect(await infer(loaded, [new Float32Array(10)])).toEqual([new Array(10).fill(3)]);
   });
 
@@ -82,7 +91,15 @@ describeOpenVino('OpenVINO IR', (ov) => {
     };
 
     test('every fixture is covered', () => {
-      expect(readdirSync(fixtures).sort()).toEqual(['add_two_inputs', 'dummy', 'dummy_fp64', 'increment_1x3x4x5', 'passthrough', 'scalar', 'summator']);
+      expect(readdirSync(fixtures).sort()).toEqual([
+        'add_two_inputs',
+        'dummy',
+        'dummy_fp64',
+        'increment_1x3x4x5',
+        'passthrough',
+        'scalar',
+        'summator',
+      ]);
     });
 
     test('dummy adds 1.0 to a 1x10 input (IR v10)', async () => {
@@ -142,7 +159,9 @@ describeOpenVino('OpenVINO IR', (ov) => {
     const reads: unknown[] = [];
     const spy = new Proxy(core, {
       get: (target, key) =>
-        key === 'readModel' ? (...args: unknown[]) => (reads.push(args), (target.readModel as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, key),
+        key === 'readModel'
+          ? (...args: unknown[]) => (reads.push(args), (target.readModel as (...a: unknown[]) => unknown)(...args))
+          : Reflect.get(target, key),
     }) as unknown as OpenVinoCore;
     await expect(loadOpenVino(sealed, { identities: [identity], openvino: ov, core: spy })).rejects.toMatchObject({
       code: 'ERR_AUTHENTICATION_FAILED',

@@ -5,7 +5,10 @@ declare module '@ovseal/test-fixtures' {
     xml: string;
     weights: Uint8Array;
   };
-  export function writeTinyIr(dir: string, options?: { shape?: number[]; addend?: number[] | number; name?: string }): {
+  export function writeTinyIr(
+    dir: string,
+    options?: { shape?: number[]; addend?: number[] | number; name?: string },
+  ): {
     xml: string;
     bin: string;
   };

@@ -120,7 +120,15 @@ export class Core extends NativeHandle {
       const properties = propertyArray(config);
       const compiled =
         fns.ov_core_compile_model_props !== undefined
-          ? this.#runtime.out(fns.ov_core_compile_model_props, 'ov_core_compile_model', this.pointer, source.pointer, device, properties.array.length, properties.array)
+          ? this.#runtime.out(
+              fns.ov_core_compile_model_props,
+              'ov_core_compile_model',
+              this.pointer,
+              source.pointer,
+              device,
+              properties.array.length,
+              properties.array,
+            )
           : this.#compileVariadic(source, device, config);
       return new CompiledModel(this.#runtime, compiled, source.keepAlive);
     } finally {
@@ -154,7 +162,14 @@ export class Core extends NativeHandle {
   /** `importModel` on the calling thread. */
   importModelSync(blob: Uint8Array, device: string, _config?: Properties): CompiledModel {
     const { fns } = this.#runtime;
-    const compiled = this.#runtime.out(fns.ov_core_import_model, 'ov_core_import_model', this.pointer, koffi.address(blob), blob.byteLength, device);
+    const compiled = this.#runtime.out(
+      fns.ov_core_import_model,
+      'ov_core_import_model',
+      this.pointer,
+      koffi.address(blob),
+      blob.byteLength,
+      device,
+    );
     return new CompiledModel(this.#runtime, compiled, [blob]);
   }
 
@@ -184,7 +199,10 @@ export class Core extends NativeHandle {
         version: { buildNumber: string | null; description: string | null };
       }[];
       return Object.fromEntries(
-        entries.map((entry) => [entry.device_name, { buildNumber: entry.version.buildNumber ?? '', description: entry.version.description ?? '' }]),
+        entries.map((entry) => [
+          entry.device_name,
+          { buildNumber: entry.version.buildNumber ?? '', description: entry.version.description ?? '' },
+        ]),
       );
     } finally {
       fns.ov_core_versions_free(list);
@@ -206,7 +224,10 @@ export class Core extends NativeHandle {
     const properties = propertyArray(values);
     if (properties.array.length === 0) return;
     if (fns.ov_core_set_properties !== undefined) {
-      this.#runtime.check(fns.ov_core_set_properties(this.pointer, device, properties.array.length, properties.array), 'ov_core_set_properties');
+      this.#runtime.check(
+        fns.ov_core_set_properties(this.pointer, device, properties.array.length, properties.array),
+        'ov_core_set_properties',
+      );
       return;
     }
     const pairs = Object.entries(values).flatMap(([key, value]) => ['const char *', key, 'const char *', String(value)]);
@@ -221,13 +242,18 @@ export class Core extends NativeHandle {
     const text = typeof model === 'string' ? Buffer.from(model, 'utf8') : model;
     if (!(text instanceof Uint8Array)) throw new OpenVinoArgumentError('readModel takes model text, bytes or a path');
     // Bytes are copied into a tensor of their own, as openvino-node does; a Tensor is used in place.
-    const tensor = weights instanceof Uint8Array ? new Tensor(this.#runtime, 'u8', [weights.byteLength], Uint8Array.from(weights)) : weights;
+    const tensor =
+      weights instanceof Uint8Array ? new Tensor(this.#runtime, 'u8', [weights.byteLength], Uint8Array.from(weights)) : weights;
     return { path: undefined, weightsPath: undefined, text, weights: tensor };
   }
 
   #readFile(path: string, weightsPath?: string): Model {
     const { fns } = this.#runtime;
-    return new Model(this.#runtime, this.#runtime.out(fns.ov_core_read_model, 'ov_core_read_model', this.pointer, path, weightsPath ?? null), []);
+    return new Model(
+      this.#runtime,
+      this.#runtime.out(fns.ov_core_read_model, 'ov_core_read_model', this.pointer, path, weightsPath ?? null),
+      [],
+    );
   }
 
   /** Runtimes without `ov_core_compile_model_props`: the variadic call, which koffi runs on this thread only. */

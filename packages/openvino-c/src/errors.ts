@@ -4,11 +4,7 @@
  */
 
 /** Codes of the errors this package throws. */
-export type OpenVinoCErrorCode =
-  | 'ERR_OPENVINO_UNAVAILABLE'
-  | 'ERR_OPENVINO'
-  | 'ERR_OPENVINO_DISPOSED'
-  | 'ERR_INVALID_ARGUMENT';
+export type OpenVinoCErrorCode = 'ERR_OPENVINO_UNAVAILABLE' | 'ERR_OPENVINO' | 'ERR_OPENVINO_DISPOSED' | 'ERR_INVALID_ARGUMENT';
 
 /** Base class of this package's errors. */
 export class OpenVinoCError extends Error {

@@ -83,7 +83,9 @@ async function explicitLibrary(path: string, origin: string, tried: string[]): P
   const found = info?.isDirectory() ? await libraryIn(path) : info?.isFile() ? path : undefined;
   if (found) return found;
   tried.push(`${origin}=${path}: ${info ? `no ${LIBRARY_STEM} library in it` : 'does not exist'}`);
-  throw new OpenVinoUnavailableError(`${origin} points at ${path}, which ${info ? `holds no ${LIBRARY_STEM}` : 'does not exist'}`, { tried });
+  throw new OpenVinoUnavailableError(`${origin} points at ${path}, which ${info ? `holds no ${LIBRARY_STEM}` : 'does not exist'}`, {
+    tried,
+  });
 }
 
 /** The library in a folder: the unversioned name if present, else the highest version suffix. */

@@ -85,7 +85,10 @@ export class InferRequest extends NativeHandle {
     if (!(value instanceof Tensor)) throw new OpenVinoArgumentError('setInputTensor takes a Tensor');
     this.#assertIdle();
     const { fns } = this.#runtime;
-    this.#runtime.check(fns.ov_infer_request_set_input_tensor_by_index(this.pointer, index, value.pointer), 'ov_infer_request_set_input_tensor_by_index');
+    this.#runtime.check(
+      fns.ov_infer_request_set_input_tensor_by_index(this.pointer, index, value.pointer),
+      'ov_infer_request_set_input_tensor_by_index',
+    );
     this.#inputs.set(index, value);
   }
 
@@ -96,13 +99,20 @@ export class InferRequest extends NativeHandle {
 
   getInputTensor(index = 0): Tensor {
     const { fns } = this.#runtime;
-    return this.#adopt(this.#runtime.out(fns.ov_infer_request_get_input_tensor_by_index, 'ov_infer_request_get_input_tensor_by_index', this.pointer, index));
+    return this.#adopt(
+      this.#runtime.out(fns.ov_infer_request_get_input_tensor_by_index, 'ov_infer_request_get_input_tensor_by_index', this.pointer, index),
+    );
   }
 
   getOutputTensor(index = 0): Tensor {
     const { fns } = this.#runtime;
     return this.#adopt(
-      this.#runtime.out(fns.ov_infer_request_get_output_tensor_by_index, 'ov_infer_request_get_output_tensor_by_index', this.pointer, index),
+      this.#runtime.out(
+        fns.ov_infer_request_get_output_tensor_by_index,
+        'ov_infer_request_get_output_tensor_by_index',
+        this.pointer,
+        index,
+      ),
     );
   }
 

@@ -23,7 +23,9 @@ export class Model extends HandleWithPorts {
   }
 
   getFriendlyName(): string {
-    return this.#runtime.takeString(this.#runtime.out(this.#runtime.fns.ov_model_get_friendly_name, 'ov_model_get_friendly_name', this.pointer));
+    return this.#runtime.takeString(
+      this.#runtime.out(this.#runtime.fns.ov_model_get_friendly_name, 'ov_model_get_friendly_name', this.pointer),
+    );
   }
 
   getName(): string {

@@ -120,11 +120,13 @@ function partialShapeOf(shape: NativePartialShape): PartialShape {
     });
   }
   const isStatic = rankIsStatic && dims.every((d) => typeof d === 'number');
-  const text = rankIsStatic ? `[${dims.map((d) => (typeof d === 'number' ? d : d[1] === -1 ? '?' : `${d[0]}..${d[1]}`)).join(',')}]` : '[...]';
+  const text = rankIsStatic
+    ? `[${dims.map((d) => (typeof d === 'number' ? d : d[1] === -1 ? '?' : `${d[0]}..${d[1]}`)).join(',')}]`
+    : '[...]';
   return {
     isStatic: () => isStatic,
     isDynamic: () => !isStatic,
-    getDimensions: () => dims.map((d) => (typeof d === 'number' ? d : [...d] as [number, number])),
+    getDimensions: () => dims.map((d) => (typeof d === 'number' ? d : ([...d] as [number, number]))),
     toString: () => text,
   };
 }

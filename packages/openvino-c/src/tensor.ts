@@ -64,11 +64,19 @@ export class Tensor extends NativeHandle {
     }
     if (data === undefined || data.byteLength === 0) {
       // OpenVINO refuses a NULL host pointer: an empty tensor gets (zero bytes of) its own memory.
-      pointer = runtime.withShape(dims, (nativeShape) => runtime.out(runtime.fns.ov_tensor_create, 'ov_tensor_create', nativeCode(type, runtime.elementOffset), nativeShape));
+      pointer = runtime.withShape(dims, (nativeShape) =>
+        runtime.out(runtime.fns.ov_tensor_create, 'ov_tensor_create', nativeCode(type, runtime.elementOffset), nativeShape),
+      );
     } else {
       const address = koffi.address(data);
       pointer = runtime.withShape(dims, (nativeShape) =>
-        runtime.out(runtime.fns.ov_tensor_create_from_host_ptr, 'ov_tensor_create_from_host_ptr', nativeCode(type, runtime.elementOffset), nativeShape, address),
+        runtime.out(
+          runtime.fns.ov_tensor_create_from_host_ptr,
+          'ov_tensor_create_from_host_ptr',
+          nativeCode(type, runtime.elementOffset),
+          nativeShape,
+          address,
+        ),
       );
     }
     super(pointer, release, 'tensor', wrapped === undefined ? [] : [wrapped]);
@@ -134,7 +142,8 @@ export class Tensor extends NativeHandle {
     const native = [0];
     this.#runtime.check(fns.ov_tensor_get_element_type(this.pointer, native as [number]), 'ov_tensor_get_element_type');
     const type = elementTypeOfNative(native[0]!, this.#runtime.elementOffset);
-    if (type === undefined) throw new OpenVinoArgumentError(`no typed array holds ${nativeTypeName(native[0]!, this.#runtime.elementOffset)} elements`);
+    if (type === undefined)
+      throw new OpenVinoArgumentError(`no typed array holds ${nativeTypeName(native[0]!, this.#runtime.elementOffset)} elements`);
     const size: [number | bigint] = [0];
     this.#runtime.check(fns.ov_tensor_get_byte_size(this.pointer, size), 'ov_tensor_get_byte_size');
     const bytes = Number(size[0]);
@@ -152,7 +161,10 @@ function checkShape(shape: readonly number[] | undefined): number[] {
 }
 
 /** The data as the element type's typed array, over the same memory. */
-function asTypedArray(array: new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => TensorArray, data: ArrayBufferView): TensorArray {
+function asTypedArray(
+  array: new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => TensorArray,
+  data: ArrayBufferView,
+): TensorArray {
   if (data instanceof array) return data;
   const bytesPer = (array as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   // Bytes at an offset the element type cannot start at stay a byte view (OpenVINO does not mind).

@@ -104,7 +104,8 @@ describeOpenVino('bad input to the real runtime', (ov) => {
     // copy of libopenvino, hence the child.
     const copy = join(scratch, 'no-cpu-plugin');
     await import('node:fs/promises').then((fs) => fs.mkdir(copy, { recursive: true }));
-    const needed = (name: string) => /\.so/.test(name) && !/_plugin\.so/.test(name) && (!/_frontend\.so/.test(name) || /_ir_frontend/.test(name));
+    const needed = (name: string) =>
+      /\.so/.test(name) && !/_plugin\.so/.test(name) && (!/_frontend\.so/.test(name) || /_ir_frontend/.test(name));
     for (const name of (await readdir(libraryDir!)).filter(needed)) await copyFile(join(libraryDir!, name), join(copy, name));
     const script = `
       import { loadOpenVinoC } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).pathname)};

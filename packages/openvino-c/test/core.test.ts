@@ -125,6 +125,8 @@ describeOpenVino('Core over the C API', (ov) => {
     const compiling = core.compileModel(model, 'CPU', config);
     model.dispose();
     const compiled = await compiling;
-    expect(Array.from(compiled.createInferRequest().infer([new Float32Array(10)]).output!.data as Float32Array)).toEqual(new Array(10).fill(5));
+    expect(Array.from(compiled.createInferRequest().infer([new Float32Array(10)]).output!.data as Float32Array)).toEqual(
+      new Array(10).fill(5),
+    );
   });
 });

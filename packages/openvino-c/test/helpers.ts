@@ -9,7 +9,8 @@ import { describeWithPart } from '@ovseal/test-fixtures/vitest';
 import { loadOpenVinoC, type OpenVinoC } from '../src/index.js';
 
 export const libraryDir = openVinoLibraryDir();
-const HOW = 'run `node scripts/ensure-openvino.mjs` (installs the pinned `openvino` wheel from PyPI into .venv-openvino) or set OVSEAL_OPENVINO_LIB';
+const HOW =
+  'run `node scripts/ensure-openvino.mjs` (installs the pinned `openvino` wheel from PyPI into .venv-openvino) or set OVSEAL_OPENVINO_LIB';
 
 export const runtime: OpenVinoC | Error =
   libraryDir === undefined

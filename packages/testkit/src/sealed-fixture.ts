@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, seal, type Recipient, type SealEntryInput, type SealMetadataInput, type SigningKeyPair } from '@ovseal/container';
+import {
+  generateSigningKey,
+  seal,
+  type Recipient,
+  type SealEntryInput,
+  type SealMetadataInput,
+  type SigningKeyPair,
+} from '@ovseal/container';
 import { FileIdentity, FileRecipient, generateKey, writeKeyFile } from '@ovseal/key-file';
 import { tinyIrModel } from './tiny-ir-model.js';
 

@@ -26,7 +26,11 @@ export class DeviceAttestation {
   /** Creates the attestation key (and makes the EK persistent when it is missing). */
   static async create(config: AttestationConfig, tcti: string | undefined): Promise<DeviceAttestation> {
     const options = tcti ? { tcti } : {};
-    return new DeviceAttestation(await initAttestationKey({ ...options, handle: config.akHandle, ekHandle: config.ekHandle }), config, tcti);
+    return new DeviceAttestation(
+      await initAttestationKey({ ...options, handle: config.akHandle, ekHandle: config.ekHandle }),
+      config,
+      tcti,
+    );
   }
 
   /** Hex name of the attestation key. */
@@ -36,13 +40,24 @@ export class DeviceAttestation {
 
   /** The first request's `attestation`: the EK (and its certificate, when the TPM has one) and the AK. */
   async enrolmentClaims(): Promise<EnrolAttestation> {
-    const ek = await readEndorsementKey({ ...(this.#tcti ? { tcti: this.#tcti } : {}), handle: this.#config.ekHandle, certificateIndex: Number.parseInt(this.#config.ekCertificateIndex, 16) });
-    return { ekPublic: b64(ek.publicArea), ...(ek.certificate ? { ekCertificate: b64(ek.certificate) } : {}), akPublic: b64(this.#key.publicArea) };
+    const ek = await readEndorsementKey({
+      ...(this.#tcti ? { tcti: this.#tcti } : {}),
+      handle: this.#config.ekHandle,
+      certificateIndex: Number.parseInt(this.#config.ekCertificateIndex, 16),
+    });
+    return {
+      ekPublic: b64(ek.publicArea),
+      ...(ek.certificate ? { ekCertificate: b64(ek.certificate) } : {}),
+      akPublic: b64(this.#key.publicArea),
+    };
   }
 
   /** TPM2_ActivateCredential on the broker's challenge: the secret that proves both keys are in this TPM. */
   activate(challenge: ActivationChallenge): Promise<Buffer> {
-    return this.#key.activateCredential({ idObject: Buffer.from(challenge.idObject, 'base64'), encryptedSecret: Buffer.from(challenge.encryptedSecret, 'base64') }, this.#config.ekHandle);
+    return this.#key.activateCredential(
+      { idObject: Buffer.from(challenge.idObject, 'base64'), encryptedSecret: Buffer.from(challenge.encryptedSecret, 'base64') },
+      this.#config.ekHandle,
+    );
   }
 
   quote(pcrs: string, qualifyingData: Uint8Array): Promise<TpmQuote> {

@@ -28,7 +28,10 @@ export interface DownloadResult {
 }
 
 async function sizeOf(path: string): Promise<number> {
-  return stat(path).then((s) => s.size, () => 0);
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -47,7 +50,10 @@ async function sha256File(path: string): Promise<string> {
 export async function downloadResumable(options: DownloadOptions): Promise<DownloadResult> {
   const part = `${options.dest}.part`;
   const meta = `${part}.json`;
-  const previousEtag = await readFile(meta, 'utf8').then((text) => (JSON.parse(text) as { etag: string | null }).etag, () => undefined);
+  const previousEtag = await readFile(meta, 'utf8').then(
+    (text) => (JSON.parse(text) as { etag: string | null }).etag,
+    () => undefined,
+  );
   let offset = previousEtag !== undefined && previousEtag === options.etag && options.etag !== null ? await sizeOf(part) : 0;
   if (offset > options.size) offset = 0;
   if (offset === 0) await rm(part, { force: true });
@@ -55,14 +61,16 @@ export async function downloadResumable(options: DownloadOptions): Promise<Downl
 
   const resumedFrom = offset;
   if (offset < options.size) {
-    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-`, ...(options.etag ? { 'if-range': options.etag } : {}) } : {};
+    const headers: Record<string, string> =
+      offset > 0 ? { range: `bytes=${offset}-`, ...(options.etag ? { 'if-range': options.etag } : {}) } : {};
     let response: HttpResponse;
     try {
       response = await httpRequest(options.url, { headers, timeoutMs: options.timeoutMs ?? 10 * 60_000, tls: options.tls });
     } catch (cause) {
       throw new EdgeRunnerError('ERR_DOWNLOAD', `download failed: ${(cause as Error).message}`, { cause });
     }
-    if (response.status === 200) offset = 0; // the whole body: start over
+    if (response.status === 200)
+      offset = 0; // the whole body: start over
     else if (response.status !== 206) {
       response.body.resume();
       throw new EdgeRunnerError('ERR_DOWNLOAD', `download failed: HTTP ${response.status}`, { status: response.status });
@@ -77,13 +85,20 @@ export async function downloadResumable(options: DownloadOptions): Promise<Downl
         callback(null, chunk);
       },
     });
-    await pipeline(response.body, meter, createWriteStream(part, { flags: offset === 0 ? 'w' : 'a', mode: 0o600 })).catch((cause: unknown) => {
-      throw cause instanceof EdgeRunnerError ? cause : new EdgeRunnerError('ERR_DOWNLOAD', `download interrupted at ${done} bytes (it will resume): ${(cause as Error).message}`, { cause });
-    });
+    await pipeline(response.body, meter, createWriteStream(part, { flags: offset === 0 ? 'w' : 'a', mode: 0o600 })).catch(
+      (cause: unknown) => {
+        throw cause instanceof EdgeRunnerError
+          ? cause
+          : new EdgeRunnerError('ERR_DOWNLOAD', `download interrupted at ${done} bytes (it will resume): ${(cause as Error).message}`, {
+              cause,
+            });
+      },
+    );
     progress?.finish();
   }
   const size = await sizeOf(part);
-  if (size !== options.size) throw new EdgeRunnerError('ERR_DOWNLOAD', `downloaded ${size} bytes, expected ${options.size} (it will resume)`);
+  if (size !== options.size)
+    throw new EdgeRunnerError('ERR_DOWNLOAD', `downloaded ${size} bytes, expected ${options.size} (it will resume)`);
   const digest = /^"([0-9a-f]{64})"$/.exec(options.etag ?? '')?.[1];
   if (digest && (await sha256File(part)) !== digest) {
     await rm(part, { force: true });

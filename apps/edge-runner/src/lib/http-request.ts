@@ -37,7 +37,8 @@ function pinnedIdentity(pin: string | undefined) {
   return (host: string, cert: PeerCertificate): Error | undefined => {
     const mismatch = checkServerIdentity(host, cert);
     if (mismatch) return mismatch;
-    if (pin !== undefined && publicKeyPin(cert.raw) !== pin) return new Error(`the broker's certificate key does not match the pinned key (brokerPin ${pin})`);
+    if (pin !== undefined && publicKeyPin(cert.raw) !== pin)
+      return new Error(`the broker's certificate key does not match the pinned key (brokerPin ${pin})`);
     return undefined;
   };
 }
@@ -66,9 +67,18 @@ export function httpRequest(url: string, init: HttpRequestInit): Promise<HttpRes
   const https = target.protocol === 'https:';
   const send = https ? httpsRequestRaw : httpRequestRaw;
   return new Promise((resolve, reject) => {
-    const req = send(target, { method: init.method ?? 'GET', headers: init.headers ?? {}, signal: AbortSignal.timeout(init.timeoutMs), ...(https && init.tls ? { agent: agentFor(init.tls) } : {}) }, (res) => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
-    });
+    const req = send(
+      target,
+      {
+        method: init.method ?? 'GET',
+        headers: init.headers ?? {},
+        signal: AbortSignal.timeout(init.timeoutMs),
+        ...(https && init.tls ? { agent: agentFor(init.tls) } : {}),
+      },
+      (res) => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      },
+    );
     req.once('error', reject);
     req.end(init.body === undefined ? undefined : Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength));
   });

@@ -6,14 +6,22 @@ import type { RunnerLog } from './log.js';
 import { decodeTensor, encodeTensor, TensorFormatError, type Tensor } from './tensor-json.js';
 
 class Refusal extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -36,7 +44,17 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Record<str
 }
 
 function describe(model: ServedModel) {
-  return { id: model.id, name: model.name, version: model.version, runtime: model.runtime, engine: model.model.engine, notAfter: new Date(model.notAfter).toISOString(), source: model.source, inputs: model.model.inputNames, outputs: model.model.outputNames };
+  return {
+    id: model.id,
+    name: model.name,
+    version: model.version,
+    runtime: model.runtime,
+    engine: model.model.engine,
+    notAfter: new Date(model.notAfter).toISOString(),
+    source: model.source,
+    inputs: model.model.inputNames,
+    outputs: model.model.outputNames,
+  };
 }
 
 export interface RunnerHttpOptions {
@@ -59,7 +77,11 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     requireToken(req);
     metrics.modelsLoaded.set(manager.served.size);
     const text = await metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': metrics.registry.contentType,
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
     res.end(text);
   }
 
@@ -71,7 +93,8 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
       throw new Refusal(400, 'bad_request', `several models are served: name one of ${[...manager.served.keys()].join(', ')}`);
     }
     const model = manager.served.get(name.split('@')[0]!);
-    if (!model || (name.includes('@') && model.id !== name)) throw new Refusal(503, 'model_unavailable', `${name} is not being served (not granted, revoked, or expired)`);
+    if (!model || (name.includes('@') && model.id !== name))
+      throw new Refusal(503, 'model_unavailable', `${name} is not being served (not granted, revoked, or expired)`);
     return model;
   }
 
@@ -96,7 +119,8 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     let encoding: 'array' | 'base64' = 'array';
     try {
       for (const [name, value] of Object.entries(rawInputs)) {
-        if (!model.model.inputNames.includes(name)) throw new TensorFormatError(`the model has no input "${name}" (inputs: ${model.model.inputNames.join(', ')})`);
+        if (!model.model.inputNames.includes(name))
+          throw new TensorFormatError(`the model has no input "${name}" (inputs: ${model.model.inputNames.join(', ')})`);
         inputs[name] = decodeTensor(name, value, options.maxInferBytes / 4);
         if (typeof (value as { base64?: unknown }).base64 === 'string') encoding = 'base64';
       }
@@ -112,7 +136,11 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
     } catch (error) {
       // The runtime's message describes the model's internals: it goes to the log, not the client.
       options.log(`inference with ${model.id} failed: ${(error as Error).message.split('\n')[0]}`);
-      throw new Refusal(422, 'inference_failed', `${model.id} could not run on these inputs (check their names, types and shapes against GET /v1/models)`);
+      throw new Refusal(
+        422,
+        'inference_failed',
+        `${model.id} could not run on these inputs (check their names, types and shapes against GET /v1/models)`,
+      );
     } finally {
       model.inFlight--;
     }
@@ -136,7 +164,10 @@ export function createRunnerHandler(options: RunnerHttpOptions) {
       status: models.length > 0 ? 'ok' : 'no_model',
       deviceId: options.deviceId,
       deviceKey: options.deviceKeyStorage,
-      broker: { ...manager.broker, lastSyncAt: manager.broker.lastSyncAt === null ? null : new Date(manager.broker.lastSyncAt).toISOString() },
+      broker: {
+        ...manager.broker,
+        lastSyncAt: manager.broker.lastSyncAt === null ? null : new Date(manager.broker.lastSyncAt).toISOString(),
+      },
       models,
       problems: Object.fromEntries(manager.problems),
     });

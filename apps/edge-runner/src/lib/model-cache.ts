@@ -37,7 +37,8 @@ export class ModelCache {
    * its models (dropping `..` would delete the data directory and reset rollback protection).
    */
   dirOf(id: string): string {
-    if (!isModelId(id)) throw new EdgeRunnerError('ERR_BAD_MODEL_ID', `refusing model id ${JSON.stringify(id)}: a model id is name@version`);
+    if (!isModelId(id))
+      throw new EdgeRunnerError('ERR_BAD_MODEL_ID', `refusing model id ${JSON.stringify(id)}: a model id is name@version`);
     return join(this.root, id);
   }
 
@@ -50,11 +51,17 @@ export class ModelCache {
   }
 
   async hasContainer(id: string, size: number): Promise<boolean> {
-    return stat(this.containerPath(id)).then((s) => s.size === size, () => false);
+    return stat(this.containerPath(id)).then(
+      (s) => s.size === size,
+      () => false,
+    );
   }
 
   async readKey(id: string): Promise<CachedKey | undefined> {
-    return readFile(join(this.dirOf(id), 'key.json'), 'utf8').then((text) => JSON.parse(text) as CachedKey, () => undefined);
+    return readFile(join(this.dirOf(id), 'key.json'), 'utf8').then(
+      (text) => JSON.parse(text) as CachedKey,
+      () => undefined,
+    );
   }
 
   /** Atomic replace (`@ovseal/atomic-file`: temp file, fsync, rename, directory fsync), mode 0600. */
@@ -78,7 +85,16 @@ export class ModelCache {
   /** Every cached key (a model directory without one is an unfinished download; a key naming another model is ignored). */
   async keys(): Promise<CachedKey[]> {
     const names = (await readdir(this.root).catch(() => [] as string[])).filter(isModelId);
-    const keys = await Promise.all(names.map((name) => readFile(join(this.root, name, 'key.json'), 'utf8').then((text) => JSON.parse(text) as CachedKey, () => undefined)));
-    return keys.filter((key, i): key is CachedKey => key !== undefined && key.model === names[i] && key.model === `${key.name}@${key.version}`);
+    const keys = await Promise.all(
+      names.map((name) =>
+        readFile(join(this.root, name, 'key.json'), 'utf8').then(
+          (text) => JSON.parse(text) as CachedKey,
+          () => undefined,
+        ),
+      ),
+    );
+    return keys.filter(
+      (key, i): key is CachedKey => key !== undefined && key.model === names[i] && key.model === `${key.name}@${key.version}`,
+    );
   }
 }

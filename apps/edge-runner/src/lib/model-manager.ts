@@ -38,7 +38,11 @@ export class ModelManager {
   readonly served = new Map<string, ServedModel>();
   /** Per model id, the last failure (download, key, load). */
   readonly problems = new Map<string, string>();
-  broker: { state: BrokerState; lastSyncAt: number | null; lastError: string | null } = { state: 'unknown', lastSyncAt: null, lastError: null };
+  broker: { state: BrokerState; lastSyncAt: number | null; lastError: string | null } = {
+    state: 'unknown',
+    lastSyncAt: null,
+    lastError: null,
+  };
   readonly #config: RunnerConfig;
   readonly #deviceKey: DeviceKey;
   readonly #client: BrokerClient;
@@ -90,8 +94,20 @@ export class ModelManager {
     }
     this.#metrics.modelLoads.inc({ source, outcome: 'ok' });
     this.#metrics.modelLoadTime.observe({ runtime: model.runtime }, (Date.now() - started) / 1000);
-    this.#log(`loaded ${key.model} into ${model.runtime} in memory (${Date.now() - started} ms; unwrapped with the ${this.#deviceKey.storage === 'tpm' ? 'TPM' : 'FILE'} device key; not after ${key.notAfter})`);
-    return { id: key.model, name: key.name, version: key.version, notAfter: Date.parse(key.notAfter), runtime: model.runtime, model, source, loadedAt: Date.now(), inFlight: 0 };
+    this.#log(
+      `loaded ${key.model} into ${model.runtime} in memory (${Date.now() - started} ms; unwrapped with the ${this.#deviceKey.storage === 'tpm' ? 'TPM' : 'FILE'} device key; not after ${key.notAfter})`,
+    );
+    return {
+      id: key.model,
+      name: key.name,
+      version: key.version,
+      notAfter: Date.parse(key.notAfter),
+      runtime: model.runtime,
+      model,
+      source,
+      loadedAt: Date.now(),
+      inFlight: 0,
+    };
   }
 
   async #handleLoadFailure(key: CachedKey, error: unknown): Promise<void> {
@@ -161,7 +177,8 @@ export class ModelManager {
         if (code === 'device_revoked') await this.#revokeAll('the broker says this device is revoked');
         // A refused key request is not retried at every poll (each one is an audit record); a broker
         // that could not answer (5xx: its database down, a key service away) is asked again next poll.
-        else if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED' && ((error as EdgeRunnerError).status ?? 0) < 500) this.#refusedUntil.set(entry.id, Date.now() + Math.max(60_000, this.#config.pollSeconds * 5_000));
+        else if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED' && ((error as EdgeRunnerError).status ?? 0) < 500)
+          this.#refusedUntil.set(entry.id, Date.now() + Math.max(60_000, this.#config.pollSeconds * 5_000));
       }
     }
     for (const [name, current] of this.served) {
@@ -204,9 +221,13 @@ export class ModelManager {
         etag: entry.etag,
         progress: (total) => progressBar(`edge-runner: ${entry.id}`, total, process.stderr, show),
         // The brokers' own URLs get the brokers' CA and pin; a container hosted elsewhere authenticates itself.
-        tls: this.#config.brokerUrls.some((broker) => new URL(broker).origin === new URL(entry.url).origin) ? this.#config.brokerTls : undefined,
+        tls: this.#config.brokerUrls.some((broker) => new URL(broker).origin === new URL(entry.url).origin)
+          ? this.#config.brokerTls
+          : undefined,
       });
-      this.#log(`downloaded ${entry.id}${result.resumedFrom > 0 ? ` (resumed at byte ${result.resumedFrom})` : ''}; sealed, stays encrypted on disk`);
+      this.#log(
+        `downloaded ${entry.id}${result.resumedFrom > 0 ? ` (resumed at byte ${result.resumedFrom})` : ''}; sealed, stays encrypted on disk`,
+      );
     }
     let key = await this.#cache.readKey(entry.id);
     if (!key || key.containerId !== entry.containerId) {
@@ -218,14 +239,27 @@ export class ModelManager {
       } catch (error) {
         this.#metrics.keyFetches.inc({ outcome: (error as EdgeRunnerError).brokerCode ?? (error as EdgeRunnerError).code ?? 'error' });
         // Refused: the next attempt is a new request. Unanswered: it may have been counted, keep the id.
-        if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED' && ((error as EdgeRunnerError).status ?? 0) < 500) this.#pendingKeyRequests.delete(entry.id);
+        if ((error as EdgeRunnerError).code === 'ERR_BROKER_REFUSED' && ((error as EdgeRunnerError).status ?? 0) < 500)
+          this.#pendingKeyRequests.delete(entry.id);
         throw error;
       }
       this.#metrics.keyFetches.inc({ outcome: 'ok' });
-      key = { model: release.model, name: release.name, version: release.version, containerId: release.containerId, stanza: release.stanza, notAfter: release.notAfter, fetchedAt: new Date().toISOString(), size: entry.size, etag: entry.etag };
+      key = {
+        model: release.model,
+        name: release.name,
+        version: release.version,
+        containerId: release.containerId,
+        stanza: release.stanza,
+        notAfter: release.notAfter,
+        fetchedAt: new Date().toISOString(),
+        size: entry.size,
+        etag: entry.etag,
+      };
       await this.#cache.writeKey(key);
       this.#pendingKeyRequests.delete(entry.id);
-      this.#log(`key for ${entry.id} released: a ${release.stanza.type} stanza for this device's key only, cached on disk (${release.releasesLeft} release(s) left)`);
+      this.#log(
+        `key for ${entry.id} released: a ${release.stanza.type} stanza for this device's key only, cached on disk (${release.releasesLeft} release(s) left)`,
+      );
     }
     let served: ServedModel;
     try {

@@ -15,7 +15,9 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const filled = Math.round(fraction * width);
     const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${(done / MB).toFixed(1)}/${(total / MB).toFixed(1)} MB ${(done / MB / seconds).toFixed(1)} MB/s`);
+    stream.write(
+      `\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${(done / MB).toFixed(1)}/${(total / MB).toFixed(1)} MB ${(done / MB / seconds).toFixed(1)} MB/s`,
+    );
   };
   return {
     update(done) {

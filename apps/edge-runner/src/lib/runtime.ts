@@ -43,7 +43,8 @@ async function loadWithOnnxRuntime(path: string, options: LoadModelOptions): Pro
     outputNames: session.outputNames,
     async run(inputs) {
       const feeds: Record<string, InstanceType<OrtModule['Tensor']>> = {};
-      for (const [name, tensor] of Object.entries(inputs)) feeds[name] = new module.Tensor(tensor.type, tensor.data as Float32Array, [...tensor.dims]);
+      for (const [name, tensor] of Object.entries(inputs))
+        feeds[name] = new module.Tensor(tensor.type, tensor.data as Float32Array, [...tensor.dims]);
       const results = await session.run(feeds);
       const outputs: Record<string, Tensor> = {};
       for (const [name, value] of Object.entries(results)) {
@@ -75,7 +76,8 @@ async function loadWithOpenVino(path: string, options: LoadModelOptions): Promis
       const request = compiled.createInferRequest();
       try {
         const feeds: Record<string, OpenVinoTensor> = {};
-        for (const [name, tensor] of Object.entries(inputs)) feeds[name] = new ov.Tensor(OPENVINO_TYPES[tensor.type], [...tensor.dims], tensor.data);
+        for (const [name, tensor] of Object.entries(inputs))
+          feeds[name] = new ov.Tensor(OPENVINO_TYPES[tensor.type], [...tensor.dims], tensor.data);
         const results = await request.inferAsync(feeds);
         const outputs: Record<string, Tensor> = {};
         for (const [name, value] of Object.entries(results)) {

@@ -42,7 +42,12 @@ export function isMetricsReader(core: BrokerCore, authorization: string | undefi
   return bearerMatches(core.metricsTokenDigest, authorization);
 }
 
-async function audited(core: BrokerCore, ctx: RequestContext, action: string, fields: { deviceId?: string; modelId?: string; grantId?: string; reason?: string }) {
+async function audited(
+  core: BrokerCore,
+  ctx: RequestContext,
+  action: string,
+  fields: { deviceId?: string; modelId?: string; grantId?: string; reason?: string },
+) {
   await core.store.appendAudit({ at: ctx.now, actor: 'admin', action, outcome: 'ok', remote: ctx.remote, ...fields });
 }
 
@@ -57,10 +62,12 @@ async function jsonBody(core: BrokerCore, ctx: RequestContext) {
 async function grantSubject(store: BrokerStore, body: Record<string, unknown>): Promise<GrantSubject> {
   const deviceId = optionalString(body, 'device', ID_PATTERN);
   const label = optionalString(body, 'label', LABEL_PATTERN);
-  if ((deviceId === undefined) === (label === undefined)) throw new HttpError(400, 'bad_request', 'a grant names exactly one of "device" or "label"');
+  if ((deviceId === undefined) === (label === undefined))
+    throw new HttpError(400, 'bad_request', 'a grant names exactly one of "device" or "label"');
   if (label !== undefined) return { kind: 'label', value: label };
   const device = await store.getDevice(deviceId!);
-  if (!device) throw new HttpError(404, 'unknown_device', `no device ${deviceId}: register it (or let it enrol) before granting it anything`);
+  if (!device)
+    throw new HttpError(404, 'unknown_device', `no device ${deviceId}: register it (or let it enrol) before granting it anything`);
   if (device.revokedAt !== null) throw new HttpError(403, 'device_revoked', `device ${deviceId} is revoked`);
   return { kind: 'device', value: device.id, keyId: device.keyId };
 }
@@ -69,10 +76,10 @@ async function grantSubject(store: BrokerStore, body: Record<string, unknown>): 
 function tokenDeviceIds(body: Record<string, unknown>): { deviceId: string | null; deviceIdPattern: string | null } {
   const deviceId = optionalString(body, 'deviceId', ID_PATTERN) ?? null;
   const deviceIdPattern = optionalString(body, 'deviceIdPattern', DEVICE_ID_PATTERN_PATTERN) ?? null;
-  if (deviceId !== null && deviceIdPattern !== null) throw new HttpError(400, 'bad_request', 'give "deviceId" or "deviceIdPattern", not both');
+  if (deviceId !== null && deviceIdPattern !== null)
+    throw new HttpError(400, 'bad_request', 'give "deviceId" or "deviceIdPattern", not both');
   return { deviceId, deviceIdPattern };
 }
-
 
 /** The admin API (bearer token): models, devices, grants, enrolment tokens, audit log. */
 export function adminRoutes(core: BrokerCore): Route[] {
@@ -126,8 +133,18 @@ export function adminRoutes(core: BrokerCore): Route[] {
         const body = await jsonBody(core, ctx);
         const id = requireString(body, 'id', ID_PATTERN);
         const key = parseDevicePublicKey(requireString(body, 'publicKeyPem'), optionalString(body, 'keyType'));
-        const device = { id, keyType: key.keyType, publicKeyPem: key.publicKeyPem, keyId: key.keyId, labels: stringList(body, 'labels', LABEL_PATTERN), registeredAt: ctx.now, revokedAt: null, revokedReason: null };
-        if (await store.isKeyRevoked(key.keyId)) throw new HttpError(403, 'key_revoked', `key ${key.keyId} belonged to a revoked device: it cannot be registered again`);
+        const device = {
+          id,
+          keyType: key.keyType,
+          publicKeyPem: key.publicKeyPem,
+          keyId: key.keyId,
+          labels: stringList(body, 'labels', LABEL_PATTERN),
+          registeredAt: ctx.now,
+          revokedAt: null,
+          revokedReason: null,
+        };
+        if (await store.isKeyRevoked(key.keyId))
+          throw new HttpError(403, 'key_revoked', `key ${key.keyId} belonged to a revoked device: it cannot be registered again`);
         if (await store.getDevice(id)) throw new HttpError(409, 'device_exists', `device ${id} exists`);
         await store.insertDevice(device);
         await audited(core, ctx, 'register_device', { deviceId: id });
@@ -173,7 +190,10 @@ export function adminRoutes(core: BrokerCore): Route[] {
       auth: 'admin',
       async handler(ctx) {
         const body = await jsonBody(core, ctx);
-        const perDevice = body['maxReleasesPerDevice'] === undefined || body['maxReleasesPerDevice'] === null ? null : requirePositiveInteger(body, 'maxReleasesPerDevice');
+        const perDevice =
+          body['maxReleasesPerDevice'] === undefined || body['maxReleasesPerDevice'] === null
+            ? null
+            : requirePositiveInteger(body, 'maxReleasesPerDevice');
         const grant = {
           id: `g-${randomUUID()}`,
           subject: await grantSubject(store, body),
@@ -187,7 +207,11 @@ export function adminRoutes(core: BrokerCore): Route[] {
           revokedAt: null,
         };
         await store.insertGrant(grant);
-        await audited(core, ctx, 'create_grant', { grantId: grant.id, ...(grant.subject.kind === 'device' ? { deviceId: grant.subject.value } : {}), modelId: grant.modelVersion ? `${grant.modelName}@${grant.modelVersion}` : grant.modelName });
+        await audited(core, ctx, 'create_grant', {
+          grantId: grant.id,
+          ...(grant.subject.kind === 'device' ? { deviceId: grant.subject.value } : {}),
+          modelId: grant.modelVersion ? `${grant.modelName}@${grant.modelVersion}` : grant.modelName,
+        });
         sendJson(ctx.res, 201, grantView(grant));
       },
     },
@@ -232,7 +256,10 @@ export function adminRoutes(core: BrokerCore): Route[] {
         };
         await store.insertEnrolmentToken(record);
         // Devices enrolled under a token that allows a missing EK certificate are taken on trust: the flag is audited here and at each such enrolment.
-        const flags = [record.requireAttestation && 'requireAttestation', record.allowMissingEkCertificate && 'allowMissingEkCertificate'].filter(Boolean);
+        const flags = [
+          record.requireAttestation && 'requireAttestation',
+          record.allowMissingEkCertificate && 'allowMissingEkCertificate',
+        ].filter(Boolean);
         await audited(core, ctx, 'create_enrolment_token', { reason: flags.length > 0 ? `${record.id} (${flags.join(', ')})` : record.id });
         // The token is shown once; only its hash is kept.
         sendJson(ctx.res, 201, { ...enrolmentTokenView(record), token });
@@ -265,7 +292,8 @@ export function adminRoutes(core: BrokerCore): Route[] {
         const after = Number(ctx.url.searchParams.get('after') ?? 0);
         const limit = Math.min(1000, Math.max(1, Number(ctx.url.searchParams.get('limit') ?? 100)));
         const deviceId = ctx.url.searchParams.get('device') ?? undefined;
-        if (!Number.isSafeInteger(after) || !Number.isSafeInteger(limit)) throw new HttpError(400, 'bad_request', 'after and limit are integers');
+        if (!Number.isSafeInteger(after) || !Number.isSafeInteger(limit))
+          throw new HttpError(400, 'bad_request', 'after and limit are integers');
         const records = await store.listAudit({ after, limit, ...(deviceId ? { deviceId } : {}) });
         sendJson(ctx.res, 200, { records: records.map(auditView), next: records.at(-1)?.id ?? after });
       },

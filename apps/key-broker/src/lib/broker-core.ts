@@ -40,13 +40,26 @@ export interface BrokerCore {
 type RefusalAudit = Omit<AuditInput, 'at' | 'outcome' | 'remote' | 'reason'>;
 
 /** Writes an audit record for a refusal, then throws the refusal. */
-export async function refuse(core: BrokerCore, ctx: RequestContext, audit: RefusalAudit, status: number, reason: string, message: string, details?: Record<string, unknown>): Promise<never> {
+export async function refuse(
+  core: BrokerCore,
+  ctx: RequestContext,
+  audit: RefusalAudit,
+  status: number,
+  reason: string,
+  message: string,
+  details?: Record<string, unknown>,
+): Promise<never> {
   await core.store.appendAudit({ ...audit, at: ctx.now, outcome: 'refused', reason, remote: ctx.remote });
   throw new HttpError(status, reason, message, {}, details);
 }
 
 /** Runs `check`; a refusal it throws (an HttpError) is audited first, with its code as the reason. */
-export async function withAuditedRefusal<T>(core: BrokerCore, ctx: RequestContext, audit: RefusalAudit, check: () => Promise<T>): Promise<T> {
+export async function withAuditedRefusal<T>(
+  core: BrokerCore,
+  ctx: RequestContext,
+  audit: RefusalAudit,
+  check: () => Promise<T>,
+): Promise<T> {
   try {
     return await check();
   } catch (error) {
@@ -71,7 +84,8 @@ export class ModelKeyring {
   /** The model's header area: stored at registration; read from the file for models registered before. */
   async #headerOf(model: ModelRecord): Promise<Uint8Array> {
     if (model.header) return model.header;
-    if (model.storage.kind !== 'file') throw new BrokerError('ERR_BROKER_STORE', `model ${model.id} has no stored header: register it again`);
+    if (model.storage.kind !== 'file')
+      throw new BrokerError('ERR_BROKER_STORE', `model ${model.id} has no stored header: register it again`);
     return readHeaderArea(model.storage.path, (await inspect(model.storage.path)).payloadOffset);
   }
 
@@ -82,4 +96,3 @@ export class ModelKeyring {
     return stanzas[0]!;
   }
 }
-

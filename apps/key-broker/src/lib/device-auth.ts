@@ -2,7 +2,15 @@ import { createHmac, generateKeyPairSync, randomBytes, timingSafeEqual } from 'n
 import { TpmEcdhRecipient } from '@ovseal/key-tpm';
 import type { IncomingMessage } from 'node:http';
 import { createWrapContext } from '@ovseal/container';
-import { challengeWrapFields, DEVICE_AUTH_SCHEME, deviceRequestProof, parseDeviceAuthorization, stanzaToJson, type ChallengeResponse, type DeviceAuthorization } from '@ovseal/broker-protocol';
+import {
+  challengeWrapFields,
+  DEVICE_AUTH_SCHEME,
+  deviceRequestProof,
+  parseDeviceAuthorization,
+  stanzaToJson,
+  type ChallengeResponse,
+  type DeviceAuthorization,
+} from '@ovseal/broker-protocol';
 import type { BrokerStore, DeviceRecord } from '../store.js';
 import type { DeviceRecipients } from './device-keys.js';
 import { HttpError } from './http.js';
@@ -47,7 +55,9 @@ export class DeviceAuthenticator {
   }
 
   #challengeSecret(nonce: string, device: DeviceRecord): Buffer {
-    return createHmac('sha256', this.#options.secret).update(`ovseal-broker/v1 challenge\n${nonce}\n${device.id}\n${device.keyId}`).digest();
+    return createHmac('sha256', this.#options.secret)
+      .update(`ovseal-broker/v1 challenge\n${nonce}\n${device.id}\n${device.keyId}`)
+      .digest();
   }
 
   #nonce(now: number): { nonce: string; expiresAt: number } {
@@ -92,7 +102,8 @@ export class DeviceAuthenticator {
     const expiresAt = nonceExpiry(auth.nonce);
     if (expiresAt === undefined) throw unauthorized('bad_authorization', 'malformed nonce');
     if (now > expiresAt) throw unauthorized('challenge_expired', 'the challenge expired: request a new one');
-    if (Math.abs(now - auth.timestamp) > this.#options.clockSkewMs) throw unauthorized('stale_request', 'the request time is too far from the broker clock');
+    if (Math.abs(now - auth.timestamp) > this.#options.clockSkewMs)
+      throw unauthorized('stale_request', 'the request time is too far from the broker clock');
     const device = await this.#options.store.getDevice(auth.deviceId);
     if (!device) throw unauthorized('bad_proof', 'the proof does not verify');
     const secret = this.#challengeSecret(auth.nonce, device);
@@ -105,7 +116,8 @@ export class DeviceAuthenticator {
       body,
     });
     secret.fill(0);
-    if (auth.proof.length !== expected.length || !timingSafeEqual(auth.proof, expected)) throw unauthorized('bad_proof', 'the proof does not verify', device.id);
+    if (auth.proof.length !== expected.length || !timingSafeEqual(auth.proof, expected))
+      throw unauthorized('bad_proof', 'the proof does not verify', device.id);
     if (!options.deferNonce && !(await this.#options.store.useNonce(auth.nonce, device.id, expiresAt))) throw replayed(device.id);
     return { device, nonce: auth.nonce, nonceExpiresAt: expiresAt };
   }

@@ -8,7 +8,10 @@ import type { DeviceRecord } from '../store.js';
  * Parses a device public key sent to the broker. Only SPKI PEM text is accepted, parsed here: the
  * text never reaches a helper that would also read file paths.
  */
-export function parseDevicePublicKey(pem: string, declaredType?: string): { keyType: DeviceKeyType; publicKeyPem: string; keyId: string; key: KeyObject } {
+export function parseDevicePublicKey(
+  pem: string,
+  declaredType?: string,
+): { keyType: DeviceKeyType; publicKeyPem: string; keyId: string; key: KeyObject } {
   if (!/^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\s*$/.test(pem)) {
     throw new HttpError(400, 'bad_public_key', 'publicKeyPem must be an SPKI PEM ("-----BEGIN PUBLIC KEY-----")');
   }
@@ -23,7 +26,8 @@ export function parseDevicePublicKey(pem: string, declaredType?: string): { keyT
   if (key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1') keyType = 'tpm-ecdh';
   else if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048) keyType = 'tpm-rsa';
   else throw new HttpError(400, 'bad_public_key', 'a device key is EC P-256 (tpm-ecdh) or RSA of 2048 bits or more (tpm-rsa)');
-  if (declaredType !== undefined && declaredType !== keyType) throw new HttpError(400, 'bad_public_key', `the key is a ${keyType} key, not ${declaredType}`);
+  if (declaredType !== undefined && declaredType !== keyType)
+    throw new HttpError(400, 'bad_public_key', `the key is a ${keyType} key, not ${declaredType}`);
   const publicKeyPem = key.export({ type: 'spki', format: 'pem' }).toString();
   return { keyType, publicKeyPem, keyId: deviceKeyId(key), key };
 }

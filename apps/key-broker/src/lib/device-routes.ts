@@ -22,7 +22,6 @@ function notAfterOf(grantNotAfter: number, model: ModelRecord): number {
   return model.notAfter === null ? grantNotAfter : Math.min(grantNotAfter, model.notAfter);
 }
 
-
 function requireNotRevoked(device: DeviceRecord): void {
   if (device.revokedAt !== null) throw new HttpError(403, 'device_revoked', 'this device is revoked');
 }
@@ -58,19 +57,37 @@ export function deviceRoutes(core: BrokerCore): Route[] {
         const deviceId = requireString(body, 'deviceId', ID_PATTERN);
         ctx.subject = deviceId;
         const key = parseDevicePublicKey(requireString(body, 'publicKeyPem'), optionalString(body, 'keyType'));
-        const device: DeviceRecord = { id: deviceId, keyType: key.keyType, publicKeyPem: key.publicKeyPem, keyId: key.keyId, labels: [], registeredAt: ctx.now, revokedAt: null, revokedReason: null };
+        const device: DeviceRecord = {
+          id: deviceId,
+          keyType: key.keyType,
+          publicKeyPem: key.publicKeyPem,
+          keyId: key.keyId,
+          labels: [],
+          registeredAt: ctx.now,
+          revokedAt: null,
+          revokedReason: null,
+        };
         const audit = { at: ctx.now, actor: 'enrolment', action: 'enrol', outcome: 'ok' as const, deviceId, remote: ctx.remote };
         const attestation = objectField(body, 'attestation', 'bad_attestation');
         if (attestation) {
           const tokenHash = sha256Digest(token).toString('hex');
-          await withAuditedRefusal(core, ctx, { actor: 'enrolment', action: 'enrol', deviceId }, () => enrolAttested(core, ctx, tokenHash, device, attestation, audit));
+          await withAuditedRefusal(core, ctx, { actor: 'enrolment', action: 'enrol', deviceId }, () =>
+            enrolAttested(core, ctx, tokenHash, device, attestation, audit),
+          );
           return;
         }
         const outcome = await store.enrolDevice(sha256Digest(token).toString('hex'), device, ctx.now, audit);
         core.metrics.enrolments.inc({ outcome: outcome.ok ? 'ok' : outcome.reason });
         if (!outcome.ok) {
           const status = ENROLMENT_STATUS[outcome.reason];
-          await refuse(core, ctx, { actor: 'enrolment', action: 'enrol', deviceId }, status, outcome.reason, `enrolment refused: ${outcome.reason.replaceAll('_', ' ')}`);
+          await refuse(
+            core,
+            ctx,
+            { actor: 'enrolment', action: 'enrol', deviceId },
+            status,
+            outcome.reason,
+            `enrolment refused: ${outcome.reason.replaceAll('_', ' ')}`,
+          );
         } else {
           sendJson(ctx.res, 201, deviceView(outcome.device));
         }
@@ -153,7 +170,8 @@ class DeferredNonce {
   async use(): Promise<void> {
     if (this.used) return;
     this.used = true;
-    if (!(await this.#core.store.useNonce(this.#ctx.nonce!, this.#ctx.device!.id, this.#ctx.nonceExpiresAt!))) throw replayed(this.#ctx.device!.id);
+    if (!(await this.#core.store.useNonce(this.#ctx.nonce!, this.#ctx.device!.id, this.#ctx.nonceExpiresAt!)))
+      throw replayed(this.#ctx.device!.id);
   }
 }
 
@@ -202,7 +220,8 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: Deferred
     core.store.pcrPoliciesForDevice(device),
   ]);
   if (!model) await refuseRelease(404, 'unknown_model', 'no such model');
-  if (model!.notAfter !== null && model!.notAfter <= ctx.now) await refuseRelease(403, 'model_expired', 'the model is past its not-after date');
+  if (model!.notAfter !== null && model!.notAfter <= ctx.now)
+    await refuseRelease(403, 'model_expired', 'the model is past its not-after date');
   const wait = core.deviceLimiter?.take(device.id) ?? 0;
   if (wait > 0) throw new HttpError(429, 'rate_limited', 'too many key requests from this device', { 'retry-after': String(wait) });
   let grant: GrantRecord;
@@ -210,7 +229,13 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: Deferred
     if (earlier.modelId !== modelId) throw new HttpError(409, 'request_id_reused', 'this request id was used for another model');
     const counted = await core.store.getGrant(earlier.grantId);
     // Counted already: only a grant revoked or expired since stops it.
-    if (!counted || !isActive(counted, ctx.now)) await refuseRelease(403, counted?.revokedAt ? 'grant_revoked' : 'grant_expired', 'key release refused: the grant ended', earlier.grantId);
+    if (!counted || !isActive(counted, ctx.now))
+      await refuseRelease(
+        403,
+        counted?.revokedAt ? 'grant_revoked' : 'grant_expired',
+        'key release refused: the grant ended',
+        earlier.grantId,
+      );
     grant = counted!;
   } else {
     const picked = pickGrant(grants, model!, ctx.now);
@@ -233,14 +258,31 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: Deferred
     await nonce.use();
     core.logger.error('unwrap_failed', { model: modelId, code: (error as { code?: string }).code ?? 'unknown' });
     core.metrics.refusals.inc({ reason: 'key_unavailable' });
-    await core.store.appendAudit({ ...audit, grantId: grant.id, at: ctx.now, outcome: 'error', reason: 'key_unavailable', remote: ctx.remote });
+    await core.store.appendAudit({
+      ...audit,
+      grantId: grant.id,
+      at: ctx.now,
+      outcome: 'error',
+      reason: 'key_unavailable',
+      remote: ctx.remote,
+    });
     throw new HttpError(503, 'key_unavailable', 'the broker cannot unwrap this model key right now; retry later', { 'retry-after': '5' });
   }
   let counted: GrantRecord;
   let repeated = earlier !== undefined;
   if (!repeated) {
-    const releaseAudit = { ...audit, grantId: grant.id, at: ctx.now, outcome: 'ok' as const, reason: attested ? 'attested' : null, remote: ctx.remote };
-    const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, releaseAudit, { ...(requestId ? { requestId } : {}), ...(nonce.used ? {} : { nonce: nonce.forRelease }) });
+    const releaseAudit = {
+      ...audit,
+      grantId: grant.id,
+      at: ctx.now,
+      outcome: 'ok' as const,
+      reason: attested ? 'attested' : null,
+      remote: ctx.remote,
+    };
+    const recorded = await core.store.recordRelease(grant.id, device.id, ctx.now, releaseAudit, {
+      ...(requestId ? { requestId } : {}),
+      ...(nonce.used ? {} : { nonce: nonce.forRelease }),
+    });
     if (!recorded.ok && recorded.reason === 'replayed') {
       nonce.used = true;
       throw replayed(device.id);
@@ -254,7 +296,15 @@ async function releaseKey(core: BrokerCore, ctx: RequestContext, nonce: Deferred
     counted = grant;
   }
   if (repeated) {
-    await core.store.appendAudit({ ...audit, action: 'key_release_repeat', grantId: grant.id, at: ctx.now, outcome: 'ok', reason: 'request already counted', remote: ctx.remote });
+    await core.store.appendAudit({
+      ...audit,
+      action: 'key_release_repeat',
+      grantId: grant.id,
+      at: ctx.now,
+      outcome: 'ok',
+      reason: 'request already counted',
+      remote: ctx.remote,
+    });
   }
   core.metrics.releases.inc({ kind: repeated ? 'repeated' : 'counted' });
   const response: KeyReleaseResponse = {

@@ -10,7 +10,10 @@ export const DEVICE_ID_PATTERN_PATTERN = /^[A-Za-z0-9*][A-Za-z0-9._:*-]{0,127}$/
 export function tokenAllows(token: Pick<EnrolmentTokenRecord, 'deviceId' | 'deviceIdPattern'>, deviceId: string): boolean {
   if (token.deviceId !== null && token.deviceId !== deviceId) return false;
   if (token.deviceIdPattern === null) return true;
-  const pattern = token.deviceIdPattern.split('*').map((part) => part.replaceAll('.', '\\.')).join('[A-Za-z0-9._:-]*');
+  const pattern = token.deviceIdPattern
+    .split('*')
+    .map((part) => part.replaceAll('.', '\\.'))
+    .join('[A-Za-z0-9._:-]*');
   return new RegExp(`^${pattern}$`).test(deviceId);
 }
 

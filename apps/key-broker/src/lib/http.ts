@@ -39,7 +39,8 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   } catch {
     throw new HttpError(400, 'bad_json', 'the body is not valid JSON');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'bad_json', 'the body must be a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new HttpError(400, 'bad_json', 'the body must be a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -72,7 +73,10 @@ export function remoteOf(req: IncomingMessage, trustedProxies: number): string {
   const peer = req.socket.remoteAddress || 'unknown';
   if (trustedProxies < 1) return peer;
   const header = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((hop) => hop.trim()).filter(Boolean);
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean);
   // [peer, right-most hop, …]: the client is `trustedProxies` steps in, or the furthest one known.
   const chain = [peer, ...hops.reverse()];
   return chain[Math.min(trustedProxies, chain.length - 1)]!;
@@ -99,7 +103,8 @@ export function optionalBoolean(body: Record<string, unknown>, field: string): b
 
 export function requirePositiveInteger(body: Record<string, unknown>, field: string, fallback?: number): number {
   const value = body[field] ?? fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new HttpError(400, 'bad_request', `field "${field}" must be a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new HttpError(400, 'bad_request', `field "${field}" must be a non-negative integer`);
   return value;
 }
 

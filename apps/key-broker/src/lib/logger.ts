@@ -19,12 +19,17 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
 }
 
 /** `requests: false` drops the per-request lines (before they are formatted). */
-export function createLogger(write: (line: string) => void = (line) => process.stderr.write(line), options: { requests?: boolean } = {}): Logger {
+export function createLogger(
+  write: (line: string) => void = (line) => process.stderr.write(line),
+  options: { requests?: boolean } = {},
+): Logger {
   const requests = options.requests ?? true;
-  const log = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
-    if (!requests && event === 'request') return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...redact(fields) })}\n`);
-  };
+  const log =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      if (!requests && event === 'request') return;
+      write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...redact(fields) })}\n`);
+    };
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 

@@ -21,8 +21,18 @@ import type { ModelRecord } from '../store.js';
 import { HttpError, VERSION_PATTERN } from './http.js';
 
 // Failures of the container itself; anything else (KMS, TPM, a key file) is the key being unavailable.
-const CONTAINER_CODES = new Set(['ERR_MALFORMED_HEADER', 'ERR_UNSUPPORTED_VERSION', 'ERR_LIMIT_EXCEEDED', 'ERR_NO_MATCHING_KEY', 'ERR_AUTHENTICATION_FAILED',
-  'ERR_TRUNCATED', 'ERR_SIGNATURE_MISSING', 'ERR_SIGNATURE_INVALID', 'ERR_SIGNATURE_UNTRUSTED', 'ERR_EXPIRED']);
+const CONTAINER_CODES = new Set([
+  'ERR_MALFORMED_HEADER',
+  'ERR_UNSUPPORTED_VERSION',
+  'ERR_LIMIT_EXCEEDED',
+  'ERR_NO_MATCHING_KEY',
+  'ERR_AUTHENTICATION_FAILED',
+  'ERR_TRUNCATED',
+  'ERR_SIGNATURE_MISSING',
+  'ERR_SIGNATURE_INVALID',
+  'ERR_SIGNATURE_UNTRUSTED',
+  'ERR_EXPIRED',
+]);
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Streams the upload to a temp file (bounded), hashing it. */
@@ -74,9 +84,16 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
     const info = await inspectUpload(upload.path);
     const headerOnly = upload.size === info.payloadOffset && info.totalSize !== info.payloadOffset;
     if (headerOnly !== (options.externalUrl !== undefined)) {
-      throw new HttpError(400, 'bad_request', headerOnly ? 'a header-only registration needs ?url= (where devices download the container)' : 'give either the whole container, or its header with ?url=');
+      throw new HttpError(
+        400,
+        'bad_request',
+        headerOnly
+          ? 'a header-only registration needs ?url= (where devices download the container)'
+          : 'give either the whole container, or its header with ?url=',
+      );
     }
-    if (!headerOnly && upload.size !== info.totalSize) throw new HttpError(400, 'bad_container', `the container should be ${info.totalSize} bytes, the upload has ${upload.size}`);
+    if (!headerOnly && upload.size !== info.totalSize)
+      throw new HttpError(400, 'bad_container', `the container should be ${info.totalSize} bytes, the upload has ${upload.size}`);
     if (!NAME_PATTERN.test(info.metadata.name) || !VERSION_PATTERN.test(info.metadata.version)) {
       throw new HttpError(400, 'bad_container', 'model name and version must be short ASCII identifiers ([A-Za-z0-9._-], version also +)');
     }
@@ -98,7 +115,9 @@ export async function registerModel(req: IncomingMessage, options: RegisterOptio
       sha256: headerOnly ? null : upload.sha256,
       payloadDigest: info.payloadDigest,
       signatureKeyId: info.signature?.keyId ?? null,
-      storage: headerOnly ? { kind: 'url', url: options.externalUrl! } : { kind: 'file', path: join(options.containersDir, `${upload.sha256}.ovseal`) },
+      storage: headerOnly
+        ? { kind: 'url', url: options.externalUrl! }
+        : { kind: 'file', path: join(options.containersDir, `${upload.sha256}.ovseal`) },
       registeredAt: options.now,
       header,
     };
@@ -134,7 +153,12 @@ async function inspectUpload(path: string): Promise<ContainerInfo> {
  * Proves the broker can unwrap the data key (commitment and header MAC checked), and for a whole
  * container also checks every payload tag (and the signature's payload digest). Returns the stanzas.
  */
-async function checkUnwrapsAndVerifies(path: string, identities: readonly Identity[], trust: TrustPolicy | undefined, headerOnly: boolean): Promise<readonly Stanza[]> {
+async function checkUnwrapsAndVerifies(
+  path: string,
+  identities: readonly Identity[],
+  trust: TrustPolicy | undefined,
+  headerOnly: boolean,
+): Promise<readonly Stanza[]> {
   try {
     const verified = await verifyHeader(path, { identities, ...(trust ? { trust } : {}) });
     if (!headerOnly) await verify(path, { identities, ...(trust ? { trust } : {}) });
@@ -142,7 +166,11 @@ async function checkUnwrapsAndVerifies(path: string, identities: readonly Identi
   } catch (error) {
     if (error instanceof OvsealError && CONTAINER_CODES.has(error.code)) {
       const status = error.code === 'ERR_NO_MATCHING_KEY' ? 422 : 400;
-      throw new HttpError(status, error.code === 'ERR_NO_MATCHING_KEY' ? 'no_broker_key' : 'bad_container', `${error.code}: ${error.message}`);
+      throw new HttpError(
+        status,
+        error.code === 'ERR_NO_MATCHING_KEY' ? 'no_broker_key' : 'bad_container',
+        `${error.code}: ${error.message}`,
+      );
     }
     throw new HttpError(502, 'key_unavailable', `the broker could not unwrap the data key: ${(error as Error).message}`);
   }

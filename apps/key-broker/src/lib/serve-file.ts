@@ -57,7 +57,11 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, path:
   const start = range?.start ?? 0;
   const end = range?.end ?? size - 1;
   const status = range ? 206 : 200;
-  res.writeHead(status, { ...headers, 'content-length': size === 0 ? 0 : end - start + 1, ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}) });
+  res.writeHead(status, {
+    ...headers,
+    'content-length': size === 0 ? 0 : end - start + 1,
+    ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+  });
   if (req.method === 'HEAD' || size === 0) {
     res.end();
     return;

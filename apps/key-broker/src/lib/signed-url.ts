@@ -16,7 +16,11 @@ export class UrlSigner {
   }
 
   sign(base: string, modelId: string, deviceId: string, expires: number): string {
-    const query = new URLSearchParams({ device: deviceId, exp: String(expires), sig: this.#mac(modelId, deviceId, expires).toString('base64url') });
+    const query = new URLSearchParams({
+      device: deviceId,
+      exp: String(expires),
+      sig: this.#mac(modelId, deviceId, expires).toString('base64url'),
+    });
     return `${base}/v1/containers/${encodeURIComponent(modelId)}?${query.toString()}`;
   }
 

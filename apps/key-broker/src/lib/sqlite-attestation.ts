@@ -34,22 +34,39 @@ export class SqliteAttestationTables {
       `INSERT INTO device_attestation (device_id, ek_public, ek_name, ek_certificate, ek_verification, ek_issuer, ak_public, ak_name, enrolled_at,
         reset_count, restart_count, last_quote, last_refused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
-      record.deviceId, Buffer.from(record.ekPublic), record.ekName, record.ekCertificate && Buffer.from(record.ekCertificate), record.ekVerification, record.ekIssuer,
-      Buffer.from(record.akPublic), record.akName, record.enrolledAt, record.counters?.resetCount ?? null, record.counters?.restartCount ?? null,
-      record.lastQuote && json(record.lastQuote), record.lastRefused && json(record.lastRefused),
+      record.deviceId,
+      Buffer.from(record.ekPublic),
+      record.ekName,
+      record.ekCertificate && Buffer.from(record.ekCertificate),
+      record.ekVerification,
+      record.ekIssuer,
+      Buffer.from(record.akPublic),
+      record.akName,
+      record.enrolledAt,
+      record.counters?.resetCount ?? null,
+      record.counters?.restartCount ?? null,
+      record.lastQuote && json(record.lastQuote),
+      record.lastRefused && json(record.lastRefused),
     );
   }
 
   /** The EK goes with a revoked device: that TPM never enrols again. */
   revokeEk(deviceId: string, at: number, reason: string): void {
-    this.#statement("INSERT OR IGNORE INTO revoked_keys (key_id, device_id, revoked_at, reason) SELECT 'ek:' || ek_name, device_id, ?, ? FROM device_attestation WHERE device_id = ?").run(at, reason, deviceId);
+    this.#statement(
+      "INSERT OR IGNORE INTO revoked_keys (key_id, device_id, revoked_at, reason) SELECT 'ek:' || ek_name, device_id, ?, ? FROM device_attestation WHERE device_id = ?",
+    ).run(at, reason, deviceId);
   }
 
   recordQuote(deviceId: string, quote: QuoteRecord, outcome: 'accepted' | 'refused' | 'baseline'): boolean {
     const text = json(quote);
-    if (outcome === 'refused') return this.#statement('UPDATE device_attestation SET last_refused = ? WHERE device_id = ?').run(text, deviceId).changes === 1;
+    if (outcome === 'refused')
+      return this.#statement('UPDATE device_attestation SET last_refused = ? WHERE device_id = ?').run(text, deviceId).changes === 1;
     if (outcome === 'baseline') {
-      return this.#statement('UPDATE device_attestation SET last_quote = ?, last_refused = NULL, reset_count = ?, restart_count = ? WHERE device_id = ?').run(text, quote.resetCount, quote.restartCount, deviceId).changes === 1;
+      return (
+        this.#statement(
+          'UPDATE device_attestation SET last_quote = ?, last_refused = NULL, reset_count = ?, restart_count = ? WHERE device_id = ?',
+        ).run(text, quote.resetCount, quote.restartCount, deviceId).changes === 1
+      );
     }
     return (
       this.#statement(
@@ -60,15 +77,18 @@ export class SqliteAttestationTables {
   }
 
   insertPolicy(policy: Omit<PcrPolicyRecord, 'values'>): void {
-    this.#statement('INSERT INTO pcr_policies (id, subject_kind, subject_value, pcrs, tofu, note, created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-      policy.id, policy.subject.kind, policy.subject.value, policy.pcrs, policy.tofu, policy.note, policy.createdAt, policy.removedAt,
-    );
+    this.#statement(
+      'INSERT INTO pcr_policies (id, subject_kind, subject_value, pcrs, tofu, note, created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(policy.id, policy.subject.kind, policy.subject.value, policy.pcrs, policy.tofu, policy.note, policy.createdAt, policy.removedAt);
   }
 
   #values(policyId: string, deviceId?: string): PcrValuesRecord[] {
-    const rows = deviceId === undefined
-      ? this.#statement('SELECT * FROM pcr_values WHERE policy_id = ? AND removed_at IS NULL ORDER BY added_at, id').all(policyId)
-      : this.#statement('SELECT * FROM pcr_values WHERE policy_id = ? AND removed_at IS NULL AND (device_id IS NULL OR device_id = ?) ORDER BY added_at, id').all(policyId, deviceId);
+    const rows =
+      deviceId === undefined
+        ? this.#statement('SELECT * FROM pcr_values WHERE policy_id = ? AND removed_at IS NULL ORDER BY added_at, id').all(policyId)
+        : this.#statement(
+            'SELECT * FROM pcr_values WHERE policy_id = ? AND removed_at IS NULL AND (device_id IS NULL OR device_id = ?) ORDER BY added_at, id',
+          ).all(policyId, deviceId);
     return (rows as Row[]).map(valuesFromRow);
   }
 
@@ -78,7 +98,9 @@ export class SqliteAttestationTables {
   }
 
   listPolicies(): PcrPolicyRecord[] {
-    return (this.#statement('SELECT * FROM pcr_policies ORDER BY created_at, id').all() as Row[]).map((row) => policyFromRow(row, this.#values(String(row['id']))));
+    return (this.#statement('SELECT * FROM pcr_policies ORDER BY created_at, id').all() as Row[]).map((row) =>
+      policyFromRow(row, this.#values(String(row['id']))),
+    );
   }
 
   removePolicy(id: string, at: number): boolean {
@@ -95,13 +117,20 @@ export class SqliteAttestationTables {
 
   addValues(values: PcrValuesRecord, onlyIfNone: boolean): boolean {
     const columns = [values.id, values.policyId, values.deviceId, json(values.values), values.source, values.note, values.addedAt];
-    const insert = 'INSERT INTO pcr_values (id, policy_id, device_id, pcr_values, source, note, added_at, removed_at) SELECT ?, ?, ?, ?, ?, ?, ?, NULL';
+    const insert =
+      'INSERT INTO pcr_values (id, policy_id, device_id, pcr_values, source, note, added_at, removed_at) SELECT ?, ?, ?, ?, ?, ?, ?, NULL';
     if (!onlyIfNone) return this.#statement(insert).run(...columns).changes === 1;
     const guard = ' WHERE NOT EXISTS (SELECT 1 FROM pcr_values WHERE policy_id = ? AND device_id IS ? AND removed_at IS NULL)';
     return this.#statement(insert + guard).run(...columns, values.policyId, values.deviceId).changes === 1;
   }
 
   removeValues(policyId: string, valuesId: string, at: number): boolean {
-    return this.#statement('UPDATE pcr_values SET removed_at = COALESCE(removed_at, ?) WHERE id = ? AND policy_id = ?').run(at, valuesId, policyId).changes === 1;
+    return (
+      this.#statement('UPDATE pcr_values SET removed_at = COALESCE(removed_at, ?) WHERE id = ? AND policy_id = ?').run(
+        at,
+        valuesId,
+        policyId,
+      ).changes === 1
+    );
   }
 }

@@ -1,6 +1,18 @@
 // Store records from table rows: one mapping for every store (SQLite and PostgreSQL share the
 // tables; PostgreSQL answers BIGINT as text and JSONB already parsed, hence Number() and parse()).
-import type { AuditInput, AuditRecord, DeviceAttestationRecord, DeviceRecord, EnrolmentTokenRecord, GrantRecord, ModelRecord, PcrPolicyRecord, PcrValuesRecord, QuoteRecord, ReleaseRequestRecord } from '../store.js';
+import type {
+  AuditInput,
+  AuditRecord,
+  DeviceAttestationRecord,
+  DeviceRecord,
+  EnrolmentTokenRecord,
+  GrantRecord,
+  ModelRecord,
+  PcrPolicyRecord,
+  PcrValuesRecord,
+  QuoteRecord,
+  ReleaseRequestRecord,
+} from '../store.js';
 
 /** A row as a driver returns it. */
 export type Row = Record<string, unknown>;
@@ -51,13 +63,19 @@ export function grantFromRow(row: Row): GrantRecord {
   return {
     id: String(row['id']),
     // A device grant from before keys were bound (no device then) matches no key.
-    subject: row['subject_kind'] === 'device' ? { kind: 'device', value, keyId: (row['subject_key_id'] as string | null) ?? '' } : { kind: 'label', value },
+    subject:
+      row['subject_kind'] === 'device'
+        ? { kind: 'device', value, keyId: (row['subject_key_id'] as string | null) ?? '' }
+        : { kind: 'label', value },
     modelName: String(row['model_name']),
     modelVersion: (row['model_version'] as string | null) ?? null,
     notAfter: Number(row['not_after']),
     maxReleases: Number(row['max_releases']),
     releases: Number(row['releases']),
-    maxReleasesPerDevice: row['max_releases_per_device'] === null || row['max_releases_per_device'] === undefined ? null : Number(row['max_releases_per_device']),
+    maxReleasesPerDevice:
+      row['max_releases_per_device'] === null || row['max_releases_per_device'] === undefined
+        ? null
+        : Number(row['max_releases_per_device']),
     ...(row['device_releases'] !== undefined ? { deviceReleases: Number(row['device_releases'] ?? 0) } : {}),
     createdAt: Number(row['created_at']),
     revokedAt: row['revoked_at'] === null ? null : Number(row['revoked_at']),
@@ -113,7 +131,13 @@ export function auditFields(entry: AuditInput): Required<AuditInput> {
 }
 
 export function releaseRequestFromRow(row: Row): ReleaseRequestRecord {
-  return { deviceId: String(row['device_id']), requestId: String(row['request_id']), grantId: String(row['grant_id']), modelId: String(row['model_id']), at: Number(row['at']) };
+  return {
+    deviceId: String(row['device_id']),
+    requestId: String(row['request_id']),
+    grantId: String(row['grant_id']),
+    modelId: String(row['model_id']),
+    at: Number(row['at']),
+  };
 }
 
 // Attestation (schema 3 in SQLite, step 0004 in PostgreSQL).

@@ -38,11 +38,19 @@ export async function open(argv: string[], io: Io): Promise<number> {
   progress.done();
   try {
     const signer = model.info.signature;
-    if (signer && !trust) warn(io, `the container is signed by ${signer.keyId.slice(0, 16)}…, but no --trust was given: the signature is valid, the signer was not checked`);
+    if (signer && !trust)
+      warn(
+        io,
+        `the container is signed by ${signer.keyId.slice(0, 16)}…, but no --trust was given: the signature is valid, the signer was not checked`,
+      );
     warn(io, `writing the decrypted model to ${out}: plaintext on disk (devices should load it in memory with @ovseal/loader)`);
     const files = await extractEntries(model.entries, out, values.force === true);
     if (values.json) printJson(io, { ok: true, files, model: { name: model.info.metadata.name, version: model.info.metadata.version } });
-    else say(io, `opened ${model.info.metadata.name} ${model.info.metadata.version}: ${files.length} file${files.length === 1 ? '' : 's'} in ${out}`);
+    else
+      say(
+        io,
+        `opened ${model.info.metadata.name} ${model.info.metadata.version}: ${files.length} file${files.length === 1 ? '' : 's'} in ${out}`,
+      );
   } finally {
     model.dispose();
   }

@@ -36,7 +36,8 @@ export async function rewrap(argv: string[], io: Io): Promise<number> {
   if (values.recover) return recover(positionals, values.json === true, io);
   if (values.rekey) return rekeyContainer(positionals, values, io);
   if (values.sign) throw new UsageError('--sign goes with --rekey', 'a plain rewrap keeps the signature as it is');
-  if (positionals.length !== 1) throw new UsageError('rewrap takes one container', 'ovseal rewrap m.ovseal -i file:old.key --add file:new.key');
+  if (positionals.length !== 1)
+    throw new UsageError('rewrap takes one container', 'ovseal rewrap m.ovseal -i file:old.key --add file:new.key');
   const identities = await Promise.all(list(values.identity).map(identityFromUri));
   if (identities.length === 0) throw new UsageError('missing -i/--identity', 'rewrapping needs a key that opens the container now');
   const add = await Promise.all(list(values.add).map(recipientFromUri));
@@ -55,18 +56,33 @@ export async function rewrap(argv: string[], io: Io): Promise<number> {
     remove: (stanza: Stanza) => selectors.some((matches) => matches(stanza)),
     ...(values.out ? { output: values.out } : {}),
   });
-  if (values.json) printJson(io, { ok: true, added: result.added, removed: result.removed, inPlace: result.inPlace, recipients: result.info.recipients });
-  else say(io, `added ${result.added}, removed ${result.removed} recipient stanza(s)${result.inPlace ? ' (header rewritten in place)' : ' (new file written)'}`);
+  if (values.json)
+    printJson(io, { ok: true, added: result.added, removed: result.removed, inPlace: result.inPlace, recipients: result.info.recipients });
+  else
+    say(
+      io,
+      `added ${result.added}, removed ${result.removed} recipient stanza(s)${result.inPlace ? ' (header rewritten in place)' : ' (new file written)'}`,
+    );
   return 0;
 }
 
-async function rekeyContainer(positionals: string[], values: { identity?: string[]; add?: string[]; remove?: string[]; out?: string; sign?: string; json?: boolean }, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new UsageError('rewrap takes one container', 'ovseal rewrap m.ovseal -i file:old.key --rekey --add file:new.key');
-  if (list(values.remove).length > 0) throw new UsageError('--remove does not go with --rekey', 'with --rekey every old stanza goes: list the recipients to keep with --add');
+async function rekeyContainer(
+  positionals: string[],
+  values: { identity?: string[]; add?: string[]; remove?: string[]; out?: string; sign?: string; json?: boolean },
+  io: Io,
+): Promise<number> {
+  if (positionals.length !== 1)
+    throw new UsageError('rewrap takes one container', 'ovseal rewrap m.ovseal -i file:old.key --rekey --add file:new.key');
+  if (list(values.remove).length > 0)
+    throw new UsageError('--remove does not go with --rekey', 'with --rekey every old stanza goes: list the recipients to keep with --add');
   const identities = await Promise.all(list(values.identity).map(identityFromUri));
   if (identities.length === 0) throw new UsageError('missing -i/--identity', 'rekeying needs a key that opens the container now');
   const recipients = await Promise.all(list(values.add).map(recipientFromUri));
-  if (recipients.length === 0) throw new UsageError('--rekey needs the recipients of the new container', 'name each one to keep with --add (the old stanzas wrap the old key)');
+  if (recipients.length === 0)
+    throw new UsageError(
+      '--rekey needs the recipients of the new container',
+      'name each one to keep with --add (the old stanzas wrap the old key)',
+    );
   const path = positionals[0]!;
   const signedBefore = (await inspect(path)).signature;
   // The same signers `seal --sign` takes (a PEM file, pkcs11:…, aws-kms:…).
@@ -86,9 +102,24 @@ async function rekeyContainer(positionals: string[], values: { identity?: string
     await opened?.close();
   }
   progress.done();
-  if (signedBefore && !signer) warn(io, `the signature by ${signedBefore.keyId.slice(0, 16)}… was dropped: it covered the old payload (pass --sign KEY to sign the new one)`);
-  if (values.json) printJson(io, { ok: true, rekeyed: true, containerId: result.info.containerId, recipients: result.info.recipients, signature: result.info.signature ? { keyId: result.info.signature.keyId } : null });
-  else say(io, `rekeyed ${path}${values.out ? ` into ${values.out}` : ''}: a new data key for ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}${result.info.signature ? ', signed' : ''}`);
+  if (signedBefore && !signer)
+    warn(
+      io,
+      `the signature by ${signedBefore.keyId.slice(0, 16)}… was dropped: it covered the old payload (pass --sign KEY to sign the new one)`,
+    );
+  if (values.json)
+    printJson(io, {
+      ok: true,
+      rekeyed: true,
+      containerId: result.info.containerId,
+      recipients: result.info.recipients,
+      signature: result.info.signature ? { keyId: result.info.signature.keyId } : null,
+    });
+  else
+    say(
+      io,
+      `rekeyed ${path}${values.out ? ` into ${values.out}` : ''}: a new data key for ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}${result.info.signature ? ', signed' : ''}`,
+    );
   return 0;
 }
 
@@ -96,6 +127,12 @@ async function recover(positionals: string[], json: boolean, io: Io): Promise<nu
   if (positionals.length !== 1) throw new UsageError('--recover takes one container', 'ovseal rewrap --recover model.ovseal');
   const restored = await recoverRewrap(positionals[0]!);
   if (json) printJson(io, { ok: true, restored });
-  else say(io, restored ? `restored the header of ${positionals[0]} saved by an interrupted rewrap` : `no interrupted rewrap of ${positionals[0]}: nothing to recover`);
+  else
+    say(
+      io,
+      restored
+        ? `restored the header of ${positionals[0]} saved by an interrupted rewrap`
+        : `no interrupted rewrap of ${positionals[0]}: nothing to recover`,
+    );
   return 0;
 }

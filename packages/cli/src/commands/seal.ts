@@ -34,7 +34,8 @@ export async function seal(argv: string[], io: Io): Promise<number> {
   });
   const output = requireOne(values.out, '-o/--out', 'ovseal seal model.xml model.bin -r file:model.key -o model.ovseal');
   const uris = list(values.recipient);
-  if (uris.length === 0) throw new UsageError('missing -r/--recipient', 'create a key with `ovseal keygen -o model.key`, then pass -r file:model.key');
+  if (uris.length === 0)
+    throw new UsageError('missing -r/--recipient', 'create a key with `ovseal keygen -o model.key`, then pass -r file:model.key');
   const entries = sealEntries(positionals, list(values.aux));
   const recipients = await Promise.all(uris.map(recipientFromUri));
   const opened = values.sign ? await openSigner(values.sign, io) : undefined;
@@ -55,6 +56,10 @@ export async function seal(argv: string[], io: Io): Promise<number> {
   }).finally(() => opened?.close());
   progress.done();
   if (values.json) printJson(io, { ok: true, output, ...describe(info) });
-  else say(io, `sealed ${info.entries.length} ${info.entries.length === 1 ? 'entry' : 'entries'} (${info.metadata.format}, ${info.totalSize} bytes) to ${output} for ${uris.length} recipient${uris.length === 1 ? '' : 's'}${info.signature ? `, signed (${info.signature.algorithm} ${info.signature.keyId})` : ''}`);
+  else
+    say(
+      io,
+      `sealed ${info.entries.length} ${info.entries.length === 1 ? 'entry' : 'entries'} (${info.metadata.format}, ${info.totalSize} bytes) to ${output} for ${uris.length} recipient${uris.length === 1 ? '' : 's'}${info.signature ? `, signed (${info.signature.algorithm} ${info.signature.keyId})` : ''}`,
+    );
   return 0;
 }

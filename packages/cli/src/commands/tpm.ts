@@ -11,7 +11,8 @@ The TCTI defaults to $TPM2TOOLS_TCTI (e.g. swtpm:host=127.0.0.1,port=2321 or dev
 
 export async function tpm(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'init') throw new UsageError(sub ? `unknown tpm command ${JSON.stringify(sub)}` : 'missing tpm command', 'ovseal tpm init --type tpm-ecdh');
+  if (sub !== 'init')
+    throw new UsageError(sub ? `unknown tpm command ${JSON.stringify(sub)}` : 'missing tpm command', 'ovseal tpm init --type tpm-ecdh');
   const { values } = parse(rest, {
     type: { type: 'string' },
     handle: { type: 'string' },
@@ -40,7 +41,10 @@ export async function tpm(argv: string[], io: Io): Promise<number> {
   }
   io.stdout.write(key.publicKeyPem.endsWith('\n') ? key.publicKeyPem : `${key.publicKeyPem}\n`);
   say(io, `created ${key.type} device key ${key.keyId}${key.pcrs ? ` bound to PCRs ${key.pcrs}` : ''} at ${key.handle ?? key.keyDir}`);
-  say(io, `recipient (give it to the sealer or the key broker): ${key.recipientUri.length > 80 ? `${key.type}:<the public key above>` : key.recipientUri}`);
+  say(
+    io,
+    `recipient (give it to the sealer or the key broker): ${key.recipientUri.length > 80 ? `${key.type}:<the public key above>` : key.recipientUri}`,
+  );
   say(io, `identity (for ovseal open / the loader on this device): ${key.identityUri}`);
   return 0;
 }

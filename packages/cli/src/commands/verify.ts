@@ -33,12 +33,23 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   );
   progress.done();
   if (!result.signature && !result.decrypted) {
-    throw new UsageError('nothing was verified: the container is unsigned and no identity was given', 'pass -i KEY to check it with a key, or --require-signature');
+    throw new UsageError(
+      'nothing was verified: the container is unsigned and no identity was given',
+      'pass -i KEY to check it with a key, or --require-signature',
+    );
   }
   if (values.json) {
-    printJson(io, { ok: true, signature: result.signature ? { algorithm: result.signature.algorithm, keyId: result.signature.keyId } : null, decrypted: result.decrypted });
+    printJson(io, {
+      ok: true,
+      signature: result.signature ? { algorithm: result.signature.algorithm, keyId: result.signature.keyId } : null,
+      decrypted: result.decrypted,
+    });
   } else {
-    if (result.signature) say(io, `signature ok: ${result.signature.algorithm} by ${result.signature.keyId}${values.trust ? ' (trusted)' : ''}, payload digest matches`);
+    if (result.signature)
+      say(
+        io,
+        `signature ok: ${result.signature.algorithm} by ${result.signature.keyId}${values.trust ? ' (trusted)' : ''}, payload digest matches`,
+      );
     if (result.signature && !values.trust) warn(io, 'the signer was not checked against a trusted key (pass --trust PUB)');
     if (result.decrypted) say(io, 'authenticated with a key: header MAC and every payload tag ok');
   }

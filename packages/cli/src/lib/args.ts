@@ -11,7 +11,12 @@ type Values<T extends Options> = {
 /** Strict parsing: an unknown flag is a usage error, not silently ignored. */
 export function parse<const T extends Options>(argv: string[], options: T): { values: Values<T>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
@@ -37,6 +42,7 @@ export function parseSize(text: string): number {
 
 export function parseDate(text: string, flag: string): Date {
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`${flag}: bad date ${JSON.stringify(text)}`, 'use ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z');
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`${flag}: bad date ${JSON.stringify(text)}`, 'use ISO 8601, e.g. 2027-01-31 or 2027-01-31T12:00:00Z');
   return date;
 }

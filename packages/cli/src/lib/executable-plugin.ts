@@ -50,8 +50,15 @@ function exchange(executable: string, command: 'wrap' | 'unwrap', request: objec
       }
       const reported = answer?.['error'] as { code?: unknown; message?: unknown } | undefined;
       if (reported && typeof reported === 'object') return reject(reportedError(executable, reported));
-      if (status !== 0 || signal) return reject(new PluginError('ERR_PLUGIN_FAILED', `${executable} ${command} ${signal ? `was stopped (${signal})` : `exited with status ${status}`}`));
-      if (!answer || typeof answer !== 'object') return reject(new PluginError('ERR_PLUGIN_PROTOCOL', `${executable} ${command} did not print one JSON object`));
+      if (status !== 0 || signal)
+        return reject(
+          new PluginError(
+            'ERR_PLUGIN_FAILED',
+            `${executable} ${command} ${signal ? `was stopped (${signal})` : `exited with status ${status}`}`,
+          ),
+        );
+      if (!answer || typeof answer !== 'object')
+        return reject(new PluginError('ERR_PLUGIN_PROTOCOL', `${executable} ${command} did not print one JSON object`));
       resolve(answer);
     });
     child.stdin.on('error', () => undefined); // a plugin that exits without reading: reported by 'close'
@@ -68,7 +75,8 @@ function reportedError(executable: string, reported: { code?: unknown; message?:
 }
 
 function bytesOf(value: unknown, what: string, executable: string): Uint8Array {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw new PluginError('ERR_PLUGIN_PROTOCOL', `${executable}: ${what} is not base64`);
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
+    throw new PluginError('ERR_PLUGIN_PROTOCOL', `${executable}: ${what} is not base64`);
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
@@ -90,7 +98,8 @@ export class ExecutableRecipient implements Recipient {
   async wrap(dataKey: Uint8Array, context: WrapContext): Promise<Stanza[]> {
     const answer = await exchange(this.executable, 'wrap', { uri: this.uri, dataKey: b64(dataKey), context: contextJson(context) });
     const stanzas = answer['stanzas'];
-    if (!Array.isArray(stanzas) || stanzas.length === 0) throw new PluginError('ERR_PLUGIN_PROTOCOL', `${this.executable} wrap answered no stanzas`);
+    if (!Array.isArray(stanzas) || stanzas.length === 0)
+      throw new PluginError('ERR_PLUGIN_PROTOCOL', `${this.executable} wrap answered no stanzas`);
     return stanzas.map((stanza) => stanzaOf(stanza, this.executable));
   }
 }
@@ -103,11 +112,16 @@ export class ExecutableIdentity implements Identity {
   ) {}
 
   async unwrap(stanzas: readonly Stanza[], context: WrapContext): Promise<Uint8Array | null> {
-    const request = { uri: this.uri, stanzas: stanzas.map((s) => ({ type: s.type, args: s.args, body: b64(s.body) })), context: contextJson(context) };
+    const request = {
+      uri: this.uri,
+      stanzas: stanzas.map((s) => ({ type: s.type, args: s.args, body: b64(s.body) })),
+      context: contextJson(context),
+    };
     const answer = await exchange(this.executable, 'unwrap', request);
     if (answer['dataKey'] === null) return null;
     const dataKey = bytesOf(answer['dataKey'], 'dataKey', this.executable);
-    if (dataKey.length !== 32) throw new PluginError('ERR_PLUGIN_PROTOCOL', `${this.executable} unwrap answered a data key of ${dataKey.length} bytes, not 32`);
+    if (dataKey.length !== 32)
+      throw new PluginError('ERR_PLUGIN_PROTOCOL', `${this.executable} unwrap answered a data key of ${dataKey.length} bytes, not 32`);
     return dataKey;
   }
 }

@@ -31,7 +31,8 @@ async function checkTarget(root: string, name: string, force: boolean, missing: 
     if (!current.startsWith(root + sep)) throw new UsageError(`entry ${name} would escape the output directory`);
     const last = index === parts.length - 1;
     const stats = missing.has(current) ? null : await lstatOrNull(current);
-    if (stats?.isSymbolicLink()) throw new UsageError(`${current} is a symbolic link: refusing to write through it`, 'extract into a new, empty directory');
+    if (stats?.isSymbolicLink())
+      throw new UsageError(`${current} is a symbolic link: refusing to write through it`, 'extract into a new, empty directory');
     if (!last) {
       if (stats === null) missing.add(current);
       else if (!stats.isDirectory()) throw new UsageError(`${current} exists and is not a directory`);
@@ -85,7 +86,12 @@ async function writeTemp(target: Target): Promise<string> {
  * renamed into place. On any failure, everything written or moved into place — and every
  * directory created — is removed: no plaintext is left behind.
  */
-export async function extractEntries(entries: readonly OpenedEntry[], directory: string, force: boolean, move: (from: string, to: string) => Promise<void> = rename): Promise<string[]> {
+export async function extractEntries(
+  entries: readonly OpenedEntry[],
+  directory: string,
+  force: boolean,
+  move: (from: string, to: string) => Promise<void> = rename,
+): Promise<string[]> {
   const root = resolve(directory);
   const missing = new Set<string>();
   const targets: Target[] = [];

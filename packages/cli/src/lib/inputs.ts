@@ -30,13 +30,15 @@ export function sealEntries(inputs: readonly string[], aux: readonly string[]): 
       throw new UsageError(`cannot read ${input}: no such file or directory`);
     }
     if (stats.isDirectory()) {
-      for (const file of filesUnder(input)) entries.push({ name: relative(input, file).split('\\').join('/'), role: roleOf(file), path: file });
+      for (const file of filesUnder(input))
+        entries.push({ name: relative(input, file).split('\\').join('/'), role: roleOf(file), path: file });
     } else {
       entries.push({ name: basename(input), role: roleOf(input), path: input });
     }
   }
   for (const file of aux) entries.push({ name: basename(file), role: 'aux', path: file });
-  if (entries.length === 0) throw new UsageError('nothing to seal', 'pass model files, e.g. `ovseal seal model.xml model.bin -r file:k.key -o m.ovseal`');
+  if (entries.length === 0)
+    throw new UsageError('nothing to seal', 'pass model files, e.g. `ovseal seal model.xml model.bin -r file:k.key -o m.ovseal`');
   const names = new Set<string>();
   for (const entry of entries) {
     if (names.has(entry.name)) throw new UsageError(`two inputs are both named ${entry.name}`);

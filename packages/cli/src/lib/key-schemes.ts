@@ -42,19 +42,22 @@ export class KeySchemeRegistry {
 
   async recipientFromUri(uri: string): Promise<Recipient> {
     const { name, scheme } = await this.#resolve(uri);
-    if (!scheme.recipient) throw new UsageError(`${name}: URIs name identities only (-i), not recipients`, `${scheme.source} takes ${name}: with -i`);
+    if (!scheme.recipient)
+      throw new UsageError(`${name}: URIs name identities only (-i), not recipients`, `${scheme.source} takes ${name}: with -i`);
     return scheme.recipient(uri);
   }
 
   async identityFromUri(uri: string): Promise<Identity> {
     const { name, scheme } = await this.#resolve(uri);
-    if (!scheme.identity) throw new UsageError(`${name}: URIs name recipients only (-r, --add), not identities`, `${scheme.source} takes ${name}: with -r`);
+    if (!scheme.identity)
+      throw new UsageError(`${name}: URIs name recipients only (-r, --add), not identities`, `${scheme.source} takes ${name}: with -r`);
     return scheme.identity(uri);
   }
 
   async #resolve(uri: string): Promise<{ name: string; scheme: KeyScheme }> {
     const colon = uri.indexOf(':');
-    if (colon <= 0) throw new UsageError(`${JSON.stringify(uri)} is not a key URI`, 'use file:PATH, env:NAME, aws-kms:ARN, tpm-ecdh:PUBKEY, …');
+    if (colon <= 0)
+      throw new UsageError(`${JSON.stringify(uri)} is not a key URI`, 'use file:PATH, env:NAME, aws-kms:ARN, tpm-ecdh:PUBKEY, …');
     const name = uri.slice(0, colon);
     const builtIn = this.#schemes.get(name);
     if (builtIn) return { name, scheme: builtIn };

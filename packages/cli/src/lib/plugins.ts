@@ -23,9 +23,13 @@ export interface KeyProviderPlugin {
  * package `ovseal-provider-SCHEME` (found from the working directory up, then from where the CLI is
  * installed), else an executable `ovseal-plugin-SCHEME` on the PATH; `undefined` when neither exists.
  */
-export async function loadPluginScheme(scheme: string, where: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<KeyScheme | undefined> {
+export async function loadPluginScheme(
+  scheme: string,
+  where: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KeyScheme | undefined> {
   const name = `ovseal-provider-${scheme}`;
-  const entry = (await packageEntry(name, where.cwd ?? process.cwd())) ?? (await packageEntry(name, dirname(fileURLToPath(import.meta.url))));
+  const entry =
+    (await packageEntry(name, where.cwd ?? process.cwd())) ?? (await packageEntry(name, dirname(fileURLToPath(import.meta.url))));
   if (entry) return packageScheme(name, entry);
   const executable = await onPath(`ovseal-plugin-${scheme}`, (where.env ?? process.env)['PATH'] ?? '');
   if (executable) {
@@ -45,10 +49,12 @@ async function packageScheme(name: string, entry: string): Promise<KeyScheme> {
   } catch (cause) {
     throw new PluginError('ERR_PLUGIN_LOAD', `${name} (${entry}) cannot be loaded: ${(cause as Error).message}`, { cause });
   }
-  const plugin: KeyProviderPlugin = typeof module.recipientFromUri === 'function' || typeof module.identityFromUri === 'function' ? module : (module.default ?? {});
+  const plugin: KeyProviderPlugin =
+    typeof module.recipientFromUri === 'function' || typeof module.identityFromUri === 'function' ? module : (module.default ?? {});
   const hasRecipient = typeof plugin.recipientFromUri === 'function';
   const hasIdentity = typeof plugin.identityFromUri === 'function';
-  if (!hasRecipient && !hasIdentity) throw new PluginError('ERR_PLUGIN_LOAD', `${name} exports neither recipientFromUri nor identityFromUri`);
+  if (!hasRecipient && !hasIdentity)
+    throw new PluginError('ERR_PLUGIN_LOAD', `${name} exports neither recipientFromUri nor identityFromUri`);
   return {
     source: name,
     ...(hasRecipient ? { recipient: async (uri: string) => plugin.recipientFromUri!(uri) } : {}),
@@ -72,7 +78,7 @@ async function packageEntry(name: string, start: string): Promise<string | undef
 /** `exports["."]` (a string, or its `import`/`node`/`default` condition), else `main`. */
 function entryOf(manifest: { exports?: unknown; main?: string }): string | undefined {
   const exports = manifest.exports;
-  const dot = typeof exports === 'string' ? exports : (exports as Record<string, unknown> | undefined)?.['.'] ?? exports;
+  const dot = typeof exports === 'string' ? exports : ((exports as Record<string, unknown> | undefined)?.['.'] ?? exports);
   if (typeof dot === 'string') return dot;
   if (dot && typeof dot === 'object') {
     for (const condition of ['import', 'node', 'default']) {
@@ -86,7 +92,13 @@ function entryOf(manifest: { exports?: unknown; main?: string }): string | undef
 async function onPath(command: string, path: string): Promise<string | undefined> {
   for (const dir of path.split(delimiter).filter(Boolean)) {
     const candidate = join(dir, command);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }

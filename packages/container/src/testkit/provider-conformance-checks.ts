@@ -152,7 +152,8 @@ export function providerConformanceChecks(subject: () => ProviderUnderTest | Pro
       const context = newContext();
       const stanzas = await wrapped(provider, dataKey, context);
       const result = await outcome(() => provider.identity.unwrap(stanzas, context));
-      if (!result.value || !sameBytes(result.value, dataKey)) throw new Error(`unwrap answered ${describeOutcome(result)}, not the data key ${hex(dataKey)}`);
+      if (!result.value || !sameBytes(result.value, dataKey))
+        throw new Error(`unwrap answered ${describeOutcome(result)}, not the data key ${hex(dataKey)}`);
     }),
 
     check('a stanza moved to another container fails with ERR_AUTHENTICATION_FAILED', async (provider) => {
@@ -160,7 +161,11 @@ export function providerConformanceChecks(subject: () => ProviderUnderTest | Pro
       const stanzas = await wrapped(provider, randomBytes(DATA_KEY_LENGTH), context);
       const elsewhere = {
         'another container id': newContext({ modelName: context.modelName, modelVersion: context.modelVersion }),
-        'another model name': newContext({ containerId: context.containerId, modelName: 'conformance-other', modelVersion: context.modelVersion }),
+        'another model name': newContext({
+          containerId: context.containerId,
+          modelName: 'conformance-other',
+          modelVersion: context.modelVersion,
+        }),
         'another model version': newContext({ containerId: context.containerId, modelName: context.modelName, modelVersion: '2.0.0' }),
       };
       for (const [what, moved] of Object.entries(elsewhere)) {
@@ -190,7 +195,10 @@ export function providerConformanceChecks(subject: () => ProviderUnderTest | Pro
         const positions = new Set([0, stanza.body.length >> 1, stanza.body.length - 1]);
         for (const position of positions) {
           const altered = stanzas.map((other, i) => (i === index ? flipped(other, position) : other));
-          await expectAuthenticationFailure(() => provider.identity.unwrap(altered, context), `body byte ${position} of stanza ${index} flipped`);
+          await expectAuthenticationFailure(
+            () => provider.identity.unwrap(altered, context),
+            `body byte ${position} of stanza ${index} flipped`,
+          );
         }
       }
     }),
@@ -202,7 +210,8 @@ export function providerConformanceChecks(subject: () => ProviderUnderTest | Pro
       const [first, second] = [await wrapped(provider, dataKey, context), await wrapped(provider, dataKey, again)];
       for (const [index, stanza] of first.entries()) {
         const again = second[index];
-        if (again && sameBytes(stanza.body, again.body)) throw new Error(`stanza ${index} has the same body both times: the wrap is not fresh`);
+        if (again && sameBytes(stanza.body, again.body))
+          throw new Error(`stanza ${index} has the same body both times: the wrap is not fresh`);
         if (stanza.body.length >= DATA_KEY_LENGTH && Buffer.from(stanza.body).includes(Buffer.from(dataKey))) {
           throw new Error(`stanza ${index} carries the data key in clear`);
         }

@@ -18,7 +18,27 @@ export function prng(seed) {
   return { next, int: (n) => Math.floor(next() * n), pick: (items) => items[Math.floor(next() * items.length)] };
 }
 
-const BOUNDARIES = [0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 4096, 4095, 1024, 1025, 64, 65, 0x7fffffff, 0xffffffff, 16 * 1024 * 1024, 16 * 1024 * 1024 + 1];
+const BOUNDARIES = [
+  0,
+  1,
+  2,
+  0x7f,
+  0x80,
+  0xff,
+  0x100,
+  0xffff,
+  0x10000,
+  4096,
+  4095,
+  1024,
+  1025,
+  64,
+  65,
+  0x7fffffff,
+  0xffffffff,
+  16 * 1024 * 1024,
+  16 * 1024 * 1024 + 1,
+];
 
 /** The seed containers: what each mutation starts from. */
 export async function seedContainers({ recipient, extraRecipient }) {
@@ -27,19 +47,33 @@ export async function seedContainers({ recipient, extraRecipient }) {
   const bytes = (n, b) => new Uint8Array(n).fill(b);
   const specs = [
     { entries: [{ name: 'model.onnx', role: 'onnx', data: bytes(5000, 1) }] },
-    { entries: [{ name: 'model.xml', role: 'xml', data: bytes(300, 2) }, { name: 'model.bin', role: 'weights', data: bytes(9000, 3) }, { name: 'labels/x.txt', role: 'aux', data: new Uint8Array(0) }], signer: publisher.privateKeyPem },
-    { entries: [{ name: 'a.blob', role: 'blob', data: bytes(100, 4) }], signer: p256.privateKeyPem, notAfter: new Date('2100-01-01T00:00:00Z'), extra: true },
+    {
+      entries: [
+        { name: 'model.xml', role: 'xml', data: bytes(300, 2) },
+        { name: 'model.bin', role: 'weights', data: bytes(9000, 3) },
+        { name: 'labels/x.txt', role: 'aux', data: new Uint8Array(0) },
+      ],
+      signer: publisher.privateKeyPem,
+    },
+    {
+      entries: [{ name: 'a.blob', role: 'blob', data: bytes(100, 4) }],
+      signer: p256.privateKeyPem,
+      notAfter: new Date('2100-01-01T00:00:00Z'),
+      extra: true,
+    },
     { entries: Array.from({ length: 12 }, (_, i) => ({ name: `dir${i % 3}/f${i}.dat`, role: 'aux', data: bytes(i * 7, i) })) },
   ];
   const seeds = [];
   for (const spec of specs) {
-    seeds.push(await sealToBuffer({
-      entries: spec.entries,
-      metadata: { name: 'fuzz-model', version: '1.2.3', ...(spec.notAfter ? { notAfter: spec.notAfter } : {}) },
-      recipients: spec.extra ? [extraRecipient, recipient] : [recipient],
-      segmentSize: 4096,
-      ...(spec.signer ? { signer: spec.signer } : {}),
-    }));
+    seeds.push(
+      await sealToBuffer({
+        entries: spec.entries,
+        metadata: { name: 'fuzz-model', version: '1.2.3', ...(spec.notAfter ? { notAfter: spec.notAfter } : {}) },
+        recipients: spec.extra ? [extraRecipient, recipient] : [recipient],
+        segmentSize: 4096,
+        ...(spec.signer ? { signer: spec.signer } : {}),
+      }),
+    );
   }
   return seeds;
 }
@@ -61,7 +95,8 @@ export function mutate(source, random, donors) {
         if (bytes.length === 0) break;
         bytes[at()] = random.pick([0, 1, 0x7f, 0x80, 0xff, random.int(256)]);
         break;
-      case 2: { // a length or count field overwritten with a boundary value
+      case 2: {
+        // a length or count field overwritten with a boundary value
         if (bytes.length < 4) break;
         const position = Math.max(0, Math.min(at(), bytes.length - 4));
         const value = random.pick(BOUNDARIES);
@@ -75,18 +110,21 @@ export function mutate(source, random, donors) {
       case 3: // truncation
         bytes = bytes.subarray(0, random.int(bytes.length + 1));
         break;
-      case 4: { // bytes inserted into the header (everything after shifts)
+      case 4: {
+        // bytes inserted into the header (everything after shifts)
         const position = at();
         const inserted = Uint8Array.from({ length: random.int(64) + 1 }, () => random.int(256));
         bytes = concat([bytes.subarray(0, position), inserted, bytes.subarray(position)]);
         break;
       }
-      case 5: { // bytes deleted from the header
+      case 5: {
+        // bytes deleted from the header
         const position = at();
         bytes = concat([bytes.subarray(0, position), bytes.subarray(Math.min(bytes.length, position + random.int(64) + 1))]);
         break;
       }
-      case 6: { // a piece of another container spliced in
+      case 6: {
+        // a piece of another container spliced in
         const donor = random.pick(donors);
         const from = random.int(Math.max(1, Math.min(donor.length, 8192)));
         const length = random.int(256) + 1;
@@ -97,7 +135,8 @@ export function mutate(source, random, donors) {
         bytes = copy;
         break;
       }
-      default: { // the two preamble lengths moved together (the parser reads further, or less)
+      default: {
+        // the two preamble lengths moved together (the parser reads further, or less)
         if (bytes.length < 16) break;
         const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const delta = random.pick([-64, -32, -1, 1, 4, 32, 4096]);
@@ -143,7 +182,13 @@ export async function fuzzHeaders({ seeds, identity, iterations, seed = 1, openS
         count('ok');
       } catch (error) {
         if (error instanceof OvsealError) count(error.code);
-        else failures.push({ index, caseSeed, error: String(error?.stack ?? error), hex: Buffer.from(bytes.subarray(0, 4096)).toString('hex') });
+        else
+          failures.push({
+            index,
+            caseSeed,
+            error: String(error?.stack ?? error),
+            hex: Buffer.from(bytes.subarray(0, 4096)).toString('hex'),
+          });
       }
     }
     if (index % 1000 === 0) {

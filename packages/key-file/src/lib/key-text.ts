@@ -63,7 +63,10 @@ export function keyFileText(key: Uint8Array, created = new Date()): string {
 
 /** The key line of a key file (comments and blank lines skipped). */
 export function parseKeyFileText(text: string, where: string): Uint8Array {
-  const lines = text.split('\n').map(stripAsciiSpace).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .split('\n')
+    .map(stripAsciiSpace)
+    .filter((l) => l !== '' && !l.startsWith('#'));
   if (lines.length !== 1) {
     throw new KeyFileError('ERR_KEY_FORMAT', `${where} must hold exactly one key line, found ${lines.length}`, {
       hint: 'create a key with `ovseal keygen -o model.key`',

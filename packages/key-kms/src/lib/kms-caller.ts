@@ -41,13 +41,21 @@ export class KmsCaller {
       client.send(new GetPublicKeyCommand({ KeyId: keyId }), { abortSignal }),
     );
     if (!output.PublicKey || !output.KeyId) throw unexpectedResponse('GetPublicKey', keyId, 'no PublicKey or KeyId');
-    return { keyArn: output.KeyId, spki: output.PublicKey, keySpec: output.KeySpec, keyUsage: output.KeyUsage, signingAlgorithms: output.SigningAlgorithms ?? [] };
+    return {
+      keyArn: output.KeyId,
+      spki: output.PublicKey,
+      keySpec: output.KeySpec,
+      keyUsage: output.KeyUsage,
+      signingAlgorithms: output.SigningAlgorithms ?? [],
+    };
   }
 
   /** An ECDSA_SHA_256 signature (DER, as KMS returns it) of a message, or of its SHA-256 digest. */
   async sign(keyArn: string, region: string, message: Uint8Array, messageType: 'RAW' | 'DIGEST'): Promise<Uint8Array> {
     const output = await this.call('Sign', keyArn, region, (client, abortSignal) =>
-      client.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: messageType, SigningAlgorithm: 'ECDSA_SHA_256' }), { abortSignal }),
+      client.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: messageType, SigningAlgorithm: 'ECDSA_SHA_256' }), {
+        abortSignal,
+      }),
     );
     if (!output.Signature) throw unexpectedResponse('Sign', keyArn, 'no Signature');
     if (output.KeyId !== keyArn) throw unexpectedResponse('Sign', keyArn, `signed with ${String(output.KeyId)}`);

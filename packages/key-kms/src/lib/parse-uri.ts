@@ -41,7 +41,10 @@ export function parseKmsUri(uri: string): ParsedKmsUri {
 
 function list(value: string | null): string[] | undefined {
   if (value === null) return undefined;
-  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   return items.length === 0 ? undefined : items;
 }
 

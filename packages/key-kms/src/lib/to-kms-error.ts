@@ -25,7 +25,16 @@ const BY_NAME: Readonly<Record<string, KmsErrorCode>> = {
   CredentialsProviderError: 'ERR_KMS_CONFIG',
 };
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 const WHAT: Readonly<Record<KmsErrorCode, string>> = {
   ERR_KMS_ACCESS_DENIED: 'access denied',
@@ -48,7 +57,8 @@ const HINTS: Partial<Record<KmsErrorCode, string>> = {
   ERR_KMS_KEY_DISABLED: 'enable the key (aws kms enable-key) or open the container with another recipient',
   ERR_KMS_KEY_INVALID_STATE: 'a key pending deletion can be recovered with `aws kms cancel-key-deletion` (then enable it)',
   ERR_KMS_KEY_NOT_FOUND: 'check the key id, the account and the region (AWS_REGION)',
-  ERR_KMS_KEY_UNSUITABLE: 'publisher signatures need an ECC_NIST_P256 SIGN_VERIFY key (aws kms create-key --key-spec ECC_NIST_P256 --key-usage SIGN_VERIFY); recipients need a SYMMETRIC_DEFAULT key',
+  ERR_KMS_KEY_UNSUITABLE:
+    'publisher signatures need an ECC_NIST_P256 SIGN_VERIFY key (aws kms create-key --key-spec ECC_NIST_P256 --key-usage SIGN_VERIFY); recipients need a SYMMETRIC_DEFAULT key',
   ERR_KMS_INVALID_CIPHERTEXT: 'the stanza does not belong to this container or was altered',
   ERR_KMS_THROTTLED: 'retry later, lower the request rate, or enable the data-key cache',
   ERR_KMS_UNREACHABLE: 'check the network and the endpoint (AWS_ENDPOINT_URL_KMS)',

@@ -46,13 +46,25 @@ export async function wrapInToken(api: PKCS11, session: Handle, mechanism: Mecha
 }
 
 /** Return values by which tokens say "this wrapped key does not decrypt" (SoftHSM: a general error). */
-const NOT_AUTHENTIC = new Set(['CKR_WRAPPED_KEY_INVALID', 'CKR_WRAPPED_KEY_LEN_RANGE', 'CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_GENERAL_ERROR']);
+const NOT_AUTHENTIC = new Set([
+  'CKR_WRAPPED_KEY_INVALID',
+  'CKR_WRAPPED_KEY_LEN_RANGE',
+  'CKR_ENCRYPTED_DATA_INVALID',
+  'CKR_ENCRYPTED_DATA_LEN_RANGE',
+  'CKR_GENERAL_ERROR',
+]);
 
 /**
  * Unwraps inside the token into a transient session object and reads its value back. A wrapped
  * value the token refuses as such is the container's opaque authentication failure.
  */
-export async function unwrapInToken(api: PKCS11, session: Handle, mechanism: Mechanism, unwrappingKey: Handle, wrapped: Buffer): Promise<Buffer> {
+export async function unwrapInToken(
+  api: PKCS11,
+  session: Handle,
+  mechanism: Mechanism,
+  unwrappingKey: Handle,
+  wrapped: Buffer,
+): Promise<Buffer> {
   let transient: Handle;
   try {
     transient = await api.C_UnwrapKeyAsync(session, mechanism, unwrappingKey, wrapped, TRANSIENT_SECRET);
@@ -83,15 +95,24 @@ export function kwpMechanism(api: PKCS11, slot: Handle): Mechanism {
 
 export function checkRfc5649Length(wrapped: Buffer, plainLength: number): void {
   if (wrapped.length !== plainLength + 8) {
-    throw new Pkcs11Error('ERR_PKCS11_KEY_UNSUITABLE', `the token's AES key wrap with padding is not RFC 5649 (${wrapped.length} bytes for ${plainLength})`, {
-      hint: 'use an RSA key of the token instead (stanza pkcs11-rsa-oaep)',
-    });
+    throw new Pkcs11Error(
+      'ERR_PKCS11_KEY_UNSUITABLE',
+      `the token's AES key wrap with padding is not RFC 5649 (${wrapped.length} bytes for ${plainLength})`,
+      {
+        hint: 'use an RSA key of the token instead (stanza pkcs11-rsa-oaep)',
+      },
+    );
   }
 }
 
 export function oaepMechanism(hash: OaepHash): Mechanism {
   return {
     mechanism: CKM_RSA_PKCS_OAEP,
-    parameter: { type: CK_PARAMS_RSA_OAEP, hashAlg: hash === 'sha256' ? CKM_SHA256 : CKM_SHA_1, mgf: hash === 'sha256' ? CKG_MGF1_SHA256 : CKG_MGF1_SHA1, source: CKZ_DATA_SPECIFIED },
+    parameter: {
+      type: CK_PARAMS_RSA_OAEP,
+      hashAlg: hash === 'sha256' ? CKM_SHA256 : CKM_SHA_1,
+      mgf: hash === 'sha256' ? CKG_MGF1_SHA256 : CKG_MGF1_SHA1,
+      source: CKZ_DATA_SPECIFIED,
+    },
   } as Mechanism;
 }

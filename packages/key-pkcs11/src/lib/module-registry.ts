@@ -22,7 +22,17 @@ interface Entry extends LoadedModule {
 const modules = new Map<string, Entry>();
 
 /** Where `module-name=NAME` is looked for: p11-kit's module folder and the usual library folders. */
-const MODULE_FOLDERS = ['/usr/lib/x86_64-linux-gnu/pkcs11', '/usr/lib/aarch64-linux-gnu/pkcs11', '/usr/lib/pkcs11', '/usr/lib64/pkcs11', '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/lib64', '/usr/local/lib'];
+const MODULE_FOLDERS = [
+  '/usr/lib/x86_64-linux-gnu/pkcs11',
+  '/usr/lib/aarch64-linux-gnu/pkcs11',
+  '/usr/lib/pkcs11',
+  '/usr/lib64/pkcs11',
+  '/usr/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib',
+  '/usr/lib64',
+  '/usr/local/lib',
+];
 
 /**
  * The module file for a URI: `module-path`, else `module-name` (`softhsm2` → `libsofthsm2.so` in
@@ -31,17 +41,24 @@ const MODULE_FOLDERS = ['/usr/lib/x86_64-linux-gnu/pkcs11', '/usr/lib/aarch64-li
 export function resolveModulePath(modulePath: string | undefined, moduleName: string | undefined, fallback: string | undefined): string {
   if (modulePath !== undefined) return modulePath;
   if (moduleName !== undefined) {
-    if (moduleName.includes('/')) throw new Pkcs11Error('ERR_PKCS11_MODULE', `module-name ${JSON.stringify(moduleName)} must be a bare name; use module-path for a path`);
+    if (moduleName.includes('/'))
+      throw new Pkcs11Error(
+        'ERR_PKCS11_MODULE',
+        `module-name ${JSON.stringify(moduleName)} must be a bare name; use module-path for a path`,
+      );
     const file = moduleName.endsWith('.so') ? moduleName : `lib${moduleName}.so`;
     const candidates = MODULE_FOLDERS.flatMap((folder) => [join(folder, file), join(folder, moduleName.replace(/^lib|\.so$/g, ''), file)]);
     const found = candidates.find((candidate) => existsSync(candidate));
-    if (!found) throw new Pkcs11Error('ERR_PKCS11_MODULE', `PKCS#11 module ${JSON.stringify(moduleName)} not found in ${MODULE_FOLDERS.join(', ')}`, { hint: 'give module-path=/path/to/module.so in the URI' });
+    if (!found)
+      throw new Pkcs11Error('ERR_PKCS11_MODULE', `PKCS#11 module ${JSON.stringify(moduleName)} not found in ${MODULE_FOLDERS.join(', ')}`, {
+        hint: 'give module-path=/path/to/module.so in the URI',
+      });
     return found;
   }
   const path = fallback ?? process.env['OVSEAL_PKCS11_MODULE'];
   if (!path) {
     throw new Pkcs11Error('ERR_PKCS11_MODULE', 'no PKCS#11 module given', {
-      hint: 'add module-path=/usr/lib/softhsm/libsofthsm2.so (or your HSM vendor\'s module) to the URI, or set OVSEAL_PKCS11_MODULE',
+      hint: "add module-path=/usr/lib/softhsm/libsofthsm2.so (or your HSM vendor's module) to the URI, or set OVSEAL_PKCS11_MODULE",
     });
   }
   return path;
@@ -66,7 +83,9 @@ export function acquireModule(path: string): LoadedModule {
     return existing;
   }
   if (!isAbsolute(path) || !existsSync(path)) {
-    throw new Pkcs11Error('ERR_PKCS11_MODULE', `PKCS#11 module ${path} not found (an absolute path is needed)`, { hint: 'e.g. module-path=/usr/lib/softhsm/libsofthsm2.so' });
+    throw new Pkcs11Error('ERR_PKCS11_MODULE', `PKCS#11 module ${path} not found (an absolute path is needed)`, {
+      hint: 'e.g. module-path=/usr/lib/softhsm/libsofthsm2.so',
+    });
   }
   const binding = loadBinding();
   const api = new binding.PKCS11();

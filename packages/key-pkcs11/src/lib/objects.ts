@@ -58,8 +58,18 @@ export function findKeys(api: PKCS11, session: Handle, uri: Pkcs11Uri, classes: 
           const batch = api.C_FindObjects(session, 16);
           if (batch.length === 0) break;
           for (const handle of batch) {
-            const [keyType, label, id] = api.C_GetAttributeValue(session, handle, [{ type: CKA_KEY_TYPE }, { type: CKA_LABEL }, { type: CKA_ID }]);
-            found.push({ handle, objectClass, keyType: readULong(keyType!.value), label: label!.value.toString('utf8'), id: Buffer.from(id!.value) });
+            const [keyType, label, id] = api.C_GetAttributeValue(session, handle, [
+              { type: CKA_KEY_TYPE },
+              { type: CKA_LABEL },
+              { type: CKA_ID },
+            ]);
+            found.push({
+              handle,
+              objectClass,
+              keyType: readULong(keyType!.value),
+              label: label!.value.toString('utf8'),
+              id: Buffer.from(id!.value),
+            });
           }
         }
       } finally {
@@ -94,9 +104,13 @@ export function exactlyOne(keys: readonly FoundKey[], uri: Pkcs11Uri, token: str
       hint: 'list the keys with `pkcs11-tool --module MODULE --login --list-objects`; private keys are only visible with a PIN',
     });
   }
-  throw new Pkcs11Error('ERR_PKCS11_AMBIGUOUS', `${keys.length} keys match ${describeQuery(uri)} in ${token}: ${keys.map(describeKey).join(', ')}`, {
-    hint: 'add object=LABEL or id=… to the pkcs11: URI',
-  });
+  throw new Pkcs11Error(
+    'ERR_PKCS11_AMBIGUOUS',
+    `${keys.length} keys match ${describeQuery(uri)} in ${token}: ${keys.map(describeKey).join(', ')}`,
+    {
+      hint: 'add object=LABEL or id=… to the pkcs11: URI',
+    },
+  );
 }
 
 export function attribute(api: PKCS11, session: Handle, handle: Handle, type: number): Buffer {
@@ -115,7 +129,10 @@ export function alwaysAuthenticate(api: PKCS11, session: Handle, handle: Handle)
 /** An RSA public key from an RSA key object (public or private: both carry modulus and exponent). */
 export function rsaPublicKey(api: PKCS11, session: Handle, handle: Handle): KeyObject {
   const [modulus, exponent] = api.C_GetAttributeValue(session, handle, [{ type: CKA_MODULUS }, { type: CKA_PUBLIC_EXPONENT }]);
-  return createPublicKey({ key: { kty: 'RSA', n: modulus!.value.toString('base64url'), e: exponent!.value.toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'RSA', n: modulus!.value.toString('base64url'), e: exponent!.value.toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 /** DER OCTET STRING content, or the bytes themselves when they are not wrapped (tokens differ). */
@@ -137,12 +154,22 @@ export function curveOf(params: Buffer): 'p256' | 'ed25519' | undefined {
 }
 
 /** The public key of a signing key pair, from its public key object. */
-export function ecPublicKey(api: PKCS11, session: Handle, handle: Handle): { curve: 'p256' | 'ed25519' | undefined; publicKey: KeyObject | undefined } {
+export function ecPublicKey(
+  api: PKCS11,
+  session: Handle,
+  handle: Handle,
+): { curve: 'p256' | 'ed25519' | undefined; publicKey: KeyObject | undefined } {
   const [params, point] = api.C_GetAttributeValue(session, handle, [{ type: CKA_EC_PARAMS }, { type: CKA_EC_POINT }]);
   const curve = curveOf(params!.value);
   if (curve === 'p256') {
     const raw = unwrapOctetString(point!.value, 65);
-    return { curve, publicKey: createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') }, format: 'jwk' }) };
+    return {
+      curve,
+      publicKey: createPublicKey({
+        key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') },
+        format: 'jwk',
+      }),
+    };
   }
   if (curve === 'ed25519') {
     const raw = unwrapOctetString(point!.value, 32);

@@ -17,7 +17,9 @@ async function pinFromFile(path: string): Promise<string> {
   }
   // Like key files: a PIN others can read is not a secret.
   if ((stats.mode & 0o077) !== 0) {
-    throw new InvalidArgumentError(`the PIN file ${path} is readable by group or others (mode ${(stats.mode & 0o777).toString(8)})`, { hint: `chmod 600 ${path}` });
+    throw new InvalidArgumentError(`the PIN file ${path} is readable by group or others (mode ${(stats.mode & 0o777).toString(8)})`, {
+      hint: `chmod 600 ${path}`,
+    });
   }
   return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
 }
@@ -41,7 +43,9 @@ export async function resolvePin(uri: Pkcs11Uri, warn: WarningSink): Promise<str
     throw new InvalidArgumentError(`pin-source ${JSON.stringify(source)} is not file:PATH or env:NAME`);
   }
   if (uri.pinValue !== undefined) {
-    warn('the PIN is in the pkcs11: URI (pin-value): it shows in shell history and process lists; use pin-source=file:PATH or pin-source=env:NAME');
+    warn(
+      'the PIN is in the pkcs11: URI (pin-value): it shows in shell history and process lists; use pin-source=file:PATH or pin-source=env:NAME',
+    );
     return uri.pinValue;
   }
   return process.env['OVSEAL_PKCS11_PIN'];

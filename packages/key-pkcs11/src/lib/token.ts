@@ -2,7 +2,14 @@ import { timingSafeEqual } from 'node:crypto';
 import type { PKCS11 } from 'pkcs11js';
 import { Pkcs11Error } from '../errors.js';
 import type { Pkcs11Uri } from '../parse-pkcs11-uri.js';
-import { CKF_LOGIN_REQUIRED, CKF_SERIAL_SESSION, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_LOCKED, CKU_USER } from './ck.js';
+import {
+  CKF_LOGIN_REQUIRED,
+  CKF_SERIAL_SESSION,
+  CKF_USER_PIN_FINAL_TRY,
+  CKF_USER_PIN_INITIALIZED,
+  CKF_USER_PIN_LOCKED,
+  CKU_USER,
+} from './ck.js';
 import { acquireModule, releaseModule, resolveModulePath, type LoadedModule } from './module-registry.js';
 import { defaultWarningSink, resolvePin, type WarningSink } from './pin.js';
 import { ckrOf, toPkcs11Error } from './to-pkcs11-error.js';
@@ -36,11 +43,18 @@ function versionText(version: { major: number; minor: number }): string {
 /** The one slot whose module, slot and token attributes match the URI. */
 function selectSlot(api: PKCS11, uri: Pkcs11Uri, modulePath: string): Handle {
   const info = api.C_GetInfo();
-  const library = { libraryManufacturer: trimmed(info.manufacturerID), libraryDescription: trimmed(info.libraryDescription), libraryVersion: versionText(info.libraryVersion) };
+  const library = {
+    libraryManufacturer: trimmed(info.manufacturerID),
+    libraryDescription: trimmed(info.libraryDescription),
+    libraryVersion: versionText(info.libraryVersion),
+  };
   for (const [field, actual] of Object.entries(library) as [keyof typeof library, string][]) {
     const wanted = uri[field];
     if (wanted !== undefined && wanted !== actual && !(field === 'libraryVersion' && `${wanted}.0` === actual)) {
-      throw new Pkcs11Error('ERR_PKCS11_TOKEN_NOT_FOUND', `the module ${modulePath} is ${field} ${JSON.stringify(actual)}, not ${JSON.stringify(wanted)}`);
+      throw new Pkcs11Error(
+        'ERR_PKCS11_TOKEN_NOT_FOUND',
+        `the module ${modulePath} is ${field} ${JSON.stringify(actual)}, not ${JSON.stringify(wanted)}`,
+      );
     }
   }
   const seen: string[] = [];
@@ -61,11 +75,17 @@ function selectSlot(api: PKCS11, uri: Pkcs11Uri, modulePath: string): Handle {
   });
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
-    throw new Pkcs11Error('ERR_PKCS11_TOKEN_NOT_FOUND', `no token matches the URI in ${modulePath} (tokens present: ${seen.join(', ') || 'none'})`, {
-      hint: 'check token= (the label) or serial= in the pkcs11: URI',
-    });
+    throw new Pkcs11Error(
+      'ERR_PKCS11_TOKEN_NOT_FOUND',
+      `no token matches the URI in ${modulePath} (tokens present: ${seen.join(', ') || 'none'})`,
+      {
+        hint: 'check token= (the label) or serial= in the pkcs11: URI',
+      },
+    );
   }
-  throw new Pkcs11Error('ERR_PKCS11_AMBIGUOUS', `${matches.length} tokens match the URI in ${modulePath}: ${seen.join(', ')}`, { hint: 'add token=LABEL or serial=… to the URI' });
+  throw new Pkcs11Error('ERR_PKCS11_AMBIGUOUS', `${matches.length} tokens match the URI in ${modulePath}: ${seen.join(', ')}`, {
+    hint: 'add token=LABEL or serial=… to the URI',
+  });
 }
 
 /**
@@ -116,7 +136,8 @@ export class TokenConnection {
 
   /** Logs in again for the next operation only (keys with CKA_ALWAYS_AUTHENTICATE). */
   loginForOperation(session: Handle): void {
-    if (this.pin === undefined) throw new Pkcs11Error('ERR_PKCS11_PIN_REQUIRED', `the key in ${this.description} asks for the PIN at each use, and no PIN was given`);
+    if (this.pin === undefined)
+      throw new Pkcs11Error('ERR_PKCS11_PIN_REQUIRED', `the key in ${this.description} asks for the PIN at each use, and no PIN was given`);
     try {
       this.api.C_Login(session, 2 /* CKU_CONTEXT_SPECIFIC */, this.pin);
     } catch (error) {
@@ -168,9 +189,13 @@ export class TokenConnection {
       }
       return;
     }
-    if (token.flags & CKF_USER_PIN_LOCKED) throw new Pkcs11Error('ERR_PKCS11_TOKEN_LOCKED', `${this.description}: the user PIN is locked`, { ckr: 'CKR_PIN_LOCKED' });
+    if (token.flags & CKF_USER_PIN_LOCKED)
+      throw new Pkcs11Error('ERR_PKCS11_TOKEN_LOCKED', `${this.description}: the user PIN is locked`, { ckr: 'CKR_PIN_LOCKED' });
     if (!(token.flags & CKF_USER_PIN_INITIALIZED)) {
-      throw new Pkcs11Error('ERR_PKCS11_TOKEN_LOCKED', `${this.description}: the user PIN was never initialised`, { ckr: 'CKR_USER_PIN_NOT_INITIALIZED', hint: 'the security officer sets it with `pkcs11-tool --init-pin`' });
+      throw new Pkcs11Error('ERR_PKCS11_TOKEN_LOCKED', `${this.description}: the user PIN was never initialised`, {
+        ckr: 'CKR_USER_PIN_NOT_INITIALIZED',
+        hint: 'the security officer sets it with `pkcs11-tool --init-pin`',
+      });
     }
     if (token.flags & CKF_USER_PIN_FINAL_TRY) warn(`${this.description}: one wrong PIN more locks the token`);
     const session = this.openSession();
@@ -193,11 +218,15 @@ export class TokenConnection {
     const given = Buffer.from(pin);
     const known = Buffer.from(this.pin);
     if (given.length !== known.length || !timingSafeEqual(given, known)) {
-      throw new Pkcs11Error('ERR_PKCS11_PIN_INCORRECT', `PKCS#11 C_Login (${this.description}): CKR_PIN_INCORRECT (the PIN differs from the one this process is logged in with)`, {
-        ckr: 'CKR_PIN_INCORRECT',
-        operation: 'C_Login',
-        hint: 'check the PIN (pin-source=file:PATH or env:NAME); repeated wrong PINs can lock the token',
-      });
+      throw new Pkcs11Error(
+        'ERR_PKCS11_PIN_INCORRECT',
+        `PKCS#11 C_Login (${this.description}): CKR_PIN_INCORRECT (the PIN differs from the one this process is logged in with)`,
+        {
+          ckr: 'CKR_PIN_INCORRECT',
+          operation: 'C_Login',
+          hint: 'check the PIN (pin-source=file:PATH or env:NAME); repeated wrong PINs can lock the token',
+        },
+      );
     }
   }
 

@@ -55,5 +55,8 @@ export function kekIdFromCheck(wrappedCheck: Uint8Array): string {
 
 /** The id of an RSA key: the first 8 bytes of SHA-256 of its SPKI DER. */
 export function rsaKeyId(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -39,7 +39,8 @@ export interface DeviceKeyOptions extends TpmOptions {
 }
 
 function typeOf(pub: TpmPublic): DeviceKeyType {
-  if (!isDecryptionKey(pub)) throw new InvalidArgumentError('the TPM object is not a device key (not an unrestricted decryption key; a storage primary, perhaps)');
+  if (!isDecryptionKey(pub))
+    throw new InvalidArgumentError('the TPM object is not a device key (not an unrestricted decryption key; a storage primary, perhaps)');
   if (pub.type === TPM_ALG.ecc && pub.curve === TPM_ECC_CURVE.p256 && pub.key) return 'tpm-ecdh';
   if (pub.type === TPM_ALG.rsa && pub.key) return 'tpm-rsa';
   throw new InvalidArgumentError('the TPM object is neither an ECC P-256 nor an RSA key');
@@ -64,7 +65,9 @@ export class DeviceKey {
     this.publicKey = pub.key!;
     this.keyId = keyIdOf(this.publicKey);
     if (!pcrs && !usableWithPassword(pub)) {
-      throw new InvalidArgumentError(`device key ${this.describe()} can only be used through its policy: give its PCR selection`, { hint: 'add pcrs=sha256:0,7 (the selection it was created with) to the identity' });
+      throw new InvalidArgumentError(`device key ${this.describe()} can only be used through its policy: give its PCR selection`, {
+        hint: 'add pcrs=sha256:0,7 (the selection it was created with) to the identity',
+      });
     }
     this.pcrs = pcrs;
   }
@@ -73,7 +76,9 @@ export class DeviceKey {
     const tools = new Tpm2Tools(options);
     if ('handle' in source) {
       const handle = parseHandle(source.handle, 'device key handle');
-      const pub = await tools.exclusive(() => withTempDir(async (dir) => parseTpmPublic(await readPublicArea(tools, formatHandle(handle), dir))));
+      const pub = await tools.exclusive(() =>
+        withTempDir(async (dir) => parseTpmPublic(await readPublicArea(tools, formatHandle(handle), dir))),
+      );
       return new DeviceKey(tools, { kind: 'handle', handle }, pub, options.pcrs ? parsePcrSelection(options.pcrs) : undefined);
     }
     const dir = source.keyDir;
@@ -82,9 +87,15 @@ export class DeviceKey {
     let privateArea: Buffer;
     try {
       metadata = JSON.parse(await readFile(join(dir, KEY_DIR_FILES.metadata), 'utf8')) as KeyDirMetadata;
-      [publicArea, privateArea] = await Promise.all([readFile(join(dir, KEY_DIR_FILES.publicArea)), readFile(join(dir, KEY_DIR_FILES.privateArea))]);
+      [publicArea, privateArea] = await Promise.all([
+        readFile(join(dir, KEY_DIR_FILES.publicArea)),
+        readFile(join(dir, KEY_DIR_FILES.privateArea)),
+      ]);
     } catch (cause) {
-      throw new InvalidArgumentError(`${dir} is not a TPM device key directory: ${(cause as Error).message}`, { cause, hint: 'create one with initDeviceKey({ keyDir }) (ovseal tpm init --key-dir)' });
+      throw new InvalidArgumentError(`${dir} is not a TPM device key directory: ${(cause as Error).message}`, {
+        cause,
+        hint: 'create one with initDeviceKey({ keyDir }) (ovseal tpm init --key-dir)',
+      });
     }
     const pcrs = options.pcrs ?? metadata.pcrs ?? undefined;
     const location: Location = { kind: 'dir', dir, publicArea, privateArea, parent: parseParent(metadata.parent) };
@@ -112,9 +123,14 @@ export class DeviceKey {
       withTempDir(async (dir) => {
         try {
           if (location.kind === 'handle') return await fn(formatHandle(location.handle), dir);
-          await Promise.all([writeFile(join(dir, 'device.pub'), location.publicArea), writeFile(join(dir, 'device.priv'), location.privateArea)]);
+          await Promise.all([
+            writeFile(join(dir, 'device.pub'), location.publicArea),
+            writeFile(join(dir, 'device.priv'), location.privateArea),
+          ]);
           return await withParent(this.tools, location.parent, dir, async (parent) => {
-            await this.tools.run('load', ['-C', parent.arg, '-u', 'device.pub', '-r', 'device.priv', '-c', 'device.ctx', '-Q'], { cwd: dir });
+            await this.tools.run('load', ['-C', parent.arg, '-u', 'device.pub', '-r', 'device.priv', '-c', 'device.ctx', '-Q'], {
+              cwd: dir,
+            });
             return fn('device.ctx', dir);
           });
         } finally {

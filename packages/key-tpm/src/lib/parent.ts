@@ -18,9 +18,12 @@ export const PRIMARY_ATTRIBUTES = 'fixedtpm|fixedparent|sensitivedataorigin|user
 export type ParentSpec = { readonly kind: 'owner' } | { readonly kind: 'persistent'; readonly handle: number };
 
 export function parseHandle(value: number | string, what = 'handle'): number {
-  const handle = typeof value === 'number' ? value : /^(0x)?[0-9a-f]{1,8}$/i.test(value.trim()) ? Number.parseInt(value.trim(), 16) : Number.NaN;
+  const handle =
+    typeof value === 'number' ? value : /^(0x)?[0-9a-f]{1,8}$/i.test(value.trim()) ? Number.parseInt(value.trim(), 16) : Number.NaN;
   if (!Number.isInteger(handle) || handle < 0x81000000 || handle > 0x81ffffff) {
-    throw new InvalidArgumentError(`bad persistent ${what} ${JSON.stringify(value)}`, { hint: 'persistent handles go from 0x81000000 to 0x81ffffff, e.g. 0x81000001' });
+    throw new InvalidArgumentError(`bad persistent ${what} ${JSON.stringify(value)}`, {
+      hint: 'persistent handles go from 0x81000000 to 0x81ffffff, e.g. 0x81000001',
+    });
   }
   return handle;
 }
@@ -58,7 +61,11 @@ const ownerPrimaries = new Map<string, OwnerPrimary>();
 const persistentNames = new Map<string, Buffer>();
 
 async function createOwnerPrimary(tools: Tpm2Tools, dir: string): Promise<OwnerPrimary> {
-  await tools.run('createprimary', ['-C', 'o', '-g', 'sha256', '-G', PRIMARY_ALGORITHM, '-a', PRIMARY_ATTRIBUTES, '-c', 'primary.ctx', '-o', 'primary.pub', '-Q'], { cwd: dir });
+  await tools.run(
+    'createprimary',
+    ['-C', 'o', '-g', 'sha256', '-G', PRIMARY_ALGORITHM, '-a', PRIMARY_ATTRIBUTES, '-c', 'primary.ctx', '-o', 'primary.pub', '-Q'],
+    { cwd: dir },
+  );
   await tools.flushTransient(dir);
   const [context, pub] = await Promise.all([readFile(join(dir, 'primary.ctx')), readFile(join(dir, 'primary.pub'))]);
   return { context, name: parseTpmPublic(pub).name };
@@ -103,7 +110,12 @@ function isStaleContext(error: unknown): boolean {
  * Runs `fn` with the parent prepared; if the cached owner primary turns out stale (the TPM was
  * reset since), recreates it once and retries. Flushes what the operation left loaded.
  */
-export async function withParent<T>(tools: Tpm2Tools, spec: ParentSpec, dir: string, fn: (parent: PreparedParent) => Promise<T>): Promise<T> {
+export async function withParent<T>(
+  tools: Tpm2Tools,
+  spec: ParentSpec,
+  dir: string,
+  fn: (parent: PreparedParent) => Promise<T>,
+): Promise<T> {
   const attempt = async () => {
     const parent = await prepareParent(tools, spec, dir);
     return fn(parent);

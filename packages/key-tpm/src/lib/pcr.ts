@@ -36,7 +36,9 @@ export const DEFAULT_PCRS = 'sha256:0,7';
 export function parsePcrSelection(text: string): PcrSelection {
   const match = /^(sha1|sha256|sha384|sha512):(\d{1,2}(?:,\d{1,2})*)$/.exec(text.trim());
   if (!match) {
-    throw new InvalidArgumentError(`bad PCR selection ${JSON.stringify(text)}`, { hint: 'write it as BANK:INDEX[,INDEX…], e.g. sha256:0,7' });
+    throw new InvalidArgumentError(`bad PCR selection ${JSON.stringify(text)}`, {
+      hint: 'write it as BANK:INDEX[,INDEX…], e.g. sha256:0,7',
+    });
   }
   const indices = [...new Set(match[2]!.split(',').map(Number))].sort((a, b) => a - b);
   if (indices.some((i) => i >= PCR_COUNT)) throw new InvalidArgumentError(`PCR indices go from 0 to ${PCR_COUNT - 1}: ${text}`);

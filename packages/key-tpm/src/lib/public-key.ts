@@ -4,7 +4,9 @@ import { InvalidArgumentError } from '@ovseal/container';
 
 /** The key id of a device key: hex SHA-256 of its SPKI DER (`openssl pkey -pubin -outform der | sha256sum`). */
 export function keyIdOf(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export function pemOf(key: KeyObject): string {
@@ -24,7 +26,9 @@ export function toPublicKey(input: PublicKeyInput): KeyObject {
     if (text.startsWith('-----BEGIN')) return createPublicKey(text);
     if (existsSync(text)) {
       const bytes = readFileSync(text);
-      return bytes.toString('latin1').includes('-----BEGIN') ? createPublicKey(bytes.toString('utf8')) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+      return bytes.toString('latin1').includes('-----BEGIN')
+        ? createPublicKey(bytes.toString('utf8'))
+        : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
     }
     if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return createPublicKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'spki' });
   } catch (cause) {
@@ -42,6 +46,7 @@ export function requireP256(key: KeyObject): KeyObject {
 
 export function requireRsa(key: KeyObject): KeyObject {
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (key.asymmetricKeyType !== 'rsa' || bits < 2048) throw new InvalidArgumentError('a tpm-rsa device key is an RSA public key of at least 2048 bits');
+  if (key.asymmetricKeyType !== 'rsa' || bits < 2048)
+    throw new InvalidArgumentError('a tpm-rsa device key is an RSA public key of at least 2048 bits');
   return key;
 }

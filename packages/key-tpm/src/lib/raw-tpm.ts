@@ -33,7 +33,10 @@ function send(port: number, command: Buffer, timeoutMs: number): Promise<number>
 }
 
 export async function tpmAnswers(port: number, timeoutMs = 2000): Promise<boolean> {
-  return send(port, GET_RANDOM_8, timeoutMs).then((rc) => rc === 0, () => false);
+  return send(port, GET_RANDOM_8, timeoutMs).then(
+    (rc) => rc === 0,
+    () => false,
+  );
 }
 
 export async function shutdownTpm(port: number, timeoutMs = 2000): Promise<void> {

@@ -46,14 +46,20 @@ export function responseCodeOf(stderr: string): number | undefined {
 }
 
 function lastErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const errors = lines.filter((line) => line.startsWith('ERROR:') && !line.startsWith('ERROR:esys:') && !line.startsWith('ERROR:tcti:'));
   const line = errors.find((l) => /\(0x[0-9a-f]+\)/i.test(l)) ?? errors[0] ?? lines.at(-1) ?? 'no output';
   return line.replace(/^ERROR:\s*/, '');
 }
 
 function classify(rc: number | undefined, stderr: string): { code: TpmErrorCode; hint?: string } {
-  if (/Could not load tcti|Failed to instantiate TCTI|Cannot connect to/i.test(stderr) || (rc !== undefined && rc >>> TSS_LAYER_SHIFT === TCTI_LAYER)) {
+  if (
+    /Could not load tcti|Failed to instantiate TCTI|Cannot connect to/i.test(stderr) ||
+    (rc !== undefined && rc >>> TSS_LAYER_SHIFT === TCTI_LAYER)
+  ) {
     return {
       code: 'ERR_TPM_UNREACHABLE',
       hint: 'check the TCTI (e.g. swtpm:host=127.0.0.1,port=2321 or device:/dev/tpmrm0) and that the TPM or swtpm is running and accessible to this user',
@@ -62,15 +68,22 @@ function classify(rc: number | undefined, stderr: string): { code: TpmErrorCode;
   if (rc === undefined || !isTpmLayer(rc)) return { code: 'ERR_TPM_COMMAND' };
   const base = baseResponseCode(rc);
   if (base === FMT1_POLICY_FAIL || base === RC_POLICY || base === RC_PCR_CHANGED) {
-    return { code: 'ERR_TPM_POLICY', hint: 'the PCR values (the boot state) differ from the ones the key was bound to; seal or enroll again in the new state if the change is expected' };
+    return {
+      code: 'ERR_TPM_POLICY',
+      hint: 'the PCR values (the boot state) differ from the ones the key was bound to; seal or enroll again in the new state if the change is expected',
+    };
   }
   if (base === FMT1_AUTH_FAIL || base === FMT1_BAD_AUTH) return { code: 'ERR_TPM_AUTH' };
-  if (base === RC_LOCKOUT) return { code: 'ERR_TPM_AUTH', hint: 'the TPM is in dictionary-attack lockout: wait, or reset it with tpm2_dictionarylockout -c' };
+  if (base === RC_LOCKOUT)
+    return { code: 'ERR_TPM_AUTH', hint: 'the TPM is in dictionary-attack lockout: wait, or reset it with tpm2_dictionarylockout -c' };
   if (base === FMT1_HANDLE || (base >= RC_REFERENCE_H0 && base <= RC_REFERENCE_S6)) {
     return { code: 'ERR_TPM_OBJECT_NOT_FOUND', hint: 'list persistent handles with tpm2_getcap handles-persistent' };
   }
   if (base === RC_OBJECT_MEMORY || base === RC_SESSION_MEMORY) {
-    return { code: 'ERR_TPM_COMMAND', hint: 'the TPM is out of object or session slots: without a resource manager, flush them with tpm2_flushcontext -t and -l' };
+    return {
+      code: 'ERR_TPM_COMMAND',
+      hint: 'the TPM is out of object or session slots: without a resource manager, flush them with tpm2_flushcontext -t and -l',
+    };
   }
   if (base === RC_INITIALIZE) return { code: 'ERR_TPM_COMMAND', hint: 'the TPM was not started: run tpm2_startup -c' };
   return { code: 'ERR_TPM_COMMAND' };
@@ -96,7 +109,8 @@ const RC_FAILURE = 0x101;
  * Format-one codes name a bad parameter; libtpms answers a failed OAEP decoding with TPM_RC_FAILURE.
  */
 export function rejectsStanzaInput(error: unknown, tool: string, options: { failureToo?: boolean } = {}): boolean {
-  if (!(error instanceof TpmError) || error.code !== 'ERR_TPM_COMMAND' || error.tool !== tool || error.responseCode === undefined) return false;
+  if (!(error instanceof TpmError) || error.code !== 'ERR_TPM_COMMAND' || error.tool !== tool || error.responseCode === undefined)
+    return false;
   // A saved parent context that no longer loads is the TPM's state, not the stanza's (see withParent).
   if (error.message.includes('ContextLoad')) return false;
   const rc = error.responseCode;

@@ -23,7 +23,13 @@ export interface SealBody {
 }
 
 export function encodeSealBody(body: SealBody): Buffer {
-  return Buffer.concat([Buffer.from([VERSION]), sized16(Buffer.from(body.pcrs, 'utf8')), sized16(body.publicArea), sized16(body.privateArea), body.sealed]);
+  return Buffer.concat([
+    Buffer.from([VERSION]),
+    sized16(Buffer.from(body.pcrs, 'utf8')),
+    sized16(body.publicArea),
+    sized16(body.privateArea),
+    body.sealed,
+  ]);
 }
 
 export function parseSealBody(bytes: Uint8Array): SealBody | null {

@@ -25,7 +25,10 @@ async function fifoFor(tpmKey: string): Promise<number> {
     try {
       await promisify(execFile)('mkfifo', ['-m', '600', path]);
     } catch (cause) {
-      throw new TpmError('ERR_TPM_TOOLS_MISSING', `cannot create a named pipe with mkfifo: ${(cause as Error).message}`, { cause, hint: 'install coreutils' });
+      throw new TpmError('ERR_TPM_TOOLS_MISSING', `cannot create a named pipe with mkfifo: ${(cause as Error).message}`, {
+        cause,
+        hint: 'install coreutils',
+      });
     }
     const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
     fifos.set(tpmKey, fd);

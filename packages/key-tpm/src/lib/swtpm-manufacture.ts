@@ -13,12 +13,26 @@ async function writeCaConfig(caDir: string): Promise<string> {
   const setupConf = join(caDir, 'swtpm_setup.conf');
   await writeFile(
     join(caDir, 'swtpm-localca.conf'),
-    [`statedir = ${caDir}`, `signingkey = ${join(caDir, 'signkey.pem')}`, `issuercert = ${join(caDir, 'issuercert.pem')}`, `certserial = ${join(caDir, 'certserial')}`, ''].join('\n'),
+    [
+      `statedir = ${caDir}`,
+      `signingkey = ${join(caDir, 'signkey.pem')}`,
+      `issuercert = ${join(caDir, 'issuercert.pem')}`,
+      `certserial = ${join(caDir, 'certserial')}`,
+      '',
+    ].join('\n'),
   );
-  await writeFile(join(caDir, 'swtpm-localca.options'), '--platform-manufacturer ovseal-test\n--platform-version 2.1\n--platform-model swtpm\n');
+  await writeFile(
+    join(caDir, 'swtpm-localca.options'),
+    '--platform-manufacturer ovseal-test\n--platform-version 2.1\n--platform-model swtpm\n',
+  );
   await writeFile(
     setupConf,
-    ['create_certs_tool = swtpm_localca', `create_certs_tool_config = ${join(caDir, 'swtpm-localca.conf')}`, `create_certs_tool_options = ${join(caDir, 'swtpm-localca.options')}`, ''].join('\n'),
+    [
+      'create_certs_tool = swtpm_localca',
+      `create_certs_tool_config = ${join(caDir, 'swtpm-localca.conf')}`,
+      `create_certs_tool_options = ${join(caDir, 'swtpm-localca.options')}`,
+      '',
+    ].join('\n'),
   );
   return setupConf;
 }
@@ -35,12 +49,20 @@ export async function manufactureSwtpm(stateDir: string, caDir: string): Promise
   const config = await writeCaConfig(caDir);
   try {
     // The tools' allow-listed environment: nothing of this process's secrets.
-    await run('swtpm_setup', ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--config', config, '--pcr-banks', '-', '--not-overwrite'], { timeout: 120_000, env: toolEnvironment(undefined) });
+    await run(
+      'swtpm_setup',
+      ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--config', config, '--pcr-banks', '-', '--not-overwrite'],
+      { timeout: 120_000, env: toolEnvironment(undefined) },
+    );
   } catch (cause) {
     const error = cause as NodeJS.ErrnoException & { stderr?: string };
-    if (error.code === 'ENOENT') throw new TpmError('ERR_TPM_TOOLS_MISSING', 'swtpm_setup was not found on the PATH', { hint: `install it: ${SWTPM_INSTALL_LINE}` });
+    if (error.code === 'ENOENT')
+      throw new TpmError('ERR_TPM_TOOLS_MISSING', 'swtpm_setup was not found on the PATH', { hint: `install it: ${SWTPM_INSTALL_LINE}` });
     throw new TpmError('ERR_TPM_COMMAND', `swtpm_setup failed: ${(error.stderr ?? error.message).trim().split('\n').at(-1)}`, { cause });
   }
-  const [issuer, root] = await Promise.all([readFile(join(caDir, 'issuercert.pem'), 'utf8'), readFile(join(caDir, 'swtpm-localca-rootca-cert.pem'), 'utf8')]);
+  const [issuer, root] = await Promise.all([
+    readFile(join(caDir, 'issuercert.pem'), 'utf8'),
+    readFile(join(caDir, 'swtpm-localca-rootca-cert.pem'), 'utf8'),
+  ]);
   return `${issuer.trim()}\n${root.trim()}\n`;
 }

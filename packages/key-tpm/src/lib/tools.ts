@@ -20,7 +20,8 @@ export interface RunOptions {
  * tpm2-tools settings, D-Bus (the tabrmd resource manager) and the locale. Nothing else: the
  * process may hold secrets in its environment (an `env:` key, cloud credentials).
  */
-const TOOL_ENV = /^(PATH|LD_LIBRARY_PATH|TMPDIR|HOME|LANG|LC_[A-Z]+|TZ|XDG_RUNTIME_DIR|DBUS_(SESSION|SYSTEM)_BUS_ADDRESS|TPM2TOOLS_[A-Z0-9_]+|TSS2_[A-Z0-9_]+|TCTI_[A-Z0-9_]+)$/;
+const TOOL_ENV =
+  /^(PATH|LD_LIBRARY_PATH|TMPDIR|HOME|LANG|LC_[A-Z]+|TZ|XDG_RUNTIME_DIR|DBUS_(SESSION|SYSTEM)_BUS_ADDRESS|TPM2TOOLS_[A-Z0-9_]+|TSS2_[A-Z0-9_]+|TCTI_[A-Z0-9_]+)$/;
 
 export function toolEnvironment(tcti: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -96,7 +97,9 @@ export class Tpm2Tools {
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         if (error.code === 'ENOENT') {
-          reject(new TpmError('ERR_TPM_TOOLS_MISSING', `${tool} was not found on the PATH`, { tool, cause: error, hint: TOOLS_INSTALL_HINT }));
+          reject(
+            new TpmError('ERR_TPM_TOOLS_MISSING', `${tool} was not found on the PATH`, { tool, cause: error, hint: TOOLS_INSTALL_HINT }),
+          );
         } else {
           reject(new TpmError('ERR_TPM_COMMAND', `cannot run ${tool}: ${error.message}`, { tool, cause: error }));
         }
@@ -106,10 +109,12 @@ export class Tpm2Tools {
         const out = Buffer.concat(stdout);
         if (timedOut) {
           out.fill(0);
-          reject(new TpmError('ERR_TPM_TIMEOUT', `${tool} did not finish within ${this.timeoutMs} ms`, {
-            tool,
-            hint: 'the TPM did not answer: check that it (or swtpm) is running and not busy, or raise timeoutMs',
-          }));
+          reject(
+            new TpmError('ERR_TPM_TIMEOUT', `${tool} did not finish within ${this.timeoutMs} ms`, {
+              tool,
+              hint: 'the TPM did not answer: check that it (or swtpm) is running and not busy, or raise timeoutMs',
+            }),
+          );
         } else if (exitCode !== 0) {
           out.fill(0);
           reject(errorFromToolFailure(tool, exitCode, Buffer.concat(stderr).toString('utf8')));

@@ -117,7 +117,10 @@ function rsaParameters(r: ByteReader) {
   const exponent = r.u32() || 65537;
   const modulus = r.sized16();
   const e = Buffer.from(exponent.toString(16).padStart(6, '0'), 'hex');
-  const key = createPublicKey({ key: { kty: 'RSA', n: base64url(modulus), e: base64url(e.subarray(e.findIndex((b) => b !== 0))) }, format: 'jwk' });
+  const key = createPublicKey({
+    key: { kty: 'RSA', n: base64url(modulus), e: base64url(e.subarray(e.findIndex((b) => b !== 0))) },
+    format: 'jwk',
+  });
   return { symmetric, scheme, key };
 }
 

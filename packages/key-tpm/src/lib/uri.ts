@@ -22,14 +22,19 @@ export function parseUri(uri: string, allowed: readonly string[]): ParsedUri {
   const colon = uri.indexOf(':');
   const scheme = colon < 0 ? '' : uri.slice(0, colon);
   if (!allowed.includes(scheme)) {
-    throw new InvalidArgumentError(`not a TPM URI: ${JSON.stringify(uri.slice(0, 60))}`, { hint: `it starts with ${allowed.map((s) => `${s}:`).join(', ')}` });
+    throw new InvalidArgumentError(`not a TPM URI: ${JSON.stringify(uri.slice(0, 60))}`, {
+      hint: `it starts with ${allowed.map((s) => `${s}:`).join(', ')}`,
+    });
   }
   const rest = uri.slice(colon + 1);
   const question = rest.indexOf('?');
   const head = decode(question < 0 ? rest : rest.slice(0, question));
   const params = new Map<string, string>();
   if (question >= 0) {
-    for (const pair of rest.slice(question + 1).split('&').filter(Boolean)) {
+    for (const pair of rest
+      .slice(question + 1)
+      .split('&')
+      .filter(Boolean)) {
       const equals = pair.indexOf('=');
       if (equals <= 0) throw new InvalidArgumentError(`bad parameter ${JSON.stringify(pair)} in ${scheme}: URI`);
       params.set(pair.slice(0, equals), decode(pair.slice(equals + 1)));
@@ -40,7 +45,10 @@ export function parseUri(uri: string, allowed: readonly string[]): ParsedUri {
 
 export function rejectUnknownParams(uri: ParsedUri, known: readonly string[]): void {
   for (const key of uri.params.keys()) {
-    if (!known.includes(key)) throw new InvalidArgumentError(`unknown parameter ${JSON.stringify(key)} in ${uri.scheme}: URI`, { hint: `known: ${known.join(', ')}` });
+    if (!known.includes(key))
+      throw new InvalidArgumentError(`unknown parameter ${JSON.stringify(key)} in ${uri.scheme}: URI`, {
+        hint: `known: ${known.join(', ')}`,
+      });
   }
 }
 

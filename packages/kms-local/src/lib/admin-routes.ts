@@ -28,7 +28,7 @@ export function createAdminRoutes(actions: AdminActions) {
       switch (route) {
         case 'POST /__kms-local/faults': {
           const fault = parseJson(body) as Record<string, unknown>;
-          const count = fault['count'] === 'Infinity' ? Infinity : fault['count'] ?? 1;
+          const count = fault['count'] === 'Infinity' ? Infinity : (fault['count'] ?? 1);
           actions.injectFault({ ...fault, count } as KmsLocalFault);
           sendJson(response, 200, { ok: true }, 'application/json');
           return;

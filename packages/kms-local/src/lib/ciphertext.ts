@@ -21,12 +21,7 @@ export interface BlobHeader {
   readonly materialVersion: number;
 }
 
-export function sealBlob(
-  header: BlobHeader,
-  material: Buffer,
-  plaintext: Uint8Array,
-  context: Readonly<Record<string, string>>,
-): Buffer {
+export function sealBlob(header: BlobHeader, material: Buffer, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Buffer {
   const headerBytes = encodeHeader(header);
   const iv = randomBytes(IV_LENGTH);
   const cipher = createCipheriv('aes-256-gcm', material, iv);

@@ -19,7 +19,10 @@ export function parseRequestBody(raw: Buffer): RequestBody {
 
 export function requiredString(body: RequestBody, name: string): string {
   const value = body[name];
-  if (value === undefined || value === null) throw validation(`1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+  if (value === undefined || value === null)
+    throw validation(
+      `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
+    );
   if (typeof value !== 'string') throw serialization(`${name} must be a string.`);
   if (value.length === 0) throw validation(`${name} must not be empty.`);
   return value;
@@ -37,7 +40,9 @@ export function optionalInteger(body: RequestBody, name: string, min: number, ma
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) throw serialization(`${name} must be an integer.`);
   if (value < min || value > max) {
-    throw validation(`1 validation error detected: Value '${value}' at '${lowerFirst(name)}' failed to satisfy constraint: Member must have value between ${min} and ${max}`);
+    throw validation(
+      `1 validation error detected: Value '${value}' at '${lowerFirst(name)}' failed to satisfy constraint: Member must have value between ${min} and ${max}`,
+    );
   }
   return value;
 }
@@ -57,7 +62,9 @@ export function requiredBlob(body: RequestBody, name: string, minLength: number,
   }
   const bytes = Buffer.from(encoded, 'base64');
   if (bytes.length < minLength || bytes.length > maxLength) {
-    throw validation(`1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must have length between ${minLength} and ${maxLength}`);
+    throw validation(
+      `1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must have length between ${minLength} and ${maxLength}`,
+    );
   }
   return bytes;
 }

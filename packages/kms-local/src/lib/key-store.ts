@@ -2,7 +2,15 @@ import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID, type Ke
 
 import { invalidState, KmsFault, notFound } from './kms-fault.js';
 import { aliasArn, keyArn, parseKeyRef } from './key-ref.js';
-import { readStateFile, writeStateFile, type KeySpec, type KeyState, type KeyUsage, type StateDocument, type StoredAlias } from './state-file.js';
+import {
+  readStateFile,
+  writeStateFile,
+  type KeySpec,
+  type KeyState,
+  type KeyUsage,
+  type StateDocument,
+  type StoredAlias,
+} from './state-file.js';
 
 export interface KeyMaterial {
   readonly version: number;
@@ -161,7 +169,10 @@ export class KeyStore {
   createAlias(aliasName: string, target: KeyRecord): AliasRecord {
     const id = aliasKey(target.accountId, target.region, aliasName);
     if (this.aliases.has(id)) {
-      throw new KmsFault('AlreadyExistsException', `An alias with the name ${aliasArn(target.region, target.accountId, aliasName)} already exists`);
+      throw new KmsFault(
+        'AlreadyExistsException',
+        `An alias with the name ${aliasArn(target.region, target.accountId, aliasName)} already exists`,
+      );
     }
     const now = this.now();
     const alias: AliasRecord = {
@@ -271,7 +282,9 @@ export class KeyStore {
         allowedPrincipals: stored.allowedPrincipals ? [...stored.allowedPrincipals] : null,
         keySpec: stored.keySpec ?? 'SYMMETRIC_DEFAULT',
         keyUsage: stored.keyUsage ?? 'ENCRYPT_DECRYPT',
-        ...(stored.signingKey === undefined ? {} : { signingKey: createPrivateKey({ key: Buffer.from(stored.signingKey, 'base64'), format: 'der', type: 'pkcs8' }) }),
+        ...(stored.signingKey === undefined
+          ? {}
+          : { signingKey: createPrivateKey({ key: Buffer.from(stored.signingKey, 'base64'), format: 'der', type: 'pkcs8' }) }),
         materials: stored.materials.map((m) => ({ version: m.version, key: decodeMaterial(m.key, stored.keyId), createdAt: m.createdAt })),
       };
       if (stored.deletionDate !== undefined) record.deletionDate = stored.deletionDate;
@@ -304,16 +317,14 @@ export class KeyStore {
         ...(key.signingKey === undefined ? {} : { signingKey: key.signingKey.export({ format: 'der', type: 'pkcs8' }).toString('base64') }),
         materials: key.materials.map((m) => ({ version: m.version, key: m.key.toString('base64'), createdAt: m.createdAt })),
       })),
-      aliases: [...this.aliases.values()].map(
-        (alias): StoredAlias => ({
-          aliasName: alias.aliasName,
-          accountId: alias.accountId,
-          region: alias.region,
-          targetKeyId: alias.targetKeyId,
-          createdAt: alias.createdAt,
-          updatedAt: alias.updatedAt,
-        }),
-      ),
+      aliases: [...this.aliases.values()].map((alias): StoredAlias => ({
+        aliasName: alias.aliasName,
+        accountId: alias.accountId,
+        region: alias.region,
+        targetKeyId: alias.targetKeyId,
+        createdAt: alias.createdAt,
+        updatedAt: alias.updatedAt,
+      })),
     };
   }
 }
@@ -327,7 +338,12 @@ export function assertUsable(key: KeyRecord): void {
 /** A new key's material: 32 random bytes (symmetric, version 1), or an EC P-256 key pair (signing). */
 function keyMaterialFor(keySpec: KeySpec, createdAt: number): Pick<KeyRecord, 'keySpec' | 'keyUsage' | 'signingKey' | 'materials'> {
   if (keySpec === 'ECC_NIST_P256') {
-    return { keySpec, keyUsage: 'SIGN_VERIFY', signingKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, materials: [] };
+    return {
+      keySpec,
+      keyUsage: 'SIGN_VERIFY',
+      signingKey: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+      materials: [],
+    };
   }
   return { keySpec, keyUsage: 'ENCRYPT_DECRYPT', materials: [{ version: 1, key: randomBytes(32), createdAt }] };
 }

@@ -62,7 +62,10 @@ function createKey(context: OperationContext, body: RequestBody): Record<string,
   const symmetric = keyUsage === 'ENCRYPT_DECRYPT' && keySpec === ALGORITHM;
   const signing = keyUsage === 'SIGN_VERIFY' && keySpec === SIGNING_SPEC;
   if (!(symmetric || signing) || origin !== 'AWS_KMS' || optionalBoolean(body, 'MultiRegion')) {
-    throw new KmsFault('UnsupportedOperationException', `kms-local only creates single-region ${ALGORITHM} ENCRYPT_DECRYPT keys and ${SIGNING_SPEC} SIGN_VERIFY keys.`);
+    throw new KmsFault(
+      'UnsupportedOperationException',
+      `kms-local only creates single-region ${ALGORITHM} ENCRYPT_DECRYPT keys and ${SIGNING_SPEC} SIGN_VERIFY keys.`,
+    );
   }
   const policy = optionalString(body, 'Policy');
   const key = context.store.createKey({
@@ -84,7 +87,10 @@ function listKeys(context: OperationContext, body: RequestBody): Record<string, 
 function createAlias(context: OperationContext, body: RequestBody): Record<string, unknown> {
   const aliasName = requiredString(body, 'AliasName');
   if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(aliasName) || aliasName.startsWith('alias/aws/')) {
-    throw new KmsFault('InvalidAliasNameException', `Alias ${aliasName} is not a valid alias name (alias/ followed by letters, digits, / _ -; not alias/aws/).`);
+    throw new KmsFault(
+      'InvalidAliasNameException',
+      `Alias ${aliasName} is not a valid alias name (alias/ followed by letters, digits, / _ -; not alias/aws/).`,
+    );
   }
   const target = usableForManagement(context, requiredString(body, 'TargetKeyId'), 'CreateAlias');
   if (target.accountId !== context.principal.accountId) throw notFound(`Key '${target.arn}' does not exist`);
@@ -122,7 +128,8 @@ function encrypt(context: OperationContext, body: RequestBody): Record<string, u
 function decrypt(context: OperationContext, body: RequestBody): Record<string, unknown> {
   const blob = requiredBlob(body, 'CiphertextBlob', 1, MAX_CIPHERTEXT);
   assertAlgorithm(optionalString(body, 'EncryptionAlgorithm'));
-  if (body['Recipient'] !== undefined) throw new KmsFault('UnsupportedOperationException', 'kms-local does not support Recipient (Nitro Enclaves attestation).');
+  if (body['Recipient'] !== undefined)
+    throw new KmsFault('UnsupportedOperationException', 'kms-local does not support Recipient (Nitro Enclaves attestation).');
   const { key, plaintext } = unseal(context, blob, optionalString(body, 'KeyId'), optionalContext(body, 'EncryptionContext'), 'Decrypt');
   dryRun(body);
   return { KeyId: key.arn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: ALGORITHM };
@@ -196,14 +203,16 @@ function cancelKeyDeletion(context: OperationContext, body: RequestBody): Record
 function rotateKeyOnDemand(context: OperationContext, body: RequestBody): Record<string, unknown> {
   const key = usableForManagement(context, requiredString(body, 'KeyId'), 'RotateKeyOnDemand');
   assertUsable(key);
-  if (key.keyUsage !== 'ENCRYPT_DECRYPT') throw new KmsFault('UnsupportedOperationException', `${key.arn} is an asymmetric key: KMS does not rotate those.`);
+  if (key.keyUsage !== 'ENCRYPT_DECRYPT')
+    throw new KmsFault('UnsupportedOperationException', `${key.arn} is an asymmetric key: KMS does not rotate those.`);
   context.store.rotate(key);
   return { KeyId: key.arn };
 }
 
 function getPublicKey(context: OperationContext, body: RequestBody): Record<string, unknown> {
   const key = usableKey(context, requiredString(body, 'KeyId'), 'GetPublicKey');
-  if (key.signingKey === undefined) throw new KmsFault('UnsupportedOperationException', `${key.arn} is a symmetric key: it has no public key.`);
+  if (key.signingKey === undefined)
+    throw new KmsFault('UnsupportedOperationException', `${key.arn} is a symmetric key: it has no public key.`);
   return {
     KeyId: key.arn,
     PublicKey: createPublicKey(key.signingKey).export({ format: 'der', type: 'spki' }).toString('base64'),
@@ -222,9 +231,16 @@ function signedMessage(body: RequestBody): Buffer {
     // Node's crypto signs messages, not precomputed digests, and kms-local does no ECDSA of its own.
     throw new KmsFault('UnsupportedOperationException', 'kms-local signs RAW messages only (MessageType DIGEST is not supported).');
   }
-  if (messageType !== 'RAW') throw validation(`1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [RAW, DIGEST, EXTERNAL_MU]`);
+  if (messageType !== 'RAW')
+    throw validation(
+      `1 validation error detected: Value '${messageType}' at 'messageType' failed to satisfy constraint: Member must satisfy enum value set: [RAW, DIGEST, EXTERNAL_MU]`,
+    );
   const algorithm = requiredString(body, 'SigningAlgorithm');
-  if (algorithm !== SIGNING_ALGORITHM) throw new KmsFault('InvalidKeyUsageException', `${algorithm} is not a valid signing algorithm for an ${SIGNING_SPEC} key; use ${SIGNING_ALGORITHM}.`);
+  if (algorithm !== SIGNING_ALGORITHM)
+    throw new KmsFault(
+      'InvalidKeyUsageException',
+      `${algorithm} is not a valid signing algorithm for an ${SIGNING_SPEC} key; use ${SIGNING_ALGORITHM}.`,
+    );
   return message;
 }
 
@@ -336,7 +352,10 @@ function principalsFromPolicy(policy: string): string[] {
     for (const entry of Array.isArray(aws) ? aws : [aws]) if (typeof entry === 'string') principals.push(entry);
   }
   if (principals.length === 0) {
-    throw new KmsFault('MalformedPolicyDocumentException', 'The key policy allows no principal (kms-local reads Principal.AWS of Allow statements).');
+    throw new KmsFault(
+      'MalformedPolicyDocumentException',
+      'The key policy allows no principal (kms-local reads Principal.AWS of Allow statements).',
+    );
   }
   return principals;
 }
@@ -382,13 +401,16 @@ function assertAlgorithm(algorithm: string | undefined): void {
 }
 
 function dryRun(body: RequestBody): void {
-  if (optionalBoolean(body, 'DryRun')) throw new KmsFault('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
+  if (optionalBoolean(body, 'DryRun'))
+    throw new KmsFault('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
 }
 
 function keySpecBytes(keySpec: string): number {
   if (keySpec === 'AES_256') return 32;
   if (keySpec === 'AES_128') return 16;
-  throw validation(`1 validation error detected: Value '${keySpec}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]`);
+  throw validation(
+    `1 validation error detected: Value '${keySpec}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]`,
+  );
 }
 
 function scope(context: OperationContext): { accountId: string; region: string } {

@@ -78,7 +78,12 @@ async function handle(deps: HandlerDependencies, request: IncomingMessage, respo
   if (fault !== undefined) {
     const handled = await applyFault(deps, fault, response);
     if (handled) {
-      deps.record({ operation: operationName, status: response.destroyed && !response.headersSent ? 0 : response.statusCode, fault: fault.kind, ...errorTypeOf(fault) });
+      deps.record({
+        operation: operationName,
+        status: response.destroyed && !response.headersSent ? 0 : response.statusCode,
+        fault: fault.kind,
+        ...errorTypeOf(fault),
+      });
       return;
     }
   }
@@ -93,7 +98,10 @@ async function handle(deps: HandlerDependencies, request: IncomingMessage, respo
     );
     entry = { accessKeyId: caller.principal.accessKeyId, region: caller.region };
     if (operation === undefined) throw new KmsFault('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
-    const result = operation({ store: deps.store, principal: caller.principal, region: caller.region, now: deps.now() }, parseRequestBody(body));
+    const result = operation(
+      { store: deps.store, principal: caller.principal, region: caller.region, now: deps.now() },
+      parseRequestBody(body),
+    );
     // A change is on disk before it is acknowledged, so a restart never loses it.
     await deps.store.flush();
     sendJson(response, 200, result);
@@ -102,7 +110,13 @@ async function handle(deps: HandlerDependencies, request: IncomingMessage, respo
     const kmsFault = error instanceof KmsFault ? error : internalError(error);
     await deps.store.flush().catch(() => undefined);
     sendError(response, kmsFault);
-    deps.record({ operation: operationName, ...entry, status: kmsFault.status, errorType: kmsFault.type, ...(fault ? { fault: fault.kind } : {}) });
+    deps.record({
+      operation: operationName,
+      ...entry,
+      status: kmsFault.status,
+      errorType: kmsFault.type,
+      ...(fault ? { fault: fault.kind } : {}),
+    });
   }
 }
 
@@ -121,7 +135,10 @@ async function applyFault(deps: HandlerDependencies, fault: KmsLocalFault, respo
       sendError(response, new KmsFault('ThrottlingException', 'Rate exceeded', 400));
       return true;
     case 'error':
-      sendError(response, new KmsFault(fault.errorType ?? 'KMSInternalException', fault.message ?? 'kms-local: injected fault', fault.status ?? 500));
+      sendError(
+        response,
+        new KmsFault(fault.errorType ?? 'KMSInternalException', fault.message ?? 'kms-local: injected fault', fault.status ?? 500),
+      );
       return true;
   }
 }

@@ -48,17 +48,26 @@ export function verifySigV4(
     throw new KmsFault('UnrecognizedClientException', 'The security token included in the request is invalid.');
   }
   if (terminator !== 'aws4_request' || !/^[a-z0-9-]+$/.test(region)) {
-    throw new KmsFault('IncompleteSignatureException', `Credential should be scoped to a valid region and end with aws4_request: '${parsed.credential}'.`);
+    throw new KmsFault(
+      'IncompleteSignatureException',
+      `Credential should be scoped to a valid region and end with aws4_request: '${parsed.credential}'.`,
+    );
   }
   if (service !== SERVICE) throw new KmsFault('InvalidSignatureException', `Credential should be scoped to correct service: '${SERVICE}'.`);
 
   const amzDate = single(request.headers, 'x-amz-date');
   const signedAt = amzDate === undefined ? undefined : parseAmzDate(amzDate);
   if (amzDate === undefined || signedAt === undefined) {
-    throw new KmsFault('IncompleteSignatureException', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+    throw new KmsFault(
+      'IncompleteSignatureException',
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    );
   }
   if (!amzDate.startsWith(scopeDate) || scopeDate.length !== 8) {
-    throw new KmsFault('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`);
+    throw new KmsFault(
+      'InvalidSignatureException',
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
+    );
   }
   if (!parsed.signedHeaders.includes('host')) {
     throw new KmsFault('InvalidSignatureException', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
@@ -181,7 +190,10 @@ function parseAmzDate(value: string): number | undefined {
 }
 
 function toAmzDate(time: number): string {
-  return new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(time)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function signingKey(secret: string, date: string, region: string, service: string): Buffer {

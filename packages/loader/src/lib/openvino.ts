@@ -59,9 +59,7 @@ export interface OpenVinoInferRequest {
 }
 
 /** Inference inputs. */
-export type OpenVinoInputs =
-  | Readonly<Record<string, OpenVinoTensor | ArrayBufferView>>
-  | readonly (OpenVinoTensor | ArrayBufferView)[];
+export type OpenVinoInputs = Readonly<Record<string, OpenVinoTensor | ArrayBufferView>> | readonly (OpenVinoTensor | ArrayBufferView)[];
 
 /** `ov.Tensor`. */
 export interface OpenVinoTensor {
@@ -117,7 +115,7 @@ function load(name: OpenVinoBindingName): Promise<OpenVinoBinding> {
 async function loadOpenVinoNode(): Promise<OpenVinoBinding> {
   let module: { addon?: OpenVinoAddon; default?: { addon?: OpenVinoAddon } };
   try {
-    module = (await import('openvino-node'));
+    module = await import('openvino-node');
   } catch (error) {
     throw new OpenVinoUnavailableError(`openvino-node: ${describeImportFailure(error, 'openvino-node')}`, { cause: error });
   }
@@ -131,7 +129,7 @@ async function loadOpenVinoNode(): Promise<OpenVinoBinding> {
 async function loadOpenVinoC(): Promise<OpenVinoBinding> {
   let module: { loadOpenVinoC(): Promise<OpenVinoAddon & { version: string }> };
   try {
-    module = (await import('@ovseal/openvino-c'));
+    module = await import('@ovseal/openvino-c');
   } catch (error) {
     throw new OpenVinoUnavailableError(`@ovseal/openvino-c: ${describeImportFailure(error, '@ovseal/openvino-c')}`, { cause: error });
   }

@@ -6,8 +6,7 @@
  * never does), so they are used as they are; anything else is copied once.
  */
 export function wrappableBytes(bytes: Uint8Array): { bytes: Uint8Array; copied: boolean } {
-  const fits =
-    !(bytes.buffer instanceof SharedArrayBuffer) && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const fits = !(bytes.buffer instanceof SharedArrayBuffer) && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   if (fits) return { bytes, copied: false };
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);

@@ -21,9 +21,7 @@ export async function resolveSource(source: ModelSource, http?: HttpOptions): Pr
   if (typeof source === 'string') return resolveString(source, http);
   if (source instanceof URL) return resolveUrl(source, http);
   if (isAsyncIterable(source)) return { source: onlyBytes(source), size: undefined };
-  throw new InvalidArgumentError(
-    'a model source must be a path, an http(s) URL, a Uint8Array, or a readable stream of bytes',
-  );
+  throw new InvalidArgumentError('a model source must be a path, an http(s) URL, a Uint8Array, or a readable stream of bytes');
 }
 
 function resolveString(source: string, http?: HttpOptions): Promise<ResolvedSource> | ResolvedSource {
@@ -54,4 +52,3 @@ async function* onlyBytes(chunks: AsyncIterable<unknown>): AsyncGenerator<Uint8A
     yield chunk;
   }
 }
-

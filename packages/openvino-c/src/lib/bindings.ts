@@ -74,11 +74,11 @@ export function bindOpenVinoC(lib: LibraryHandle) {
       `int ov_core_compile_model_props(void *core, void *model, const char *device, size_t n, ${s.property.name} *props, _Out_ void **compiled)`,
     ),
     // Variadic: runtimes older than the `_props` functions. Variadic calls cannot run on a worker thread.
-    ov_core_compile_model: fn('int ov_core_compile_model(void *core, void *model, const char *device, size_t n, _Out_ void **compiled, ...)'),
-    ov_core_import_model: fn('int ov_core_import_model(void *core, void *content, size_t size, const char *device, _Out_ void **compiled)'),
-    ov_core_set_properties: optional(
-      `int ov_core_set_properties(void *core, const char *device, size_t n, ${s.property.name} *props)`,
+    ov_core_compile_model: fn(
+      'int ov_core_compile_model(void *core, void *model, const char *device, size_t n, _Out_ void **compiled, ...)',
     ),
+    ov_core_import_model: fn('int ov_core_import_model(void *core, void *content, size_t size, const char *device, _Out_ void **compiled)'),
+    ov_core_set_properties: optional(`int ov_core_set_properties(void *core, const char *device, size_t n, ${s.property.name} *props)`),
     ov_core_set_property: fn('int ov_core_set_property(void *core, const char *device, ...)'),
     ov_core_get_property: fn('int ov_core_get_property(void *core, const char *device, const char *key, _Out_ void **value)'),
     ov_core_get_available_devices: fn(`int ov_core_get_available_devices(void *core, _Out_ ${s.devices.name} *devices)`),

@@ -14,20 +14,7 @@ export type TensorArray =
   | BigUint64Array;
 
 /** Element type names, as openvino-node spells them (plus the half-precision and boolean types). */
-export type ElementTypeName =
-  | 'u8'
-  | 'u16'
-  | 'u32'
-  | 'u64'
-  | 'i8'
-  | 'i16'
-  | 'i32'
-  | 'i64'
-  | 'f16'
-  | 'bf16'
-  | 'f32'
-  | 'f64'
-  | 'boolean';
+export type ElementTypeName = 'u8' | 'u16' | 'u32' | 'u64' | 'i8' | 'i16' | 'i32' | 'i64' | 'f16' | 'bf16' | 'f32' | 'f64' | 'boolean';
 
 /** openvino-node's `element` enum: its numbers are accepted wherever a type name is. */
 export const element = {
@@ -106,9 +93,7 @@ export const PROBE_F64 = { native: 5, currentBytes: 8, shiftedBytes: 4 } as cons
 export function assertArrayFits(type: ElementType, data: ArrayBufferView, elements: number): void {
   const bytes = elements * type.bytes;
   if (data.byteLength !== bytes) {
-    throw new OpenVinoArgumentError(
-      `a ${type.name} tensor of ${elements} elements needs ${bytes} bytes; the array has ${data.byteLength}`,
-    );
+    throw new OpenVinoArgumentError(`a ${type.name} tensor of ${elements} elements needs ${bytes} bytes; the array has ${data.byteLength}`);
   }
   const elementSize = (data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
   if (elementSize !== 1 && elementSize !== type.bytes) {

@@ -18,7 +18,14 @@ export class HandleWithPorts extends NativeHandle {
   readonly #functions: PortFunctions;
   #ports: { inputs: Output[]; outputs: Output[] } | undefined;
 
-  constructor(runtime: Runtime, pointer: Pointer, release: (pointer: Pointer) => void, what: string, keepAlive: readonly unknown[], functions: PortFunctions) {
+  constructor(
+    runtime: Runtime,
+    pointer: Pointer,
+    release: (pointer: Pointer) => void,
+    what: string,
+    keepAlive: readonly unknown[],
+    functions: PortFunctions,
+  ) {
     super(pointer, release, what, keepAlive);
     this.#runtime = runtime;
     this.#functions = functions;

@@ -16,7 +16,7 @@ export function captureMemoryFile(write: (path: string) => void): Buffer {
   try {
     write(`/proc/self/fd/${fd}`);
     const size = fstatSync(fd).size;
-    const bytes = Buffer.allocUnsafeSlow(size) // its own memory, so the caller can zero it;
+    const bytes = Buffer.allocUnsafeSlow(size); // its own memory, so the caller can zero it;
     let done = 0;
     while (done < size) {
       const read = readSync(fd, bytes, done, size - done, done);
@@ -33,7 +33,10 @@ function createMemoryFile(name: string): number {
   if (process.platform !== 'linux') {
     throw new OpenVinoArgumentError('exporting a compiled model to memory needs memfd_create (Linux)');
   }
-  memfdCreate ??= koffi.load('libc.so.6').func('int memfd_create(const char *name, unsigned int flags)') as (name: string, flags: number) => number;
+  memfdCreate ??= koffi.load('libc.so.6').func('int memfd_create(const char *name, unsigned int flags)') as (
+    name: string,
+    flags: number,
+  ) => number;
   const fd = memfdCreate(name, MFD_CLOEXEC);
   if (fd < 0) throw new OpenVinoArgumentError(`memfd_create failed (errno ${koffi.errno()})`);
   return fd;

@@ -56,7 +56,9 @@ export class Runtime {
     this.buildNumber = version.buildNumber ?? '';
     const year = Number(/^(\d{4})\./.exec(this.buildNumber)?.[1]);
     if (!(year >= MIN_YEAR)) {
-      throw new OpenVinoUnavailableError(`${libraryPath} is OpenVINO ${this.buildNumber || '(no version)'}; ${MIN_YEAR}.0 or newer is needed`);
+      throw new OpenVinoUnavailableError(
+        `${libraryPath} is OpenVINO ${this.buildNumber || '(no version)'}; ${MIN_YEAR}.0 or newer is needed`,
+      );
     }
     this.elementOffset = this.#measureElementOffset(libraryPath);
   }
@@ -90,7 +92,11 @@ export class Runtime {
    * Runs a status-returning function on one of koffi's worker threads, so a compile or a large read
    * does not stall the event loop, and resolves with its output handle.
    */
-  callAsync<Args extends unknown[]>(fn: NativeFunction<[...Args, Out<Pointer>], number>, operation: string, ...args: Args): Promise<Pointer> {
+  callAsync<Args extends unknown[]>(
+    fn: NativeFunction<[...Args, Out<Pointer>], number>,
+    operation: string,
+    ...args: Args
+  ): Promise<Pointer> {
     const out: Out<Pointer> = [null];
     return new Promise((resolve, reject) => {
       fn.async(...args, out, (error: unknown, status: number) => {

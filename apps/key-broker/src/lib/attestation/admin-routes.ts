@@ -37,8 +37,21 @@ function valueSet(selection: PcrSelection, values: unknown): Record<string, stri
   return checked;
 }
 
-function newValues(policy: { id: string }, values: Record<string, string>, fields: { deviceId: string | null; source: PcrValuesRecord['source']; note: string | null; at: number }): PcrValuesRecord {
-  return { id: `v-${randomUUID()}`, policyId: policy.id, deviceId: fields.deviceId, values, source: fields.source, note: fields.note, addedAt: fields.at, removedAt: null };
+function newValues(
+  policy: { id: string },
+  values: Record<string, string>,
+  fields: { deviceId: string | null; source: PcrValuesRecord['source']; note: string | null; at: number },
+): PcrValuesRecord {
+  return {
+    id: `v-${randomUUID()}`,
+    policyId: policy.id,
+    deviceId: fields.deviceId,
+    values,
+    source: fields.source,
+    note: fields.note,
+    addedAt: fields.at,
+    removedAt: null,
+  };
 }
 
 async function policyOr404(store: BrokerStore, id: string): Promise<PcrPolicyRecord> {
@@ -57,18 +70,32 @@ async function createPolicy(core: BrokerCore, ctx: RequestContext): Promise<void
   const body = await jsonBody(core, ctx);
   const device = optionalString(body, 'device', ID_PATTERN);
   const label = optionalString(body, 'label', LABEL_PATTERN);
-  if ((device === undefined) === (label === undefined)) throw new HttpError(400, 'bad_request', 'a PCR policy names exactly one of "device" or "label"');
+  if ((device === undefined) === (label === undefined))
+    throw new HttpError(400, 'bad_request', 'a PCR policy names exactly one of "device" or "label"');
   const selection = policySelection(core, requireString(body, 'pcrs'));
   const tofu = (optionalString(body, 'tofu') ?? 'off') as TofuMode;
   if (!TOFU_MODES.includes(tofu)) throw new HttpError(400, 'bad_request', `field "tofu" is one of ${TOFU_MODES.join(', ')}`);
   const sets = body['values'] ?? [];
   if (!Array.isArray(sets) || sets.length > 64) throw new HttpError(400, 'bad_request', 'field "values" is a list of up to 64 value sets');
   const subject = device ? { kind: 'device' as const, value: device } : { kind: 'label' as const, value: label! };
-  const policy = { id: `p-${randomUUID()}`, subject, pcrs: formatPcrSelection(selection), tofu, note: optionalString(body, 'note')?.slice(0, 200) ?? null, createdAt: ctx.now, removedAt: null };
-  const values = sets.map((set) => newValues(policy, valueSet(selection, set), { deviceId: null, source: 'admin', note: null, at: ctx.now }));
+  const policy = {
+    id: `p-${randomUUID()}`,
+    subject,
+    pcrs: formatPcrSelection(selection),
+    tofu,
+    note: optionalString(body, 'note')?.slice(0, 200) ?? null,
+    createdAt: ctx.now,
+    removedAt: null,
+  };
+  const values = sets.map((set) =>
+    newValues(policy, valueSet(selection, set), { deviceId: null, source: 'admin', note: null, at: ctx.now }),
+  );
   await core.store.insertPcrPolicy(policy);
   for (const set of values) await core.store.addPcrValues(set);
-  await audit(core, ctx, 'create_pcr_policy', { ...(device ? { deviceId: device } : {}), reason: `${policy.id} ${subject.kind} ${subject.value} ${policy.pcrs} (${values.length} value set(s), tofu ${tofu})` });
+  await audit(core, ctx, 'create_pcr_policy', {
+    ...(device ? { deviceId: device } : {}),
+    reason: `${policy.id} ${subject.kind} ${subject.value} ${policy.pcrs} (${values.length} value set(s), tofu ${tofu})`,
+  });
   sendJson(ctx.res, 201, pcrPolicyView((await core.store.getPcrPolicy(policy.id))!));
 }
 
@@ -77,7 +104,12 @@ async function addValues(core: BrokerCore, ctx: RequestContext): Promise<void> {
   const body = await jsonBody(core, ctx);
   const deviceId = optionalString(body, 'device', ID_PATTERN) ?? null;
   if (deviceId !== null) await deviceOr404(core.store, deviceId);
-  const values = newValues(policy, valueSet(parsePcrSelection(policy.pcrs), body['values']), { deviceId, source: 'admin', note: optionalString(body, 'note')?.slice(0, 200) ?? null, at: ctx.now });
+  const values = newValues(policy, valueSet(parsePcrSelection(policy.pcrs), body['values']), {
+    deviceId,
+    source: 'admin',
+    note: optionalString(body, 'note')?.slice(0, 200) ?? null,
+    at: ctx.now,
+  });
   await core.store.addPcrValues(values);
   await audit(core, ctx, 'add_pcr_values', { ...(deviceId ? { deviceId } : {}), reason: `${policy.id} ${values.id}` });
   sendJson(ctx.res, 201, pcrPolicyView((await core.store.getPcrPolicy(policy.id))!));
@@ -100,16 +132,39 @@ async function acceptPcrs(core: BrokerCore, ctx: RequestContext): Promise<void> 
   if (!refused) throw new HttpError(409, 'nothing_to_accept', 'this device has no refused quote');
   const accepted = await acceptRefusedValues(core, ctx, device, refused, scope);
   await core.store.recordQuote(device.id, refused, 'baseline');
-  await audit(core, ctx, 'accept_pcrs', { deviceId: device.id, reason: `${scope}: ${accepted.join('; ')} (quote of ${new Date(refused.at).toISOString()}, counters ${refused.resetCount}/${refused.restartCount})` });
+  await audit(core, ctx, 'accept_pcrs', {
+    deviceId: device.id,
+    reason: `${scope}: ${accepted.join('; ')} (quote of ${new Date(refused.at).toISOString()}, counters ${refused.resetCount}/${refused.restartCount})`,
+  });
   sendJson(ctx.res, 200, attestationView((await core.store.getAttestation(device.id))!, await core.store.pcrPoliciesForDevice(device)));
 }
 
-async function acceptRefusedValues(core: BrokerCore, ctx: RequestContext, device: DeviceRecord, refused: QuoteRecord, scope: 'device' | 'group'): Promise<string[]> {
+async function acceptRefusedValues(
+  core: BrokerCore,
+  ctx: RequestContext,
+  device: DeviceRecord,
+  refused: QuoteRecord,
+  scope: 'device' | 'group',
+): Promise<string[]> {
   const policies = await core.store.pcrPoliciesForDevice(device);
-  const fields = { deviceId: scope === 'device' ? device.id : null, source: 'accepted' as const, note: `accepted from the refused quote of ${device.id}`, at: ctx.now };
+  const fields = {
+    deviceId: scope === 'device' ? device.id : null,
+    source: 'accepted' as const,
+    note: `accepted from the refused quote of ${device.id}`,
+    at: ctx.now,
+  };
   if (policies.length === 0) {
-    if (scope === 'group') throw new HttpError(409, 'no_pcr_policy', 'no policy covers this device: accept with scope "device" (a device policy is made)');
-    const policy = { id: `p-${randomUUID()}`, subject: { kind: 'device' as const, value: device.id }, pcrs: refused.pcrs, tofu: 'off' as const, note: 'made by accept-pcrs', createdAt: ctx.now, removedAt: null };
+    if (scope === 'group')
+      throw new HttpError(409, 'no_pcr_policy', 'no policy covers this device: accept with scope "device" (a device policy is made)');
+    const policy = {
+      id: `p-${randomUUID()}`,
+      subject: { kind: 'device' as const, value: device.id },
+      pcrs: refused.pcrs,
+      tofu: 'off' as const,
+      note: 'made by accept-pcrs',
+      createdAt: ctx.now,
+      removedAt: null,
+    };
     await core.store.insertPcrPolicy(policy);
     await core.store.addPcrValues(newValues(policy, { ...refused.values }, fields));
     return [`${policy.id} ${refused.pcrs} (new device policy)`];
@@ -164,7 +219,8 @@ export function attestationAdminRoutes(core: BrokerCore): Route[] {
       auth: 'admin',
       async handler(ctx) {
         const policy = await policyOr404(store, ctx.params['id']!);
-        if (!(await store.removePcrValues(policy.id, ctx.params['valuesId']!, ctx.now))) throw new HttpError(404, 'unknown_pcr_values', 'no such value set in this policy');
+        if (!(await store.removePcrValues(policy.id, ctx.params['valuesId']!, ctx.now)))
+          throw new HttpError(404, 'unknown_pcr_values', 'no such value set in this policy');
         await audit(core, ctx, 'remove_pcr_values', { reason: `${policy.id} ${ctx.params['valuesId']}` });
         sendJson(ctx.res, 200, pcrPolicyView((await store.getPcrPolicy(policy.id))!));
       },

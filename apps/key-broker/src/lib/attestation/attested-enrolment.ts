@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { parsePcrSelection } from '@ovseal/key-tpm';
 import { quoteQualifyingData } from '@ovseal/broker-protocol';
-import type { AttestedEnrolment, AuditInput, DeviceAttestationRecord, DeviceRecord, EnrolmentRefusal, PcrPolicyRecord, QuoteRecord } from '../../store.js';
+import type {
+  AttestedEnrolment,
+  AuditInput,
+  DeviceAttestationRecord,
+  DeviceRecord,
+  EnrolmentRefusal,
+  PcrPolicyRecord,
+  QuoteRecord,
+} from '../../store.js';
 import type { BrokerCore } from '../broker-core.js';
 import { ENROLMENT_STATUS } from '../enrolment.js';
 import { HttpError, sendJson } from '../http.js';
@@ -16,7 +24,12 @@ function enrolmentRefusal(reason: EnrolmentRefusal): HttpError {
 }
 
 /** Trust on first use: the enrolment quote's values for each policy that captures them. */
-function tofuCaptures(policies: readonly PcrPolicyRecord[], deviceId: string, quote: QuoteRecord, ctx: RequestContext): AttestedEnrolment['captures'] {
+function tofuCaptures(
+  policies: readonly PcrPolicyRecord[],
+  deviceId: string,
+  quote: QuoteRecord,
+  ctx: RequestContext,
+): AttestedEnrolment['captures'] {
   return policies
     .filter((policy) => policy.tofu !== 'off')
     .map((policy) => ({
@@ -30,11 +43,25 @@ function tofuCaptures(policies: readonly PcrPolicyRecord[], deviceId: string, qu
         addedAt: ctx.now,
         removedAt: null,
       },
-      audit: { at: ctx.now, actor: 'enrolment', action: 'capture_pcr_values', outcome: 'ok' as const, deviceId, reason: `trust on first use: ${policy.id} ${policy.pcrs} (${policy.tofu})`, remote: ctx.remote },
+      audit: {
+        at: ctx.now,
+        actor: 'enrolment',
+        action: 'capture_pcr_values',
+        outcome: 'ok' as const,
+        deviceId,
+        reason: `trust on first use: ${policy.id} ${policy.pcrs} (${policy.tofu})`,
+        remote: ctx.remote,
+      },
     }));
 }
 
-function attestationRecord(device: DeviceRecord, claims: EnrolmentClaims, endorsement: Endorsement, quote: QuoteRecord, now: number): DeviceAttestationRecord {
+function attestationRecord(
+  device: DeviceRecord,
+  claims: EnrolmentClaims,
+  endorsement: Endorsement,
+  quote: QuoteRecord,
+  now: number,
+): DeviceAttestationRecord {
   return {
     deviceId: device.id,
     ekPublic: claims.ek.publicArea,
@@ -58,7 +85,14 @@ function attestationRecord(device: DeviceRecord, claims: EnrolmentClaims, endors
  * values; the device is enrolled with its attestation record, and policies that trust on first use
  * capture its values — in one transaction. Refusals throw (the caller audits them).
  */
-export async function enrolAttested(core: BrokerCore, ctx: RequestContext, tokenHash: string, device: DeviceRecord, attestation: Record<string, unknown>, audit: AuditInput): Promise<void> {
+export async function enrolAttested(
+  core: BrokerCore,
+  ctx: RequestContext,
+  tokenHash: string,
+  device: DeviceRecord,
+  attestation: Record<string, unknown>,
+  audit: AuditInput,
+): Promise<void> {
   const settings = core.attestation;
   const claims = parseEnrolmentClaims(attestation);
   const peeked = await core.store.peekEnrolment(tokenHash, device, ctx.now);
@@ -74,8 +108,17 @@ export async function enrolAttested(core: BrokerCore, ctx: RequestContext, token
   settings.credentials.verify(claims, device, ctx.now);
   const qualifyingData = quoteQualifyingData('enrol', claims.activation.nonce, device.id);
   const quote = quoteRecordOf(checkQuote(claims.ak.publicArea, claims.quote, qualifyingData, pcrs), ctx.now);
-  const attested: AttestedEnrolment = { attestation: attestationRecord(device, claims, endorsement, quote, ctx.now), captures: tofuCaptures(policies, device.id, quote, ctx) };
-  const outcome = await core.store.enrolDevice(tokenHash, device, ctx.now, { ...audit, reason: `attested (${endorsement.description})` }, attested);
+  const attested: AttestedEnrolment = {
+    attestation: attestationRecord(device, claims, endorsement, quote, ctx.now),
+    captures: tofuCaptures(policies, device.id, quote, ctx),
+  };
+  const outcome = await core.store.enrolDevice(
+    tokenHash,
+    device,
+    ctx.now,
+    { ...audit, reason: `attested (${endorsement.description})` },
+    attested,
+  );
   if (!outcome.ok) throw enrolmentRefusal(outcome.reason);
   sendJson(ctx.res, 201, deviceView(outcome.device));
 }

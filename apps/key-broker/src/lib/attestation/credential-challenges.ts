@@ -26,7 +26,14 @@ export class CredentialChallenges {
   }
 
   #credential(nonce: string, claims: EnrolmentClaims, device: Enrolling): Buffer {
-    const fields = ['ovseal-broker/v1 activation', nonce, device.id, device.keyId, claims.ak.name.toString('hex'), claims.ek.name.toString('hex')];
+    const fields = [
+      'ovseal-broker/v1 activation',
+      nonce,
+      device.id,
+      device.keyId,
+      claims.ak.name.toString('hex'),
+      claims.ek.name.toString('hex'),
+    ];
     return createHmac('sha256', this.#secret).update(fields.join('\n')).digest();
   }
 
@@ -35,7 +42,14 @@ export class CredentialChallenges {
     const credential = this.#credential(nonce, claims, device);
     try {
       const { idObject, encryptedSecret } = makeCredential(claims.ek, claims.ak.name, credential);
-      return { deviceId: device.id, nonce, expiresAt: new Date(expiresAt).toISOString(), idObject: idObject.toString('base64'), encryptedSecret: encryptedSecret.toString('base64'), pcrs };
+      return {
+        deviceId: device.id,
+        nonce,
+        expiresAt: new Date(expiresAt).toISOString(),
+        idObject: idObject.toString('base64'),
+        encryptedSecret: encryptedSecret.toString('base64'),
+        pcrs,
+      };
     } finally {
       credential.fill(0);
     }
@@ -50,6 +64,11 @@ export class CredentialChallenges {
     const expected = this.#credential(activation.nonce, claims, device);
     const matches = activation.secret.length === expected.length && timingSafeEqual(activation.secret, expected);
     expected.fill(0);
-    if (!matches) throw new HttpError(403, 'activation_failed', 'the credential was not activated: the attestation key is not proven to be in the endorsement key\'s TPM');
+    if (!matches)
+      throw new HttpError(
+        403,
+        'activation_failed',
+        "the credential was not activated: the attestation key is not proven to be in the endorsement key's TPM",
+      );
   }
 }

@@ -1,4 +1,11 @@
-import { AttestationError, parseAttestationKey, parseEndorsementKey, verifyEkCertificate, type AttestationKeyPublic, type EndorsementKeyPublic } from '@ovseal/key-tpm';
+import {
+  AttestationError,
+  parseAttestationKey,
+  parseEndorsementKey,
+  verifyEkCertificate,
+  type AttestationKeyPublic,
+  type EndorsementKeyPublic,
+} from '@ovseal/key-tpm';
 import type { EnrolmentTokenRecord } from '../../store.js';
 import { HttpError } from '../http.js';
 import { base64Field, objectField } from './wire-bytes.js';
@@ -37,7 +44,8 @@ function activationOf(attestation: Record<string, unknown>): EnrolmentClaims['ac
   const activation = objectField(attestation, 'activation', 'bad_attestation');
   if (!activation) return undefined;
   const nonce = activation['nonce'];
-  if (typeof nonce !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(nonce)) throw new HttpError(400, 'bad_attestation', 'activation.nonce is the nonce of the credential challenge');
+  if (typeof nonce !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(nonce))
+    throw new HttpError(400, 'bad_attestation', 'activation.nonce is the nonce of the credential challenge');
   return { nonce, secret: base64Field(activation, 'secret', 64, 'bad_attestation') };
 }
 
@@ -45,7 +53,10 @@ function activationOf(attestation: Record<string, unknown>): EnrolmentClaims['ac
 export function parseEnrolmentClaims(attestation: Record<string, unknown>): EnrolmentClaims {
   const ek = keyOf(() => parseEndorsementKey(base64Field(attestation, 'ekPublic', MAX_PUBLIC_AREA, 'bad_attestation')), 'ek_unsuitable');
   const ak = keyOf(() => parseAttestationKey(base64Field(attestation, 'akPublic', MAX_PUBLIC_AREA, 'bad_attestation')), 'ak_unsuitable');
-  const ekCertificate = attestation['ekCertificate'] === undefined || attestation['ekCertificate'] === null ? null : base64Field(attestation, 'ekCertificate', MAX_CERTIFICATE, 'bad_attestation');
+  const ekCertificate =
+    attestation['ekCertificate'] === undefined || attestation['ekCertificate'] === null
+      ? null
+      : base64Field(attestation, 'ekCertificate', MAX_CERTIFICATE, 'bad_attestation');
   const activation = activationOf(attestation);
   const quote = objectField(attestation, 'quote', 'bad_quote');
   return { ek, ekCertificate, ak, ...(activation ? { activation } : {}), ...(quote ? { quote } : {}) };
@@ -55,9 +66,15 @@ export function parseEnrolmentClaims(attestation: Record<string, unknown>): Enro
  * Accepts the endorsement key: its certificate must chain to a trusted manufacturer CA and certify
  * it; without a certificate, only when the token says so (the EK is then taken on trust).
  */
-export function verifyEndorsement(claims: EnrolmentClaims, token: EnrolmentTokenRecord, trustedCas: readonly string[], now: number): Endorsement {
+export function verifyEndorsement(
+  claims: EnrolmentClaims,
+  token: EnrolmentTokenRecord,
+  trustedCas: readonly string[],
+  now: number,
+): Endorsement {
   if (claims.ekCertificate === null) {
-    if (!token.allowMissingEkCertificate) throw new HttpError(403, 'ek_certificate_required', 'the TPM sent no EK certificate, and this enrolment token does not allow that');
+    if (!token.allowMissingEkCertificate)
+      throw new HttpError(403, 'ek_certificate_required', 'the TPM sent no EK certificate, and this enrolment token does not allow that');
     return { verification: 'no-certificate', issuer: null, description: `no EK certificate: allowed by token ${token.id}` };
   }
   try {

@@ -42,7 +42,8 @@ export function mismatchesOf(policies: readonly PcrPolicyRecord[], values: PcrVa
   const mismatches: PcrMismatch[] = [];
   for (const policy of policies) {
     const differs = mismatchOf(policy, values);
-    if (differs.length > 0) mismatches.push({ policy: policy.id, pcrs: formatPcrSelection({ bank: parsePcrSelection(policy.pcrs).bank, indices: differs }) });
+    if (differs.length > 0)
+      mismatches.push({ policy: policy.id, pcrs: formatPcrSelection({ bank: parsePcrSelection(policy.pcrs).bank, indices: differs }) });
   }
   return mismatches;
 }
@@ -52,8 +53,10 @@ export function checkValueSet(selection: PcrSelection, values: unknown, digestBy
   if (values === null || typeof values !== 'object' || Array.isArray(values)) return 'a value set maps PCR indices to hex digests';
   const entries = Object.entries(values as Record<string, unknown>);
   const wanted = selection.indices.map(String);
-  if (entries.length !== wanted.length || !wanted.every((index) => index in (values))) return `a value set has exactly the PCRs ${formatPcrSelection(selection)}`;
+  if (entries.length !== wanted.length || !wanted.every((index) => index in values))
+    return `a value set has exactly the PCRs ${formatPcrSelection(selection)}`;
   const pattern = new RegExp(`^[0-9a-fA-F]{${digestBytes * 2}}$`);
-  if (!entries.every(([, value]) => typeof value === 'string' && pattern.test(value))) return `each value is ${digestBytes * 2} hex digits (a ${selection.bank} digest)`;
+  if (!entries.every(([, value]) => typeof value === 'string' && pattern.test(value)))
+    return `each value is ${digestBytes * 2} hex digits (a ${selection.bank} digest)`;
   return Object.fromEntries(entries.map(([index, value]) => [index, (value as string).toLowerCase()]));
 }

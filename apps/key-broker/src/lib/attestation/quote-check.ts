@@ -24,7 +24,12 @@ function refusalOf(error: AttestationError): HttpError {
  * Verifies a quote from the wire (tpm2_quote's outputs, base64) made by the device's attestation
  * key for `qualifyingData` over `pcrs`. Throws the refusal (an HttpError with a typed code).
  */
-export function checkQuote(akPublic: Uint8Array, wire: Record<string, unknown> | undefined, qualifyingData: Uint8Array, pcrs: string): VerifiedQuote {
+export function checkQuote(
+  akPublic: Uint8Array,
+  wire: Record<string, unknown> | undefined,
+  qualifyingData: Uint8Array,
+  pcrs: string,
+): VerifiedQuote {
   if (!wire) throw new HttpError(403, 'quote_missing', `this device attests: the request needs a TPM quote over ${pcrs} ("quote")`);
   const quote = {
     attest: base64Field(wire, 'attest', MAX_QUOTE_FIELD, 'bad_quote'),

@@ -7,13 +7,25 @@ import type { AttestationSettings } from './settings.js';
 import { objectField } from './wire-bytes.js';
 
 /** The PCRs a challenge asks this device (or an unknown id) to quote. */
-export async function attestRequestFor(store: BrokerStore, settings: AttestationSettings, device: DeviceRecord | undefined): Promise<{ pcrs: string }> {
+export async function attestRequestFor(
+  store: BrokerStore,
+  settings: AttestationSettings,
+  device: DeviceRecord | undefined,
+): Promise<{ pcrs: string }> {
   return { pcrs: selectionFor(settings.defaultPcrs, device ? await store.pcrPoliciesForDevice(device) : []) };
 }
 
 /** Keeps a refused quote for an admin to see and accept, then throws the refusal. */
 async function refuseQuote(store: BrokerStore, deviceId: string, quote: QuoteRecord, refusal: HttpError): Promise<never> {
-  await store.recordQuote(deviceId, { ...quote, reason: refusal.code, ...(refusal.details['mismatched'] ? { mismatched: refusal.details['mismatched'] as QuoteRecord['mismatched'] } : {}) }, 'refused');
+  await store.recordQuote(
+    deviceId,
+    {
+      ...quote,
+      reason: refusal.code,
+      ...(refusal.details['mismatched'] ? { mismatched: refusal.details['mismatched'] as QuoteRecord['mismatched'] } : {}),
+    },
+    'refused',
+  );
   throw refusal;
 }
 
@@ -25,11 +37,16 @@ function rolledBack(record: DeviceAttestationRecord, quote: QuoteRecord): boolea
 
 function rollbackRefusal(record: DeviceAttestationRecord, quote: QuoteRecord): HttpError {
   const baseline = record.counters;
-  return new HttpError(403, 'tpm_counters_rollback', `the TPM's reset/restart counters went back (${quote.resetCount}/${quote.restartCount}, last accepted ${baseline?.resetCount}/${baseline?.restartCount}): its state was restored or cleared`);
+  return new HttpError(
+    403,
+    'tpm_counters_rollback',
+    `the TPM's reset/restart counters went back (${quote.resetCount}/${quote.restartCount}, last accepted ${baseline?.resetCount}/${baseline?.restartCount}): its state was restored or cleared`,
+  );
 }
 
 function policyRefusal(policies: readonly PcrPolicyRecord[], quote: QuoteRecord): HttpError | undefined {
-  if (policies.length === 0) return new HttpError(403, 'no_pcr_policy', 'no PCR policy applies to this device: an admin sets one (or accepts its values)');
+  if (policies.length === 0)
+    return new HttpError(403, 'no_pcr_policy', 'no PCR policy applies to this device: an admin sets one (or accepts its values)');
   const mismatched = mismatchesOf(policies, quote.values);
   if (mismatched.length === 0) return undefined;
   const which = mismatched.map((entry) => `${entry.policy}: ${entry.pcrs}`).join('; ');
@@ -53,13 +70,22 @@ export async function checkReleaseAttestation(
   /** The device's attestation record (undefined: none) and its PCR policies, when the caller read them already. */
   known?: { readonly record: DeviceAttestationRecord | undefined; readonly policies: readonly PcrPolicyRecord[] },
 ): Promise<boolean> {
-  const [record, policies] = known ? [known.record, known.policies] : await Promise.all([store.getAttestation(device.id), store.pcrPoliciesForDevice(device)]);
+  const [record, policies] = known
+    ? [known.record, known.policies]
+    : await Promise.all([store.getAttestation(device.id), store.pcrPoliciesForDevice(device)]);
   if (!record) {
     if (policies.length === 0) return false;
-    throw new HttpError(403, 'attestation_required', `PCR policies apply to this device (${policies.map((policy) => policy.id).join(', ')}), but it enrolled without an attestation key`);
+    throw new HttpError(
+      403,
+      'attestation_required',
+      `PCR policies apply to this device (${policies.map((policy) => policy.id).join(', ')}), but it enrolled without an attestation key`,
+    );
   }
   const pcrs = selectionFor(settings.defaultPcrs, policies);
-  const quote = quoteRecordOf(checkQuote(record.akPublic, objectField(body, 'quote', 'bad_quote'), quoteQualifyingData('release', nonce, device.id), pcrs), now);
+  const quote = quoteRecordOf(
+    checkQuote(record.akPublic, objectField(body, 'quote', 'bad_quote'), quoteQualifyingData('release', nonce, device.id), pcrs),
+    now,
+  );
   if (rolledBack(record, quote)) await refuseQuote(store, device.id, quote, rollbackRefusal(record, quote));
   const refusal = policyRefusal(policies, quote);
   if (refusal) await refuseQuote(store, device.id, quote, refusal);

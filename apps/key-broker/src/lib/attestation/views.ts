@@ -3,7 +3,14 @@ import type { DeviceAttestationRecord, PcrPolicyRecord, PcrValuesRecord } from '
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function valuesView(values: PcrValuesRecord) {
-  return { id: values.id, deviceId: values.deviceId, values: values.values, source: values.source, note: values.note, addedAt: iso(values.addedAt) };
+  return {
+    id: values.id,
+    deviceId: values.deviceId,
+    values: values.values,
+    source: values.source,
+    note: values.note,
+    addedAt: iso(values.addedAt),
+  };
 }
 
 /** A PCR policy as admins see it, with its current value sets. */
@@ -24,7 +31,12 @@ export function pcrPolicyView(policy: PcrPolicyRecord) {
 export function attestationView(record: DeviceAttestationRecord, policies: readonly PcrPolicyRecord[]) {
   return {
     deviceId: record.deviceId,
-    ek: { name: record.ekName, verification: record.ekVerification, issuer: record.ekIssuer, certificate: record.ekCertificate && Buffer.from(record.ekCertificate).toString('base64') },
+    ek: {
+      name: record.ekName,
+      verification: record.ekVerification,
+      issuer: record.ekIssuer,
+      certificate: record.ekCertificate && Buffer.from(record.ekCertificate).toString('base64'),
+    },
     ak: { name: record.akName },
     enrolledAt: iso(record.enrolledAt),
     counters: record.counters,

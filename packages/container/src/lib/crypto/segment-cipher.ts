@@ -45,7 +45,8 @@ const closedPort = (() => {
 function release(buffer: Buffer): void {
   buffer.fill(0);
   const memory = buffer.buffer;
-  if (!(memory instanceof ArrayBuffer) || buffer.byteLength === 0 || buffer.byteOffset !== 0 || buffer.byteLength !== memory.byteLength) return;
+  if (!(memory instanceof ArrayBuffer) || buffer.byteLength === 0 || buffer.byteOffset !== 0 || buffer.byteLength !== memory.byteLength)
+    return;
   try {
     closedPort.postMessage(null, [memory]);
   } catch {
@@ -83,7 +84,13 @@ export function encryptSegment(key: Uint8Array, nonce: Uint8Array, plaintext: Ui
  * decryption). Returns false (never throws) when the tag does not verify; the bytes it wrote are
  * wiped, and the caller wipes everything else it decrypted and reports one opaque error.
  */
-export function decryptSegmentInto(key: Uint8Array, nonce: Uint8Array, segment: SealedSegment, out: Uint8Array, outOffset: number): boolean {
+export function decryptSegmentInto(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  segment: SealedSegment,
+  out: Uint8Array,
+  outOffset: number,
+): boolean {
   const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
   decipher.setAuthTag(segment.tag);
   updateInto(decipher, segment.body, out, outOffset);

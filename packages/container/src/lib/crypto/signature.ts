@@ -13,7 +13,8 @@ export function signedMessage(core: Uint8Array): Uint8Array {
 
 export function toPrivateKey(key: KeyObject | string): KeyObject {
   const privateKey = typeof key === 'string' ? createPrivateKey(key) : key;
-  if (privateKey.type !== 'private') throw new InvalidArgumentError('a signing key must be a private key', { hint: 'create one with `ovseal sign-keygen`' });
+  if (privateKey.type !== 'private')
+    throw new InvalidArgumentError('a signing key must be a private key', { hint: 'create one with `ovseal sign-keygen`' });
   return privateKey;
 }
 
@@ -23,7 +24,10 @@ export function toPublicKey(key: KeyObject | string | Uint8Array): KeyObject {
   try {
     return typeof key === 'string' ? createPublicKey(key) : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
   } catch (cause) {
-    throw new InvalidArgumentError('not a public key: expected SPKI PEM or DER', { cause, hint: 'export it with `aws kms get-public-key`, `pkcs11-tool --read-object --type pubkey`, or use the .pub of `ovseal sign-keygen`' });
+    throw new InvalidArgumentError('not a public key: expected SPKI PEM or DER', {
+      cause,
+      hint: 'export it with `aws kms get-public-key`, `pkcs11-tool --read-object --type pubkey`, or use the .pub of `ovseal sign-keygen`',
+    });
   }
 }
 
@@ -53,7 +57,9 @@ export function publicKeyFromRaw(algorithm: SignatureAlgorithm, raw: Uint8Array)
 
 /** Publisher key id (docs/FORMAT.md §3.3): hex SHA-256 of the SPKI DER encoding. */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 /** The key id of a header's signer; a public key that does not decode has none a trust list can hold. */
@@ -67,14 +73,20 @@ export function signerKeyId(signature: HeaderSignature): string {
 
 /** Signs with a local private key: Ed25519 over the message, ECDSA P-256 over its SHA-256 as r ‖ s. */
 export function signWithKey(message: Uint8Array, privateKey: KeyObject, algorithm: SignatureAlgorithm): Uint8Array {
-  return algorithm === 'ed25519' ? sign(null, message, privateKey) : sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return algorithm === 'ed25519'
+    ? sign(null, message, privateKey)
+    : sign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
 }
 
 /** Signs a core with a local key, synchronously (test forgeries and the vector generator). */
 export function signCore(core: Uint8Array, privateKeyInput: KeyObject | string): HeaderSignature {
   const privateKey = toPrivateKey(privateKeyInput);
   const algorithm = algorithmOf(privateKey);
-  return { algorithm, publicKey: rawPublicKey(publicKeyOf(privateKey), algorithm), signature: signWithKey(signedMessage(core), privateKey, algorithm) };
+  return {
+    algorithm,
+    publicKey: rawPublicKey(publicKeyOf(privateKey), algorithm),
+    signature: signWithKey(signedMessage(core), privateKey, algorithm),
+  };
 }
 
 /** True when the signature verifies over the core. Malformed keys verify as false. */

@@ -24,7 +24,11 @@ const SIGNATURE_LENGTH = 64;
 
 /** A zero signature of the right size: the header length is known before the payload is sealed. */
 export function placeholderSignature(signer: Signer): HeaderSignature {
-  return { algorithm: signer.algorithm, publicKey: rawPublicKey(signer.publicKey, signer.algorithm), signature: new Uint8Array(SIGNATURE_LENGTH) };
+  return {
+    algorithm: signer.algorithm,
+    publicKey: rawPublicKey(signer.publicKey, signer.algorithm),
+    signature: new Uint8Array(SIGNATURE_LENGTH),
+  };
 }
 
 /**
@@ -34,7 +38,11 @@ export function placeholderSignature(signer: Signer): HeaderSignature {
  */
 export async function signCoreWith(core: Uint8Array, signer: Signer): Promise<HeaderSignature> {
   const signature = await signer.sign(signedMessage(core));
-  const result = { algorithm: signer.algorithm, publicKey: rawPublicKey(signer.publicKey, signer.algorithm), signature: Uint8Array.from(signature) };
+  const result = {
+    algorithm: signer.algorithm,
+    publicKey: rawPublicKey(signer.publicKey, signer.algorithm),
+    signature: Uint8Array.from(signature),
+  };
   if (signature.length !== SIGNATURE_LENGTH || !verifyCore(core, result)) {
     throw new SignatureInvalidError(
       `the ${signer.algorithm} signer returned a signature that does not verify under its public key (${signature.length} bytes; the format stores 64)`,

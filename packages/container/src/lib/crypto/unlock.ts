@@ -64,5 +64,8 @@ export async function unlock(header: ParsedHeader, identities: readonly Identity
     return { dataKey, keys };
   }
   if (firstError !== undefined) throw firstError as Error;
-  throw new NoMatchingKeyError(header.stanzas.map((stanza) => stanza.type), identities.length);
+  throw new NoMatchingKeyError(
+    header.stanzas.map((stanza) => stanza.type),
+    identities.length,
+  );
 }

@@ -136,7 +136,11 @@ function checkEntries(entries: readonly HeaderEntry[], fail: (check: ReaderCheck
     const folded = foldName(entry.name);
     const earlier = byFolded.get(folded);
     if (earlier === entry.name) fail('R-PATH-3', `duplicate entry name ${JSON.stringify(entry.name)}`);
-    else if (earlier !== undefined) fail('R-PATH-3', `entry names ${JSON.stringify(earlier)} and ${JSON.stringify(entry.name)} differ only in case or Unicode normalisation`);
+    else if (earlier !== undefined)
+      fail(
+        'R-PATH-3',
+        `entry names ${JSON.stringify(earlier)} and ${JSON.stringify(entry.name)} differ only in case or Unicode normalisation`,
+      );
     if (earlier === undefined) byFolded.set(folded, entry.name);
   }
   for (const [folded, name] of byFolded) {
@@ -188,8 +192,12 @@ export function validateFields(h: HeaderFields): void {
   };
   const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
   if (byteLength(h.modelName) < 1 || byteLength(h.modelName) > LIMITS.maxModelNameLength) fail('model name must be 1–256 bytes');
-  if (byteLength(h.modelVersion) < 1 || byteLength(h.modelVersion) > LIMITS.maxModelVersionLength) fail('model version must be 1–128 bytes');
-  for (const [what, text] of [['model name', h.modelName], ['model version', h.modelVersion]] as const) {
+  if (byteLength(h.modelVersion) < 1 || byteLength(h.modelVersion) > LIMITS.maxModelVersionLength)
+    fail('model version must be 1–128 bytes');
+  for (const [what, text] of [
+    ['model name', h.modelName],
+    ['model version', h.modelVersion],
+  ] as const) {
     const problem = textProblem(text);
     if (problem) fail(`${what} ${JSON.stringify(text)} ${problem}`);
   }
@@ -205,10 +213,13 @@ export function validateFields(h: HeaderFields): void {
   }
   if (h.stanzas.length < 1 || h.stanzas.length > LIMITS.maxRecipients) fail(`a container has 1–${LIMITS.maxRecipients} recipient stanzas`);
   for (const stanza of h.stanzas) {
-    if (!STANZA_TYPE.test(stanza.type) || stanza.type.length > LIMITS.maxStanzaTypeLength) fail(`bad stanza type ${JSON.stringify(stanza.type)}`);
+    if (!STANZA_TYPE.test(stanza.type) || stanza.type.length > LIMITS.maxStanzaTypeLength)
+      fail(`bad stanza type ${JSON.stringify(stanza.type)}`);
     if (stanza.args.length > LIMITS.maxStanzaArgs) fail(`stanza ${stanza.type} has too many arguments`);
-    if (stanza.args.some((arg) => byteLength(arg) > LIMITS.maxStanzaArgLength)) fail(`stanza ${stanza.type} has an argument that is too long`);
-    if (stanza.args.some((arg) => textProblem(arg))) fail(`a stanza argument of ${stanza.type} contains a control or bidirectional formatting character`);
+    if (stanza.args.some((arg) => byteLength(arg) > LIMITS.maxStanzaArgLength))
+      fail(`stanza ${stanza.type} has an argument that is too long`);
+    if (stanza.args.some((arg) => textProblem(arg)))
+      fail(`a stanza argument of ${stanza.type} contains a control or bidirectional formatting character`);
     if (stanza.body.length > LIMITS.maxStanzaBodyLength) fail(`stanza ${stanza.type} body is too large`);
   }
 }
@@ -267,11 +278,13 @@ export function parsePreamble(bytes: Uint8Array): Preamble {
   if (version !== FORMAT_VERSION) refuse('R-PRE-3', () => new UnsupportedVersionError(version));
   const headerLength = r.u32('header length');
   const payloadOffset = r.u32('payload offset');
-  if (headerLength > LIMITS.maxHeaderLength) refuse('R-PRE-4', () => new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength));
+  if (headerLength > LIMITS.maxHeaderLength)
+    refuse('R-PRE-4', () => new LimitExceededError('header length', headerLength, LIMITS.maxHeaderLength));
   // R-PRE-5: shorter than a preamble and a MAC, no field fits (not a check the seam can leave out:
   // the fields would run past the end anyway, R-HDR-1).
   if (headerLength < PREAMBLE_LENGTH + MAC_LENGTH) throw new MalformedHeaderError('header length is too small');
-  if (payloadOffset > LIMITS.maxPayloadOffset) refuse('R-PRE-6', () => new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset));
+  if (payloadOffset > LIMITS.maxPayloadOffset)
+    refuse('R-PRE-6', () => new LimitExceededError('payload offset', payloadOffset, LIMITS.maxPayloadOffset));
   if (payloadOffset < headerLength) refuse('R-PRE-7', () => new MalformedHeaderError('payload offset lies inside the header'));
   return { version, headerLength, payloadOffset };
 }
@@ -298,8 +311,10 @@ function readCore(r: ByteReader) {
   const salt = r.bytesView(32, 'salt');
   const commitment = r.bytesView(32, 'key commitment');
   const segmentSize = r.u32('segment size');
-  if (segmentSize > LIMITS.maxSegmentSize) refuse('R-SEG-1', () => new LimitExceededError('segment size', segmentSize, LIMITS.maxSegmentSize));
-  if (segmentSize < LIMITS.minSegmentSize) refuse('R-SEG-2', () => new MalformedHeaderError(`segment size ${segmentSize} is below the minimum of ${LIMITS.minSegmentSize}`));
+  if (segmentSize > LIMITS.maxSegmentSize)
+    refuse('R-SEG-1', () => new LimitExceededError('segment size', segmentSize, LIMITS.maxSegmentSize));
+  if (segmentSize < LIMITS.minSegmentSize)
+    refuse('R-SEG-2', () => new MalformedHeaderError(`segment size ${segmentSize} is below the minimum of ${LIMITS.minSegmentSize}`));
   const payloadDigest = r.bytesView(32, 'payload digest');
   const createdAt = r.u64('creation time', 'R-TIME-1');
   const notAfter = r.u64('not-after time', 'R-TIME-1');
@@ -344,11 +359,13 @@ function readStanzas(r: ByteReader): Stanza[] {
     const type = r.string(1, 'stanza type', { max: LIMITS.maxStanzaTypeLength, check: 'R-STZ-3' });
     if (!STANZA_TYPE.test(type)) refuse('R-STZ-4', () => new MalformedHeaderError(`bad stanza type ${JSON.stringify(type)}`));
     const argCount = r.u8('stanza argument count');
-    if (argCount > LIMITS.maxStanzaArgs) refuse('R-STZ-5', () => new LimitExceededError('stanza argument count', argCount, LIMITS.maxStanzaArgs));
+    if (argCount > LIMITS.maxStanzaArgs)
+      refuse('R-STZ-5', () => new LimitExceededError('stanza argument count', argCount, LIMITS.maxStanzaArgs));
     const args: string[] = [];
     for (let j = 0; j < argCount; j++) args.push(readText(r, 'stanza argument', { max: LIMITS.maxStanzaArgLength, check: 'R-STZ-6' }));
     const bodyLength = r.u32('stanza body length');
-    if (bodyLength > LIMITS.maxStanzaBodyLength) refuse('R-STZ-7', () => new LimitExceededError('stanza body length', bodyLength, LIMITS.maxStanzaBodyLength));
+    if (bodyLength > LIMITS.maxStanzaBodyLength)
+      refuse('R-STZ-7', () => new LimitExceededError('stanza body length', bodyLength, LIMITS.maxStanzaBodyLength));
     stanzas.push({ type, args, body: Uint8Array.from(r.bytesView(bodyLength, 'stanza body')) });
   }
   return stanzas;

@@ -6,7 +6,10 @@ import { describeSignature } from '../crypto/signature.js';
 
 /** The key-free view of a header that `inspect` returns. */
 export function headerInfo(header: HeaderFields, payloadOffset: number): ContainerInfo {
-  const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
+  const layouts = layoutEntries(
+    header.entries.map((entry) => entry.size),
+    header.segmentSize,
+  );
   return {
     formatVersion: FORMAT_VERSION,
     containerId: toHex(header.containerId),

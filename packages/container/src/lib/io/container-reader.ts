@@ -94,7 +94,8 @@ function streamReader(stream: AsyncIterable<Uint8Array>, signal: AbortSignal | u
     }
     const chunk: unknown = next.value;
     // A stream with an encoding set yields strings: decoding re-encoded them, the bytes are lost.
-    if (!(chunk instanceof Uint8Array)) throw new InvalidArgumentError('a container stream must yield bytes (Uint8Array or Buffer), not text or objects');
+    if (!(chunk instanceof Uint8Array))
+      throw new InvalidArgumentError('a container stream must yield bytes (Uint8Array or Buffer), not text or objects');
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     return true;
   }

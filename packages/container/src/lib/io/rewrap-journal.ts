@@ -21,7 +21,10 @@ export function journalPath(path: string): string {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function refuseIfInterrupted(path: string): Promise<void> {
@@ -112,7 +115,14 @@ async function checkJournal(path: string, journal: Uint8Array): Promise<void> {
     await file.read(containerId, 0, 16, 16);
     if (!containerId.equals(header.containerId)) refuse('it belongs to another container');
     const size = (await file.stat()).size;
-    const expected = header.payloadOffset + payloadLength(layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize));
+    const expected =
+      header.payloadOffset +
+      payloadLength(
+        layoutEntries(
+          header.entries.map((entry) => entry.size),
+          header.segmentSize,
+        ),
+      );
     if (size !== expected) refuse(`it describes a container of ${expected} bytes, the file has ${size}`);
   } finally {
     await file.close();

@@ -122,7 +122,13 @@ export async function runParallel(run: ParallelRun, tasks: Iterator<PlannedTask>
     state.touched(planned);
     const fetched = await run.input.fetch(planned);
     const output = planned.task.decrypt ? outputs[planned.task.entryIndex] : null;
-    const result = runSegmentTask(planned.task, key, fetched.segmentAt, output ? entryDestination(planned.task, output) : null, () => pool.failed);
+    const result = runSegmentTask(
+      planned.task,
+      key,
+      fetched.segmentAt,
+      output ? entryDestination(planned.task, output) : null,
+      () => pool.failed,
+    );
     fetched.release();
     state.results[planned.id] = result;
     if (!result.ok) pool.fail();

@@ -10,7 +10,15 @@ import { Prefaulter } from '../io/prefaulter.js';
 import { entryDestination, runSegmentTask, type TaskResult } from '../parallel/segment-tasks.js';
 import type { Reader } from '../io/container-reader.js';
 import { taskInput, type FetchedTask, type TaskInput } from './task-input.js';
-import { CALLING_THREAD_TASK_BYTES, entriesRead, planTasks, RunState, taskShape, WORKER_TASK_BYTES, type PlannedTask } from './task-plan.js';
+import {
+  CALLING_THREAD_TASK_BYTES,
+  entriesRead,
+  planTasks,
+  RunState,
+  taskShape,
+  WORKER_TASK_BYTES,
+  type PlannedTask,
+} from './task-plan.js';
 import { Turns } from '../util/event-loop-turns.js';
 
 /**
@@ -131,7 +139,8 @@ async function runHere(
  */
 const MAX_ENTRY_IN_MEMORY = bufferConstants.MAX_LENGTH;
 
-const newBuffer = (size: number, shared: boolean): Uint8Array => (shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size));
+const newBuffer = (size: number, shared: boolean): Uint8Array =>
+  shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
 
 /**
  * Memory this process may use: a header that declares more plaintext than this cannot be opened
@@ -142,7 +151,12 @@ function memoryLimit(): number {
   return constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
 }
 
-function allocateOutputs(layouts: EntryLayout[], entries: ReadonlySet<number>, shared: boolean, allocate = newBuffer): (Uint8Array | null)[] {
+function allocateOutputs(
+  layouts: EntryLayout[],
+  entries: ReadonlySet<number>,
+  shared: boolean,
+  allocate = newBuffer,
+): (Uint8Array | null)[] {
   let declared = 0;
   for (const layout of layouts) {
     if (!entries.has(layout.index)) continue;
@@ -169,9 +183,17 @@ function wantsPrefault(reader: Reader, outputs: readonly (Uint8Array | null)[], 
  * one AuthenticationFailedError (or a TruncatedError for a size mismatch, an AbortError when the
  * signal fired) is thrown: no plaintext is released.
  */
-export async function decryptPayload(reader: Reader, header: ParsedHeader, payloadKey: Uint8Array, options: DecryptOptions): Promise<DecryptResult> {
+export async function decryptPayload(
+  reader: Reader,
+  header: ParsedHeader,
+  payloadKey: Uint8Array,
+  options: DecryptOptions,
+): Promise<DecryptResult> {
   throwIfAborted(options.signal);
-  const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
+  const layouts = layoutEntries(
+    header.entries.map((entry) => entry.size),
+    header.segmentSize,
+  );
   const expectedSize = header.payloadOffset + payloadLength(layouts);
   if (reader.kind === 'random' && reader.size !== expectedSize && enforced('R-LEN-1')) {
     throw new TruncatedError(`the header describes ${expectedSize} bytes, the container has ${reader.size}`);
@@ -196,9 +218,14 @@ export async function decryptPayload(reader: Reader, header: ParsedHeader, paylo
   const input = taskInput(reader, outputs, shape, prefaulter, turns);
   try {
     const tasks = planTasks(header, read, options, taskBytes);
-    const ok = workerCount > 0
-      ? await runParallel({ reader, key: payloadKey, outputs, shared, shape, state, input, prefaulter, report, signal: options.signal, turns }, tasks, workerCount)
-      : await runHere(input, tasks, payloadKey, outputs, state, report, options.signal, turns);
+    const ok =
+      workerCount > 0
+        ? await runParallel(
+            { reader, key: payloadKey, outputs, shared, shape, state, input, prefaulter, report, signal: options.signal, turns },
+            tasks,
+            workerCount,
+          )
+        : await runHere(input, tasks, payloadKey, outputs, state, report, options.signal, turns);
     if (!ok) throw new AuthenticationFailedError();
     if (reader.kind === 'sequential') await reader.expectEnd();
     const digest = options.digest ? digestOf(state.results) : null;

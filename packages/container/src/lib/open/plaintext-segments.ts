@@ -22,10 +22,19 @@ async function readSegment(reader: SequentialReader, length: number): Promise<Ui
  * after its own tag verified; the end checks the length (trailing bytes) and, for a signed
  * container or under a trust policy, the payload digest. Used by `openStream` and `rekey`.
  */
-export async function* plaintextSegments(reader: Reader, header: ParsedHeader, payloadKey: Uint8Array, options: Pick<OpenCommonOptions, 'trust' | 'onProgress' | 'signal'>): AsyncGenerator<PlaintextChunk> {
-  const layouts = layoutEntries(header.entries.map((entry) => entry.size), header.segmentSize);
+export async function* plaintextSegments(
+  reader: Reader,
+  header: ParsedHeader,
+  payloadKey: Uint8Array,
+  options: Pick<OpenCommonOptions, 'trust' | 'onProgress' | 'signal'>,
+): AsyncGenerator<PlaintextChunk> {
+  const layouts = layoutEntries(
+    header.entries.map((entry) => entry.size),
+    header.segmentSize,
+  );
   const expected = header.payloadOffset + payloadLength(layouts);
-  if (reader.kind === 'random' && reader.size !== expected) throw new TruncatedError(`the header describes ${expected} bytes, the container has ${reader.size}`);
+  if (reader.kind === 'random' && reader.size !== expected)
+    throw new TruncatedError(`the header describes ${expected} bytes, the container has ${reader.size}`);
   const digest = wholePayloadDigest(header, options.trust);
   const hashes: Uint8Array[] = [];
   let done = 0;
@@ -35,12 +44,14 @@ export async function* plaintextSegments(reader: Reader, header: ParsedHeader, p
       throwIfAborted(options.signal);
       const plainLength = segmentPlainLength(layout.size, header.segmentSize, s);
       const position = header.payloadOffset + layout.payloadOffset + s * (header.segmentSize + TAG_LENGTH);
-      const sealed = reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await readSegment(reader, plainLength + TAG_LENGTH);
+      const sealed =
+        reader.kind === 'random' ? reader.read(position, plainLength + TAG_LENGTH) : await readSegment(reader, plainLength + TAG_LENGTH);
       if (digest) hashes.push(segmentHash(sealed));
       const plain = Buffer.alloc(plainLength);
       const last = s === layout.segmentCount - 1;
       const segment = splitSealed(sealed);
-      if (!segment || !decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), segment, plain, 0)) throw new AuthenticationFailedError();
+      if (!segment || !decryptSegmentInto(payloadKey, segmentNonce(layout.index, s, last), segment, plain, 0))
+        throw new AuthenticationFailedError();
       done += sealed.length;
       options.onProgress?.(done, expected - header.payloadOffset);
       yield { entry: { name: entry.name, role: entry.role, size: entry.size }, offset: s * header.segmentSize, data: plain, last };

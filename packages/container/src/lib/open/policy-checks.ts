@@ -17,7 +17,8 @@ export interface TrustPolicy {
  * tampered `notAfter` is reported as tampering, not as expiry.
  */
 export function checkNotExpired(header: ParsedHeader, now: Date): void {
-  if (header.notAfter !== 0 && now.getTime() > header.notAfter * 1000) refuse('R-EXP-1', () => new ExpiredError(new Date(header.notAfter * 1000)));
+  if (header.notAfter !== 0 && now.getTime() > header.notAfter * 1000)
+    refuse('R-EXP-1', () => new ExpiredError(new Date(header.notAfter * 1000)));
 }
 
 /**

@@ -49,7 +49,10 @@ export async function prepareOpen(reader: Reader, options: OpenCommonOptions): P
  * Reads the header and authenticates it with the identities (signature, unwrap, commitment, MAC,
  * expiry). The caller owns (and wipes) the data key and its derived keys.
  */
-export async function authenticateHeader(reader: Reader, options: Pick<OpenCommonOptions, 'identities' | 'trust' | 'now' | 'signal'>): Promise<{ header: ParsedHeader; unlocked: Unlocked }> {
+export async function authenticateHeader(
+  reader: Reader,
+  options: Pick<OpenCommonOptions, 'identities' | 'trust' | 'now' | 'signal'>,
+): Promise<{ header: ParsedHeader; unlocked: Unlocked }> {
   throwIfAborted(options.signal);
   const header = await readHeader(reader);
   checkSignature(header, options.trust);

@@ -132,7 +132,11 @@ function fileInput(fd: number, outputs: readonly (Uint8Array | null)[], shape: T
 }
 
 /** Bytes in memory: decrypted where they lie, into output the prefaulter touched first. */
-function bytesInput(reader: Reader & { kind: 'random' }, outputs: readonly (Uint8Array | null)[], prefaulter: Prefaulter | null): TaskInput {
+function bytesInput(
+  reader: Reader & { kind: 'random' },
+  outputs: readonly (Uint8Array | null)[],
+  prefaulter: Prefaulter | null,
+): TaskInput {
   const touches = new InFlight();
   return {
     async fetch(planned) {
@@ -154,7 +158,13 @@ export async function readStreamTask(reader: SequentialReader, into: Uint8Array,
 }
 
 /** A stream: read in order into reused buffers, decrypted from there into touched output. */
-function streamInput(reader: SequentialReader, outputs: readonly (Uint8Array | null)[], shape: TaskShape, prefaulter: Prefaulter | null, turns: Turns): TaskInput {
+function streamInput(
+  reader: SequentialReader,
+  outputs: readonly (Uint8Array | null)[],
+  shape: TaskShape,
+  prefaulter: Prefaulter | null,
+  turns: Turns,
+): TaskInput {
   const scratch = new ScratchPool(shape.largest);
   const work = new InFlight();
   // Reads go one after the other whatever the number of tasks in flight; after a failed one, the
@@ -178,7 +188,13 @@ function streamInput(reader: SequentialReader, outputs: readonly (Uint8Array | n
 }
 
 /** The calling thread's input for a source. */
-export function taskInput(reader: Reader, outputs: readonly (Uint8Array | null)[], shape: TaskShape, prefaulter: Prefaulter | null, turns: Turns): TaskInput {
+export function taskInput(
+  reader: Reader,
+  outputs: readonly (Uint8Array | null)[],
+  shape: TaskShape,
+  prefaulter: Prefaulter | null,
+  turns: Turns,
+): TaskInput {
   if (reader.kind === 'sequential') return streamInput(reader, outputs, shape, prefaulter, turns);
   if (reader.fd !== undefined) return fileInput(reader.fd, outputs, shape, prefaulter);
   return bytesInput(reader, outputs, prefaulter);

@@ -94,7 +94,10 @@ export function taskShape(layouts: EntryLayout[], segmentSize: number, taskBytes
 /** The range [start, end) of its entry's plaintext a task writes. */
 export function plainRange(planned: PlannedTask): { start: number; end: number } {
   const { task } = planned;
-  return { start: task.firstSegment * task.segmentSize, end: Math.min(task.entrySize, (task.firstSegment + task.count) * task.segmentSize) };
+  return {
+    start: task.firstSegment * task.segmentSize,
+    end: Math.min(task.entrySize, (task.firstSegment + task.count) * task.segmentSize),
+  };
 }
 
 /** What a run has done so far: results in payload order, and how far each output may have been written. */

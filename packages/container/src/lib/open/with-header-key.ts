@@ -20,7 +20,11 @@ export interface HeaderKeyOptions {
  * signature fails; then unwrap, key commitment, MAC, expiry); hands the key to `use` and wipes it
  * after. The key never leaves this package.
  */
-export async function withHeaderKey<T>(source: ContainerSource, options: HeaderKeyOptions, use: (header: ParsedHeader, dataKey: Uint8Array) => Promise<T>): Promise<T> {
+export async function withHeaderKey<T>(
+  source: ContainerSource,
+  options: HeaderKeyOptions,
+  use: (header: ParsedHeader, dataKey: Uint8Array) => Promise<T>,
+): Promise<T> {
   const reader = openReader(source);
   try {
     const { header, unlocked } = await authenticateHeader(reader, options);

@@ -10,8 +10,27 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { splitSealed, type SealedSegment } from '../crypto/segment-cipher.js';
-import { encryptSegments, runSegmentTask, SegmentFile, sealedLength, sealedOffset, sealTaskOutputLength, type Destination } from './segment-tasks.js';
-import type { CloseMessage, DecryptJob, DecryptOutput, DecryptSetup, EncryptJob, EncryptOutput, InitMessage, TaskMessage, TaskReply, WorkerReply } from './worker-protocol.js';
+import {
+  encryptSegments,
+  runSegmentTask,
+  SegmentFile,
+  sealedLength,
+  sealedOffset,
+  sealTaskOutputLength,
+  type Destination,
+} from './segment-tasks.js';
+import type {
+  CloseMessage,
+  DecryptJob,
+  DecryptOutput,
+  DecryptSetup,
+  EncryptJob,
+  EncryptOutput,
+  InitMessage,
+  TaskMessage,
+  TaskReply,
+  WorkerReply,
+} from './worker-protocol.js';
 
 /** Runs the tasks of one kind; a task that throws is answered with an error. */
 interface TaskRunner<Job, Output> {
@@ -32,7 +51,10 @@ function decryptRunner(setup: DecryptSetup): TaskRunner<DecryptJob, DecryptOutpu
   const outputs = setup.outputs.map((buffer) => (buffer ? new Uint8Array(buffer) : null));
   const file = setup.filePath ? new SegmentFile(setup.filePath, setup.fileSize, setup.maxSealedSegment) : null;
 
-  const segmentsOf = ({ task, position, filled }: DecryptJob, buffer: ArrayBuffer | undefined): ((segment: number) => SealedSegment | null) => {
+  const segmentsOf = (
+    { task, position, filled }: DecryptJob,
+    buffer: ArrayBuffer | undefined,
+  ): ((segment: number) => SealedSegment | null) => {
     if (!buffer) return (s) => splitSealed(file!.read(position + sealedOffset(task, s), sealedLength(task, s)));
     const bytes = new Uint8Array(buffer);
     if (!filled) {

@@ -61,7 +61,12 @@ export class WorkerPool<Job, Output, Context> {
   /** Starts `count` workers set up with `setup`, each with its own copy of `key`. */
   start(count: number, key: Uint8Array, setup: WorkerSetup): void {
     this.#workers = Array.from({ length: count }, () => {
-      const worker: PoolWorker = { thread: new Worker(new URL('./segment-worker.js', import.meta.url)), ready: false, dead: false, inFlight: 0 };
+      const worker: PoolWorker = {
+        thread: new Worker(new URL('./segment-worker.js', import.meta.url)),
+        ready: false,
+        dead: false,
+        inFlight: 0,
+      };
       worker.thread.on('message', (reply: WorkerReply<Output>) => {
         if (reply.type === 'ready') worker.ready = true;
         else this.#takeReply(worker, reply);

@@ -42,9 +42,12 @@ function streamEntryReader(name: string, stream: AsyncIterable<Uint8Array>, sign
           // A stream with an encoding set yields strings: sealing them re-encoded would corrupt the
           // model, and the result would still authenticate.
           if (!(chunk instanceof Uint8Array)) {
-            throw new InvalidArgumentError(`entry ${name}: a stream must yield bytes (Uint8Array or Buffer), not ${typeof chunk === 'string' ? 'text' : typeof chunk}`, {
-              hint: 'do not set an encoding on the stream (no setEncoding, no encoding option)',
-            });
+            throw new InvalidArgumentError(
+              `entry ${name}: a stream must yield bytes (Uint8Array or Buffer), not ${typeof chunk === 'string' ? 'text' : typeof chunk}`,
+              {
+                hint: 'do not set an encoding on the stream (no setEncoding, no encoding option)',
+              },
+            );
           }
           pending = chunk;
           continue;

@@ -71,7 +71,11 @@ export class PayloadEncryptor {
     // Tasks between reading and writing: enough to keep every worker's queue full, plus the one
     // being read and the one held back until the next byte is known (the last-segment flag).
     this.#limit = this.#workerCount * QUEUE_DEPTH + 2;
-    this.#pool = new WorkerPool({ name: 'encrypt', signal, onReply: (posted, hashes, buffers) => this.#takeReply(posted, hashes, buffers) });
+    this.#pool = new WorkerPool({
+      name: 'encrypt',
+      signal,
+      onReply: (posted, hashes, buffers) => this.#takeReply(posted, hashes, buffers),
+    });
     if (knownTotal !== null && knownTotal >= PARALLEL_THRESHOLD) this.#startWorkers();
   }
 
@@ -140,7 +144,12 @@ export class PayloadEncryptor {
   #encryptHere(task: SealTask, buffer: ArrayBuffer): void {
     const id = this.#nextId++;
     const sealed = this.#sealedBuffer();
-    const hashes = encryptSegments(task, this.#key, new Uint8Array(buffer, 0, task.length), new Uint8Array(sealed, 0, sealTaskOutputLength(task)));
+    const hashes = encryptSegments(
+      task,
+      this.#key,
+      new Uint8Array(buffer, 0, task.length),
+      new Uint8Array(sealed, 0, sealTaskOutputLength(task)),
+    );
     this.#plainFree.push(buffer);
     this.#completed(id, { task, sealed, hashes });
   }

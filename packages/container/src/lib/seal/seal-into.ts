@@ -5,7 +5,14 @@ import { throwIfAborted } from '../util/abort.js';
 import { entryReader, plannedSize, type EntryReader } from './entry-readers.js';
 import { refuseDuplicateKeys } from '../crypto/duplicate-keys.js';
 import { PayloadEncryptor } from './payload-encryptor.js';
-import { encodeCore, encodeHeaderWithoutMac, headerLengthOf, validateFields, type HeaderEntry, type HeaderFields } from '../format/header-codec.js';
+import {
+  encodeCore,
+  encodeHeaderWithoutMac,
+  headerLengthOf,
+  validateFields,
+  type HeaderEntry,
+  type HeaderFields,
+} from '../format/header-codec.js';
 import { headerInfo } from '../format/header-info.js';
 import { inferFormat } from '../../infer-format.js';
 import { DATA_KEY_LENGTH, deriveKeys, headerMac, wipe } from '../crypto/derived-keys.js';
@@ -80,7 +87,12 @@ export interface SealSink {
  * task is handed on only once the next byte (or the end) is known, because the entry's last
  * segment carries the last-segment flag in its nonce.
  */
-async function* tasksOf(entryIndex: number, reader: EntryReader, segmentSize: number, encryptor: PayloadEncryptor): AsyncGenerator<{ task: SealTask; buffer: ArrayBuffer }> {
+async function* tasksOf(
+  entryIndex: number,
+  reader: EntryReader,
+  segmentSize: number,
+  encryptor: PayloadEncryptor,
+): AsyncGenerator<{ task: SealTask; buffer: ArrayBuffer }> {
   let firstSegment = 0;
   let held: ArrayBuffer | null = null;
   const task = (length: number, last: boolean): SealTask => ({ entryIndex, segmentSize, firstSegment, length, last });
@@ -104,7 +116,11 @@ async function* tasksOf(entryIndex: number, reader: EntryReader, segmentSize: nu
   }
 }
 
-export async function sealInto(sink: SealSink, options: SealCommonOptions, randomness: SealRandomness = freshRandomness()): Promise<ContainerInfo> {
+export async function sealInto(
+  sink: SealSink,
+  options: SealCommonOptions,
+  randomness: SealRandomness = freshRandomness(),
+): Promise<ContainerInfo> {
   const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
   if (!options.recipients || options.recipients.length === 0) {
     throw new InvalidArgumentError('at least one recipient is needed', { hint: 'pass -r/--recipient, e.g. -r file:model.key' });
@@ -118,8 +134,16 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const createdAt = Math.floor((meta.createdAt ?? new Date()).getTime() / 1000);
     const notAfter = meta.notAfter ? Math.floor(meta.notAfter.getTime() / 1000) : 0;
     const base = {
-      containerId, salt, commitment: keys.commitment, segmentSize, payloadDigest: new Uint8Array(32), createdAt, notAfter,
-      modelName: meta.name, modelVersion: meta.version, format: meta.format ?? inferFormat(options.entries.map((e) => e.role)),
+      containerId,
+      salt,
+      commitment: keys.commitment,
+      segmentSize,
+      payloadDigest: new Uint8Array(32),
+      createdAt,
+      notAfter,
+      modelName: meta.name,
+      modelVersion: meta.version,
+      format: meta.format ?? inferFormat(options.entries.map((e) => e.role)),
     };
     const context = wrapContextOf(base);
     const wrapped = await Promise.all(options.recipients.map((r) => r.wrap(dataKey, context)));
@@ -138,10 +162,17 @@ export async function sealInto(sink: SealSink, options: SealCommonOptions, rando
     const knownTotal = totals.every((t) => t !== null) ? totals.reduce<number>((a, b) => a + b, 0) : null;
     await sink.begin(payloadOffset);
     let done = 0;
-    const encryptor = new PayloadEncryptor(keys.payloadKey, segmentSize, knownTotal, (bytes) => sink.writePayload(bytes), (plainBytes) => {
-      done += plainBytes;
-      options.onProgress?.(done, knownTotal);
-    }, options.signal);
+    const encryptor = new PayloadEncryptor(
+      keys.payloadKey,
+      segmentSize,
+      knownTotal,
+      (bytes) => sink.writePayload(bytes),
+      (plainBytes) => {
+        done += plainBytes;
+        options.onProgress?.(done, knownTotal);
+      },
+      options.signal,
+    );
     const entries: HeaderEntry[] = [];
     let hashes: Uint8Array[];
     try {

@@ -88,7 +88,10 @@ export function parseQuoteAttest(bytes: Uint8Array): QuoteAttest {
     throw new AttestationError('ERR_ATTEST_MALFORMED', 'the quote is shorter than a TPMS_ATTEST header', { cause });
   }
   if (magic !== TPM_GENERATED_VALUE || type !== TPM_ST_ATTEST_QUOTE) {
-    throw new AttestationError('ERR_ATTEST_NOT_QUOTE', `the signed structure is not a TPM-generated quote (magic 0x${magic.toString(16)}, type 0x${type.toString(16)})`);
+    throw new AttestationError(
+      'ERR_ATTEST_NOT_QUOTE',
+      `the signed structure is not a TPM-generated quote (magic 0x${magic.toString(16)}, type 0x${type.toString(16)})`,
+    );
   }
   try {
     return readQuote(r);

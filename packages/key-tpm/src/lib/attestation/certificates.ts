@@ -6,7 +6,9 @@ export function certificatesOf(sources: readonly (string | Uint8Array | X509Cert
   for (const source of sources) {
     if (source instanceof X509Certificate) certificates.push(source);
     else if (typeof source !== 'string') certificates.push(new X509Certificate(Buffer.from(source)));
-    else for (const block of source.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) certificates.push(new X509Certificate(block));
+    else
+      for (const block of source.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [])
+        certificates.push(new X509Certificate(block));
   }
   return certificates;
 }

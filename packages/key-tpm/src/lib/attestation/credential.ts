@@ -1,4 +1,13 @@
-import { constants, createCipheriv, createHmac, diffieHellman, generateKeyPairSync, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createHmac,
+  diffieHellman,
+  generateKeyPairSync,
+  publicEncrypt,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { AttestationError } from '../../attestation-error.js';
 import { sized16 } from '../bytes.js';
 import { hashOfAlg } from '../tpm-public.js';
@@ -29,7 +38,10 @@ type Hash = { readonly name: string; readonly size: number };
 /** RSA EK: a random seed of the name algorithm's digest size, RSA-OAEP encrypted with label "IDENTITY\0". */
 function rsaSeed(ek: KeyObject, hash: Hash): Seed {
   const seed = randomBytes(hash.size);
-  const encrypted = publicEncrypt({ key: ek, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash.name, oaepLabel: labelBytes('IDENTITY') }, seed);
+  const encrypted = publicEncrypt(
+    { key: ek, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash.name, oaepLabel: labelBytes('IDENTITY') },
+    seed,
+  );
   return { seed, encrypted };
 }
 
@@ -81,7 +93,10 @@ function outerIntegrity(hash: Hash, seed: Buffer, encIdentity: Buffer, name: Uin
 export function makeCredentialBlob(ek: EndorsementKeyPublic, name: Uint8Array, credential: Uint8Array): CredentialBlob {
   const hash = hashOfAlg(ek.nameAlg)!;
   if (credential.length === 0 || credential.length > hash.size) {
-    throw new AttestationError('ERR_ATTEST_UNSUPPORTED', `a credential holds 1 to ${hash.size} bytes (the EK's name digest size), not ${credential.length}`);
+    throw new AttestationError(
+      'ERR_ATTEST_UNSUPPORTED',
+      `a credential holds 1 to ${hash.size} bytes (the EK's name digest size), not ${credential.length}`,
+    );
   }
   const { seed, encrypted } = ek.type === 'rsa' ? rsaSeed(ek.publicKey, hash) : eccSeed(ek.publicKey, hash);
   try {

@@ -24,7 +24,9 @@ export function kdfa(hash: string, key: Uint8Array, label: string, contextU: Uin
   const digestBytes = createHash(hash).digest().length;
   const blocks: Buffer[] = [];
   for (let i = 1; i <= blocksNeeded(bits, digestBytes); i++) {
-    blocks.push(createHmac(hash, key).update(u32(i)).update(labelBytes(label)).update(contextU).update(contextV).update(u32(bits)).digest());
+    blocks.push(
+      createHmac(hash, key).update(u32(i)).update(labelBytes(label)).update(contextU).update(contextV).update(u32(bits)).digest(),
+    );
   }
   return Buffer.concat(blocks).subarray(0, bits / 8);
 }

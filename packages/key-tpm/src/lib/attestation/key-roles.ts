@@ -70,12 +70,26 @@ function requireAttributes(pub: TpmPublic, what: string, needed: Record<string, 
 export function parseEndorsementKeyPublic(bytes: Uint8Array): EndorsementKeyPublic {
   const pub = parse(bytes, 'endorsement key');
   const { type, publicKey } = keyTypeOf(pub, 'endorsement key');
-  requireAttributes(pub, 'endorsement key', { fixedTPM: TPMA_OBJECT.fixedTPM, fixedParent: TPMA_OBJECT.fixedParent, restricted: TPMA_OBJECT.restricted, decrypt: TPMA_OBJECT.decrypt }, { sign: TPMA_OBJECT.sign });
+  requireAttributes(
+    pub,
+    'endorsement key',
+    {
+      fixedTPM: TPMA_OBJECT.fixedTPM,
+      fixedParent: TPMA_OBJECT.fixedParent,
+      restricted: TPMA_OBJECT.restricted,
+      decrypt: TPMA_OBJECT.decrypt,
+    },
+    { sign: TPMA_OBJECT.sign },
+  );
   const symmetric = pub.symmetric;
   if (!symmetric || symmetric.alg !== TPM_ALG.aes || symmetric.mode !== TPM_ALG.cfb || ![128, 192, 256].includes(symmetric.keyBits)) {
     throw new AttestationError('ERR_ATTEST_UNSUPPORTED', 'the endorsement key does not protect credentials with AES-CFB');
   }
-  if (!STRONG_HASHES.has(pub.nameAlg)) throw new AttestationError('ERR_ATTEST_UNSUPPORTED', `the endorsement key's name algorithm 0x${pub.nameAlg.toString(16)} is not SHA-256/384/512`);
+  if (!STRONG_HASHES.has(pub.nameAlg))
+    throw new AttestationError(
+      'ERR_ATTEST_UNSUPPORTED',
+      `the endorsement key's name algorithm 0x${pub.nameAlg.toString(16)} is not SHA-256/384/512`,
+    );
   return { publicArea: Buffer.from(bytes), name: pub.name, nameAlg: pub.nameAlg, type, publicKey, symmetric };
 }
 
@@ -91,7 +105,13 @@ export function parseAttestationKeyPublic(bytes: Uint8Array): AttestationKeyPubl
   requireAttributes(
     pub,
     'attestation key',
-    { fixedTPM: TPMA_OBJECT.fixedTPM, fixedParent: TPMA_OBJECT.fixedParent, sensitiveDataOrigin: TPMA_OBJECT.sensitiveDataOrigin, restricted: TPMA_OBJECT.restricted, sign: TPMA_OBJECT.sign },
+    {
+      fixedTPM: TPMA_OBJECT.fixedTPM,
+      fixedParent: TPMA_OBJECT.fixedParent,
+      sensitiveDataOrigin: TPMA_OBJECT.sensitiveDataOrigin,
+      restricted: TPMA_OBJECT.restricted,
+      sign: TPMA_OBJECT.sign,
+    },
     { decrypt: TPMA_OBJECT.decrypt },
   );
   const scheme = pub.scheme;

@@ -45,7 +45,7 @@ export function parseSignature(bytes: Uint8Array, ak: AttestationKeyPublic): Tpm
     throw new AttestationError('ERR_ATTEST_MALFORMED', `the signature is not a TPMT_SIGNATURE: ${(cause as Error).message}`, { cause });
   }
   if (signature.alg !== ak.scheme.alg || signature.hash !== ak.scheme.hash) {
-    throw new AttestationError('ERR_ATTEST_SIGNATURE', 'the signature does not use the attestation key\'s scheme');
+    throw new AttestationError('ERR_ATTEST_SIGNATURE', "the signature does not use the attestation key's scheme");
   }
   return signature;
 }
@@ -53,7 +53,11 @@ export function parseSignature(bytes: Uint8Array, ak: AttestationKeyPublic): Tpm
 /** Verifies `signature` over `data` with the attestation key (Node's crypto, OpenSSL). */
 export function signatureVerifies(ak: AttestationKeyPublic, data: Uint8Array, signature: TpmSignature): boolean {
   const hash = hashOfAlg(signature.hash)!.name;
-  if (signature.alg === TPM_ALG.ecdsa) return verifySignature(hash, data, { key: ak.publicKey, dsaEncoding: 'ieee-p1363' }, signature.bytes);
-  const padding = signature.alg === TPM_ALG.rsapss ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : { padding: constants.RSA_PKCS1_PADDING };
+  if (signature.alg === TPM_ALG.ecdsa)
+    return verifySignature(hash, data, { key: ak.publicKey, dsaEncoding: 'ieee-p1363' }, signature.bytes);
+  const padding =
+    signature.alg === TPM_ALG.rsapss
+      ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }
+      : { padding: constants.RSA_PKCS1_PADDING };
   return verifySignature(hash, data, { key: ak.publicKey, ...padding }, signature.bytes);
 }
