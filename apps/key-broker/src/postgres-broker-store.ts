@@ -36,6 +36,7 @@ import {
   valuesFromRow,
   type Row,
 } from './lib/store-rows.js';
+import { attestationColumns, enrolmentTokenColumns, grantColumns, modelColumns, postgresInsert } from './lib/store-inserts.js';
 
 /** Options of {@link PostgresBrokerStore.open}. */
 export interface PostgresBrokerStoreOptions {
@@ -180,31 +181,8 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async insertModel(model: ModelRecord): Promise<void> {
-    const ref = model.storage.kind === 'file' ? model.storage.path : model.storage.url;
-    await this.#insert(
-      `INSERT INTO models (id, name, version, container_id, format, created_at, not_after, entries, stanzas, size, sha256,
-        payload_digest, signature_key_id, storage_kind, storage_ref, registered_at, header) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [
-        model.id,
-        model.name,
-        model.version,
-        model.containerId,
-        model.format,
-        model.createdAt,
-        model.notAfter,
-        json(model.entries),
-        json(model.stanzas),
-        model.size,
-        model.sha256,
-        model.payloadDigest,
-        model.signatureKeyId,
-        model.storage.kind,
-        ref,
-        model.registeredAt,
-        model.header && Buffer.from(model.header),
-      ],
-      `model ${model.id}`,
-    );
+    const { sql, values } = postgresInsert('models', modelColumns(model));
+    await this.#insert(sql, values, `model ${model.id}`);
   }
 
   async getModel(id: string): Promise<ModelRecord | undefined> {
@@ -278,25 +256,8 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async insertGrant(grant: GrantRecord): Promise<void> {
-    await this.#insert(
-      `INSERT INTO grants (id, subject_kind, subject_value, subject_key_id, model_name, model_version, not_after, max_releases, releases,
-        max_releases_per_device, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        grant.id,
-        grant.subject.kind,
-        grant.subject.value,
-        grant.subject.kind === 'device' ? grant.subject.keyId : null,
-        grant.modelName,
-        grant.modelVersion,
-        grant.notAfter,
-        grant.maxReleases,
-        grant.releases,
-        grant.maxReleasesPerDevice,
-        grant.createdAt,
-        grant.revokedAt,
-      ],
-      `grant ${grant.id}`,
-    );
+    const { sql, values } = postgresInsert('grants', grantColumns(grant));
+    await this.#insert(sql, values, `grant ${grant.id}`);
   }
 
   async getGrant(id: string): Promise<GrantRecord | undefined> {
@@ -387,25 +348,8 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async insertEnrolmentToken(token: EnrolmentTokenRecord): Promise<void> {
-    await this.#insert(
-      `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, require_attestation,
-        allow_missing_ek_certificate, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        token.id,
-        token.tokenHash,
-        json(token.labels),
-        token.expiresAt,
-        token.maxUses,
-        token.uses,
-        token.deviceId,
-        token.deviceIdPattern,
-        token.requireAttestation,
-        token.allowMissingEkCertificate,
-        token.createdAt,
-        token.revokedAt,
-      ],
-      `enrolment token ${token.id}`,
-    );
+    const { sql, values } = postgresInsert('enrolment_tokens', enrolmentTokenColumns(token));
+    await this.#insert(sql, values, `enrolment token ${token.id}`);
   }
 
   async listEnrolmentTokens(): Promise<EnrolmentTokenRecord[]> {
@@ -505,27 +449,8 @@ export class PostgresBrokerStore implements BrokerStore {
 
   /** The attestation row, then each trust-on-first-use capture that still finds its scope empty (audited). */
   async #insertAttested(attested: AttestedEnrolment, client: Client): Promise<void> {
-    const record = attested.attestation;
-    await this.#query(
-      `INSERT INTO device_attestation (device_id, ek_public, ek_name, ek_certificate, ek_verification, ek_issuer, ak_public, ak_name, enrolled_at,
-        reset_count, restart_count, last_quote, last_refused) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        record.deviceId,
-        Buffer.from(record.ekPublic),
-        record.ekName,
-        record.ekCertificate && Buffer.from(record.ekCertificate),
-        record.ekVerification,
-        record.ekIssuer,
-        Buffer.from(record.akPublic),
-        record.akName,
-        record.enrolledAt,
-        record.counters?.resetCount ?? null,
-        record.counters?.restartCount ?? null,
-        record.lastQuote && json(record.lastQuote),
-        record.lastRefused && json(record.lastRefused),
-      ],
-      client,
-    );
+    const { sql, values } = postgresInsert('device_attestation', attestationColumns(attested.attestation));
+    await this.#query(sql, values, client);
     for (const capture of attested.captures) {
       if (await this.#addValues(capture.values, true, client)) await this.#appendAudit(capture.audit, client);
     }

@@ -33,6 +33,7 @@ import {
   tokenFromRow,
   type Row,
 } from './lib/store-rows.js';
+import { enrolmentTokenColumns, grantColumns, modelColumns, sqliteInsert } from './lib/store-inserts.js';
 import { tokenAllows } from './lib/enrolment.js';
 import { SqliteAttestationTables } from './lib/sqlite-attestation.js';
 import {
@@ -145,31 +146,8 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async insertModel(model: ModelRecord): Promise<void> {
-    const ref = model.storage.kind === 'file' ? model.storage.path : model.storage.url;
-    this.#insert(
-      `INSERT INTO models (id, name, version, container_id, format, created_at, not_after, entries, stanzas, size, sha256,
-        payload_digest, signature_key_id, storage_kind, storage_ref, registered_at, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        model.id,
-        model.name,
-        model.version,
-        model.containerId,
-        model.format,
-        model.createdAt,
-        model.notAfter,
-        json(model.entries),
-        json(model.stanzas),
-        model.size,
-        model.sha256,
-        model.payloadDigest,
-        model.signatureKeyId,
-        model.storage.kind,
-        ref,
-        model.registeredAt,
-        model.header && Buffer.from(model.header),
-      ],
-      `model ${model.id}`,
-    );
+    const { sql, values } = sqliteInsert('models', modelColumns(model));
+    this.#insert(sql, values, `model ${model.id}`);
   }
 
   async getModel(id: string): Promise<ModelRecord | undefined> {
@@ -232,25 +210,8 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async insertGrant(grant: GrantRecord): Promise<void> {
-    this.#insert(
-      `INSERT INTO grants (id, subject_kind, subject_value, subject_key_id, model_name, model_version, not_after, max_releases, releases,
-        max_releases_per_device, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        grant.id,
-        grant.subject.kind,
-        grant.subject.value,
-        grant.subject.kind === 'device' ? grant.subject.keyId : null,
-        grant.modelName,
-        grant.modelVersion,
-        grant.notAfter,
-        grant.maxReleases,
-        grant.releases,
-        grant.maxReleasesPerDevice,
-        grant.createdAt,
-        grant.revokedAt,
-      ],
-      `grant ${grant.id}`,
-    );
+    const { sql, values } = sqliteInsert('grants', grantColumns(grant));
+    this.#insert(sql, values, `grant ${grant.id}`);
   }
 
   async getGrant(id: string): Promise<GrantRecord | undefined> {
@@ -348,25 +309,8 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async insertEnrolmentToken(token: EnrolmentTokenRecord): Promise<void> {
-    this.#insert(
-      `INSERT INTO enrolment_tokens (id, token_hash, labels, expires_at, max_uses, uses, device_id, device_id_pattern, require_attestation,
-        allow_missing_ek_certificate, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        token.id,
-        token.tokenHash,
-        json(token.labels),
-        token.expiresAt,
-        token.maxUses,
-        token.uses,
-        token.deviceId,
-        token.deviceIdPattern,
-        token.requireAttestation ? 1 : 0,
-        token.allowMissingEkCertificate ? 1 : 0,
-        token.createdAt,
-        token.revokedAt,
-      ],
-      `enrolment token ${token.id}`,
-    );
+    const { sql, values } = sqliteInsert('enrolment_tokens', enrolmentTokenColumns(token));
+    this.#insert(sql, values, `enrolment token ${token.id}`);
   }
 
   async listEnrolmentTokens(): Promise<EnrolmentTokenRecord[]> {

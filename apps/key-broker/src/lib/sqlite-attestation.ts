@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { DeviceAttestationRecord, DeviceRecord, EnrolmentRefusal, PcrPolicyRecord, PcrValuesRecord, QuoteRecord } from '../store.js';
 import { attestationFromRow, policyFromRow, valuesFromRow, type Row } from './store-rows.js';
+import { attestationColumns, sqliteInsert } from './store-inserts.js';
 
 type StatementOf = (sql: string) => Database.Statement;
 
@@ -30,24 +31,8 @@ export class SqliteAttestationTables {
   }
 
   insert(record: DeviceAttestationRecord): void {
-    this.#statement(
-      `INSERT INTO device_attestation (device_id, ek_public, ek_name, ek_certificate, ek_verification, ek_issuer, ak_public, ak_name, enrolled_at,
-        reset_count, restart_count, last_quote, last_refused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      record.deviceId,
-      Buffer.from(record.ekPublic),
-      record.ekName,
-      record.ekCertificate && Buffer.from(record.ekCertificate),
-      record.ekVerification,
-      record.ekIssuer,
-      Buffer.from(record.akPublic),
-      record.akName,
-      record.enrolledAt,
-      record.counters?.resetCount ?? null,
-      record.counters?.restartCount ?? null,
-      record.lastQuote && json(record.lastQuote),
-      record.lastRefused && json(record.lastRefused),
-    );
+    const { sql, values } = sqliteInsert('device_attestation', attestationColumns(record));
+    this.#statement(sql).run(...values);
   }
 
   /** The EK goes with a revoked device: that TPM never enrols again. */
