@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { text as streamText } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { BrokerClient } from './broker-client.js';
-import { loadRunnerConfig } from './load-runner-config.js';
+import { loadRunnerConfig, type RunnerConfig } from './load-runner-config.js';
 import { createDeviceKey, openDeviceKey, type DeviceKey } from './open-device-key.js';
 import { startEdgeRunner } from './start-edge-runner.js';
 import { ModelCache } from './lib/model-cache.js';
@@ -39,6 +39,17 @@ async function readEnrolmentToken(file: string | undefined): Promise<string | un
 
 function warnIfFile(key: DeviceKey): void {
   if (key.storage === 'file') process.stderr.write('ovseal-edge: WARNING: the device key is a FILE, not a TPM key (development only)\n');
+}
+
+/** The broker client of the one-shot commands (enrol, fetch-key): no metrics, no failover log. */
+function brokerClient(config: RunnerConfig, key: DeviceKey): BrokerClient {
+  return new BrokerClient({
+    brokerUrls: config.brokerUrls,
+    deviceId: config.deviceId,
+    identity: key.identity,
+    tls: config.brokerTls,
+    attestation: key.attestation,
+  });
 }
 
 async function main(): Promise<number> {
@@ -93,13 +104,7 @@ async function main(): Promise<number> {
       }
       const key = await openDeviceKey(config.deviceKey);
       warnIfFile(key);
-      const client = new BrokerClient({
-        brokerUrls: config.brokerUrls,
-        deviceId: config.deviceId,
-        identity: key.identity,
-        tls: config.brokerTls,
-        attestation: key.attestation,
-      });
+      const client = brokerClient(config, key);
       const device = await client.enrol(token, key);
       const attested = key.attestation ? '; attested: EK and attestation key proven by a credential challenge' : '';
       process.stdout.write(
@@ -115,13 +120,7 @@ async function main(): Promise<number> {
         return 2;
       }
       const key = await openDeviceKey(config.deviceKey);
-      const client = new BrokerClient({
-        brokerUrls: config.brokerUrls,
-        deviceId: config.deviceId,
-        identity: key.identity,
-        tls: config.brokerTls,
-        attestation: key.attestation,
-      });
+      const client = brokerClient(config, key);
       const release = await client.requestKey(values.model);
       const cache = new ModelCache(config.dataDir);
       const previous = await cache.readKey(release.model);
