@@ -36,7 +36,16 @@ import {
   valuesFromRow,
   type Row,
 } from './lib/store-rows.js';
-import { attestationColumns, enrolmentTokenColumns, grantColumns, modelColumns, postgresInsert } from './lib/store-inserts.js';
+import {
+  attestationColumns,
+  auditColumns,
+  deviceColumns,
+  enrolmentTokenColumns,
+  grantColumns,
+  modelColumns,
+  pcrPolicyColumns,
+  postgresInsert,
+} from './lib/store-inserts.js';
 
 /** Options of {@link PostgresBrokerStore.open}. */
 export interface PostgresBrokerStoreOptions {
@@ -195,20 +204,8 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async insertDevice(device: DeviceRecord): Promise<void> {
-    await this.#insert(
-      'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [
-        device.id,
-        device.keyType,
-        device.publicKeyPem,
-        device.keyId,
-        json(device.labels),
-        device.registeredAt,
-        device.revokedAt,
-        device.revokedReason,
-      ],
-      `device ${device.id}`,
-    );
+    const { sql, values } = postgresInsert('devices', deviceColumns(device));
+    await this.#insert(sql, values, `device ${device.id}`);
   }
 
   async getDevice(id: string): Promise<DeviceRecord | undefined> {
@@ -426,11 +423,8 @@ export class PostgresBrokerStore implements BrokerStore {
         }
         const enrolled: DeviceRecord = { ...device, labels: token.labels };
         await this.#query('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = $1', [token.id], client);
-        await this.#query(
-          'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)',
-          [enrolled.id, enrolled.keyType, enrolled.publicKeyPem, enrolled.keyId, json(enrolled.labels), enrolled.registeredAt],
-          client,
-        );
+        const row = postgresInsert('devices', deviceColumns(enrolled));
+        await this.#query(row.sql, row.values, client);
         await this.#appendAudit({ ...audit, actor: `enrolment:${token.id}` }, client);
         if (attested) await this.#insertAttested(attested, client);
         return { ok: true as const, device: enrolled };
@@ -492,11 +486,8 @@ export class PostgresBrokerStore implements BrokerStore {
   }
 
   async insertPcrPolicy(policy: Omit<PcrPolicyRecord, 'values'>): Promise<void> {
-    await this.#insert(
-      'INSERT INTO pcr_policies (id, subject_kind, subject_value, pcrs, tofu, note, created_at, removed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [policy.id, policy.subject.kind, policy.subject.value, policy.pcrs, policy.tofu, policy.note, policy.createdAt, policy.removedAt],
-      `PCR policy ${policy.id}`,
-    );
+    const { sql, values } = postgresInsert('pcr_policies', pcrPolicyColumns(policy));
+    await this.#insert(sql, values, `PCR policy ${policy.id}`);
   }
 
   /** The policies of these rows with their current value sets (all of them, or those for every device and this one). */
@@ -579,21 +570,8 @@ export class PostgresBrokerStore implements BrokerStore {
 
   async #appendAudit(entry: AuditInput, client?: Client): Promise<AuditRecord> {
     const record = auditFields(entry);
-    const [row] = await this.#query(
-      'INSERT INTO audit (at, actor, action, outcome, device_id, model_id, grant_id, reason, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id',
-      [
-        record.at,
-        record.actor,
-        record.action,
-        record.outcome,
-        record.deviceId,
-        record.modelId,
-        record.grantId,
-        record.reason,
-        record.remote,
-      ],
-      client,
-    );
+    const { sql, values } = postgresInsert('audit', auditColumns(record));
+    const [row] = await this.#query(`${sql} RETURNING id`, values, client);
     return { id: Number(row!['id']), ...record };
   }
 

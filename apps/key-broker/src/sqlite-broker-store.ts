@@ -33,7 +33,7 @@ import {
   tokenFromRow,
   type Row,
 } from './lib/store-rows.js';
-import { enrolmentTokenColumns, grantColumns, modelColumns, sqliteInsert } from './lib/store-inserts.js';
+import { auditColumns, deviceColumns, enrolmentTokenColumns, grantColumns, modelColumns, sqliteInsert } from './lib/store-inserts.js';
 import { tokenAllows } from './lib/enrolment.js';
 import { SqliteAttestationTables } from './lib/sqlite-attestation.js';
 import {
@@ -160,20 +160,8 @@ export class SqliteBrokerStore implements BrokerStore {
   }
 
   async insertDevice(device: DeviceRecord): Promise<void> {
-    this.#insert(
-      'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        device.id,
-        device.keyType,
-        device.publicKeyPem,
-        device.keyId,
-        json(device.labels),
-        device.registeredAt,
-        device.revokedAt,
-        device.revokedReason,
-      ],
-      `device ${device.id}`,
-    );
+    const { sql, values } = sqliteInsert('devices', deviceColumns(device));
+    this.#insert(sql, values, `device ${device.id}`);
   }
 
   async getDevice(id: string): Promise<DeviceRecord | undefined> {
@@ -355,9 +343,8 @@ export class SqliteBrokerStore implements BrokerStore {
       if (refusal) return { ok: false, reason: refusal };
       const enrolled: DeviceRecord = { ...device, labels: token.labels };
       this.#statement('UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = ?').run(token.id);
-      this.#statement(
-        'INSERT INTO devices (id, key_type, public_key_pem, key_id, labels, registered_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)',
-      ).run(enrolled.id, enrolled.keyType, enrolled.publicKeyPem, enrolled.keyId, json(enrolled.labels), enrolled.registeredAt);
+      const row = sqliteInsert('devices', deviceColumns(enrolled));
+      this.#statement(row.sql).run(...row.values);
       this.#appendAudit({ ...audit, actor: `enrolment:${token.id}` });
       if (attested) this.#insertAttested(attested);
       return { ok: true, device: enrolled };
@@ -416,19 +403,8 @@ export class SqliteBrokerStore implements BrokerStore {
 
   #appendAudit(entry: AuditInput): AuditRecord {
     const record = auditFields(entry);
-    const { lastInsertRowid } = this.#statement(
-      'INSERT INTO audit (at, actor, action, outcome, device_id, model_id, grant_id, reason, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(
-      record.at,
-      record.actor,
-      record.action,
-      record.outcome,
-      record.deviceId,
-      record.modelId,
-      record.grantId,
-      record.reason,
-      record.remote,
-    );
+    const { sql, values } = sqliteInsert('audit', auditColumns(record));
+    const { lastInsertRowid } = this.#statement(sql).run(...values);
     return { id: Number(lastInsertRowid), ...record };
   }
 

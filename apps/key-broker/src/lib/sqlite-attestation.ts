@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { DeviceAttestationRecord, DeviceRecord, EnrolmentRefusal, PcrPolicyRecord, PcrValuesRecord, QuoteRecord } from '../store.js';
 import { attestationFromRow, policyFromRow, valuesFromRow, type Row } from './store-rows.js';
-import { attestationColumns, sqliteInsert } from './store-inserts.js';
+import { attestationColumns, pcrPolicyColumns, sqliteInsert } from './store-inserts.js';
 
 type StatementOf = (sql: string) => Database.Statement;
 
@@ -62,9 +62,8 @@ export class SqliteAttestationTables {
   }
 
   insertPolicy(policy: Omit<PcrPolicyRecord, 'values'>): void {
-    this.#statement(
-      'INSERT INTO pcr_policies (id, subject_kind, subject_value, pcrs, tofu, note, created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(policy.id, policy.subject.kind, policy.subject.value, policy.pcrs, policy.tofu, policy.note, policy.createdAt, policy.removedAt);
+    const { sql, values } = sqliteInsert('pcr_policies', pcrPolicyColumns(policy));
+    this.#statement(sql).run(...values);
   }
 
   #values(policyId: string, deviceId?: string): PcrValuesRecord[] {

@@ -1,6 +1,14 @@
 // Store records as table columns, the other way from store-rows.ts: one column list per table for
 // both stores' INSERTs, so SQLite and PostgreSQL cannot drift apart column by column.
-import type { DeviceAttestationRecord, EnrolmentTokenRecord, GrantRecord, ModelRecord } from '../store.js';
+import type {
+  AuditInput,
+  DeviceAttestationRecord,
+  DeviceRecord,
+  EnrolmentTokenRecord,
+  GrantRecord,
+  ModelRecord,
+  PcrPolicyRecord,
+} from '../store.js';
 import { json } from './store-rows.js';
 
 /** Column name → value, in the table's column order. */
@@ -32,6 +40,47 @@ export function modelColumns(model: ModelRecord): Columns {
     storage_ref: model.storage.kind === 'file' ? model.storage.path : model.storage.url,
     registered_at: model.registeredAt,
     header: model.header && Buffer.from(model.header),
+  };
+}
+
+export function deviceColumns(device: DeviceRecord): Columns {
+  return {
+    id: device.id,
+    key_type: device.keyType,
+    public_key_pem: device.publicKeyPem,
+    key_id: device.keyId,
+    labels: json(device.labels),
+    registered_at: device.registeredAt,
+    revoked_at: device.revokedAt,
+    revoked_reason: device.revokedReason,
+  };
+}
+
+/** An audit entry's columns, from its fields with the absent ones as null (`auditFields` in store-rows.ts). */
+export function auditColumns(record: Required<AuditInput>): Columns {
+  return {
+    at: record.at,
+    actor: record.actor,
+    action: record.action,
+    outcome: record.outcome,
+    device_id: record.deviceId,
+    model_id: record.modelId,
+    grant_id: record.grantId,
+    reason: record.reason,
+    remote: record.remote,
+  };
+}
+
+export function pcrPolicyColumns(policy: Omit<PcrPolicyRecord, 'values'>): Columns {
+  return {
+    id: policy.id,
+    subject_kind: policy.subject.kind,
+    subject_value: policy.subject.value,
+    pcrs: policy.pcrs,
+    tofu: policy.tofu,
+    note: policy.note,
+    created_at: policy.createdAt,
+    removed_at: policy.removedAt,
   };
 }
 
