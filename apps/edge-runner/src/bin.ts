@@ -6,7 +6,7 @@ import { BrokerClient } from './broker-client.js';
 import { loadRunnerConfig, type RunnerConfig } from './load-runner-config.js';
 import { createDeviceKey, openDeviceKey, type DeviceKey } from './open-device-key.js';
 import { startEdgeRunner } from './start-edge-runner.js';
-import { ModelCache } from './lib/model-cache.js';
+import { cachedKeyOf, ModelCache } from './lib/model-cache.js';
 
 const USAGE = `Usage: ovseal-edge <command> --config FILE [options]
 
@@ -124,17 +124,7 @@ async function main(): Promise<number> {
       const release = await client.requestKey(values.model);
       const cache = new ModelCache(config.dataDir);
       const previous = await cache.readKey(release.model);
-      await cache.writeKey({
-        model: release.model,
-        name: release.name,
-        version: release.version,
-        containerId: release.containerId,
-        stanza: release.stanza,
-        notAfter: release.notAfter,
-        fetchedAt: new Date().toISOString(),
-        size: previous?.size ?? 0,
-        etag: previous?.etag ?? null,
-      });
+      await cache.writeKey(cachedKeyOf(release, { size: previous?.size ?? 0, etag: previous?.etag ?? null }));
       process.stdout.write(
         values.json
           ? `${JSON.stringify({ model: release.model, stanzaType: release.stanza.type, notAfter: release.notAfter, releasesLeft: release.releasesLeft })}\n`

@@ -12,6 +12,21 @@ export interface CachedKey extends Omit<KeyReleaseResponse, 'releasesLeft'> {
   readonly etag: string | null;
 }
 
+/** The cache record of a key just released, for a container of this size and ETag. */
+export function cachedKeyOf(release: KeyReleaseResponse, container: { readonly size: number; readonly etag: string | null }): CachedKey {
+  return {
+    model: release.model,
+    name: release.name,
+    version: release.version,
+    containerId: release.containerId,
+    stanza: release.stanza,
+    notAfter: release.notAfter,
+    fetchedAt: new Date().toISOString(),
+    size: container.size,
+    etag: container.etag,
+  };
+}
+
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}@[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 
 /** `name@version` as the broker makes it (its name and version patterns). */

@@ -10,7 +10,7 @@ import type { DeviceKey } from '../open-device-key.js';
 import { CachedStanzaIdentity } from './cached-stanza-identity.js';
 import { downloadResumable } from './download.js';
 import type { RunnerLog } from './log.js';
-import { isModelId, ModelCache, type CachedKey } from './model-cache.js';
+import { cachedKeyOf, isModelId, ModelCache, type CachedKey } from './model-cache.js';
 import { progressBar } from './progress.js';
 import type { RunnerMetrics } from './metrics.js';
 import { loadSealedModel, type RunningModel } from './runtime.js';
@@ -244,17 +244,7 @@ export class ModelManager {
         throw error;
       }
       this.#metrics.keyFetches.inc({ outcome: 'ok' });
-      key = {
-        model: release.model,
-        name: release.name,
-        version: release.version,
-        containerId: release.containerId,
-        stanza: release.stanza,
-        notAfter: release.notAfter,
-        fetchedAt: new Date().toISOString(),
-        size: entry.size,
-        etag: entry.etag,
-      };
+      key = cachedKeyOf(release, entry);
       await this.#cache.writeKey(key);
       this.#pendingKeyRequests.delete(entry.id);
       this.#log(
