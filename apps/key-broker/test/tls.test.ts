@@ -8,45 +8,21 @@ import { BROKER_BIN, spawnReady, startKms, tempDir, type Spawned } from './helpe
 
 const run = promisify(execFile);
 
+/** A new P-256 key without a passphrase, as `openssl req` takes it. */
+const P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
 /** A CA, a server certificate for 127.0.0.1, an admin client certificate from the CA and one from elsewhere. */
 async function makeCertificates(dir: string): Promise<void> {
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=ovseal test CA',
-  );
+  const selfSigned = (name: string, subject: string) =>
+    openssl('req', '-x509', ...P256_KEY, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '1', '-subj', subject);
+  await selfSigned('ca', '/CN=ovseal test CA');
   await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\n');
   for (const [name, extra] of [
     ['server', ['-extfile', 'server.ext']],
     ['admin', []],
   ] as const) {
-    await openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
+    await openssl('req', ...P256_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     await openssl(
       'x509',
       '-req',
@@ -64,23 +40,7 @@ async function makeCertificates(dir: string): Promise<void> {
       ...extra,
     );
   }
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'stranger.key',
-    '-out',
-    'stranger.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=stranger',
-  );
+  await selfSigned('stranger', '/CN=stranger');
 }
 
 function get(url: string, options: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<{ status: number; body: string }> {
